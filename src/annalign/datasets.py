@@ -1,0 +1,232 @@
+"""Loaders: bundled DICES sets by name, the official DICES CSV files, and any long-form table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from annalign.errors import InputError, warn
+from annalign.matrix import Annotations
+from annalign.ratingmap import RatingMap
+from annalign.tables import TABLE_SUFFIXES, ids_as_text, read_table, require_columns
+
+BUNDLED: dict[str, str] = {
+    "dices350": "DICES-350: 350 adversarial conversations x 123 demographically diverse raters (Q_overall)",
+    "dices990": "DICES-990: 990 conversations, per-item Yes/No/Unsure vote counts only (no rater identities)",
+}
+
+#: Item-level columns of the DICES files that are text fields rather than ratings.
+DICES_ITEM_FIELDS = ("context", "response", "safety_gold", "degree_of_harm", "harm_type")
+
+
+@dataclass(frozen=True)
+class ColumnMap:
+    """Which columns of a long-form table hold the item id, rater id, rating and attributes.
+
+    ``rater_attrs``/``item_fields`` of None means: detect them (columns constant within each
+    rater, or within each item).
+    """
+
+    item: str = "item_id"
+    rater: str = "rater_id"
+    rating: str = "rating"
+    rater_attrs: list[str] | None = None
+    item_fields: list[str] | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+def data_path(*parts: str) -> Path:
+    """Path of a file shipped inside the package."""
+    return Path(str(resources.files("annalign").joinpath("data", *parts)))
+
+
+def list_bundled() -> list[dict[str, object]]:
+    """Bundled data sets with their sizes, for ``annalign datasets``."""
+    rows = []
+    for name, description in BUNDLED.items():
+        data = load_dataset(name)
+        rows.append(
+            {
+                "name": name,
+                "items": data.n_items,
+                "raters": data.n_raters if data.has_raters else None,
+                "ratings": data.n_ratings,
+                "description": description,
+            }
+        )
+    return rows
+
+
+def load_dataset(
+    name_or_path: str | Path,
+    *,
+    rating_map: RatingMap | str | None = None,
+    columns: ColumnMap | None = None,
+    fmt: str = "auto",
+) -> Annotations:
+    """Load a bundled set by name or a file (official DICES CSV or any long-form table)."""
+    rmap = RatingMap.parse(rating_map)
+    key = str(name_or_path)
+    if key in BUNDLED:
+        return _load_bundled(key, rmap)
+    path = Path(key)
+    if not path.exists():
+        known = ", ".join(BUNDLED)
+        raise InputError(f"data set {key!r} is neither a bundled name ({known}) nor an existing file")
+    if not path.name.lower().endswith(TABLE_SUFFIXES):
+        raise InputError(f"{path}: unknown file type; use CSV, CSV.gz, TSV, Parquet or JSONL")
+    frame = read_table(path)
+    if fmt == "auto":
+        fmt = "dices" if {"rater_id", "item_id", "Q_overall"} <= set(frame.columns) and columns is None else "long"
+    if fmt == "dices":
+        return from_dices_frame(frame, rmap, name=path.name, where=str(path))
+    if fmt == "votes":
+        return from_votes_frame(frame, rmap, name=path.name, where=str(path))
+    if fmt != "long":
+        raise InputError(f"unknown data set format {fmt!r}: use auto, dices, votes or long")
+    return from_long_frame(frame, columns or ColumnMap(), rmap, name=path.name, where=str(path))
+
+
+def _load_bundled(name: str, rmap: RatingMap) -> Annotations:
+    if name == "dices350":
+        ratings = read_table(data_path("dices350", "ratings.csv.gz"))
+        items = read_table(data_path("dices350", "items.csv"))
+        data = from_dices_frame(ratings, rmap, name=name, where="dices350/ratings.csv.gz", items=items)
+    else:
+        data = from_votes_frame(read_table(data_path("dices990", "items_votes.csv.gz")), rmap, name=name, where="dices990/items_votes.csv.gz")
+    object.__setattr__(data, "source", f"bundled:{name}")
+    return data
+
+
+def from_dices_frame(
+    frame: pd.DataFrame, rmap: RatingMap, *, name: str, where: str, items: pd.DataFrame | None = None
+) -> Annotations:
+    """The official DICES layout: rater_* columns are rater attributes, item fields are kept per item."""
+    require_columns(frame, ["item_id", "rater_id", "Q_overall"], where)
+    rater_attrs = [c for c in frame.columns if c.startswith("rater_") and c != "rater_id"]
+    per_rating = {"item_id", "rater_id", "Q_overall", "_row", *rater_attrs}
+    candidates = [c for c in frame.columns if c not in per_rating]
+    item_fields = _constant_within(frame, "item_id", candidates) if candidates else []
+    cmap = ColumnMap(item="item_id", rater="rater_id", rating="Q_overall", rater_attrs=rater_attrs, item_fields=item_fields)
+    data = from_long_frame(frame, cmap, rmap, name=name, where=where)
+    if items is not None:
+        items = items.drop(columns="_row").assign(item_id=lambda f: ids_as_text(f["item_id"])).set_index("item_id")
+        joined = data.items.join(items, how="left", rsuffix="_items")
+        object.__setattr__(data, "items", joined)
+    return data
+
+
+def from_votes_frame(frame: pd.DataFrame, rmap: RatingMap, *, name: str, where: str) -> Annotations:
+    """Per-item vote counts (DICES-990 layout): item-level data, no rater identities."""
+    require_columns(frame, ["item_id", "n_yes", "n_no", "n_unsure"], where)
+    if rmap.numeric:
+        raise InputError(f"{where}: vote counts need a label rating map with Yes, No and Unsure, not a numeric one")
+    lookup = {k.casefold(): v for k, v in rmap.mapping.items()}
+    missing = [lab for lab in ("yes", "no", "unsure") if lab not in lookup]
+    if missing:
+        raise InputError(f"{where}: the rating map lacks the label(s) {', '.join(missing)} that the vote columns count")
+    counts = {}
+    for label in ("yes", "no", "unsure"):
+        column = f"n_{label}"
+        numbers = pd.to_numeric(frame[column], errors="coerce")
+        if numbers.isna().any() or (numbers < 0).any():
+            row = int(frame.loc[numbers.isna() | (numbers < 0), "_row"].iloc[0])
+            raise InputError(f"{where}, row {row}: column {column} must be a non-negative count")
+        counts[label] = numbers.to_numpy(dtype=float)
+    vote_sum = sum(counts[lab] * lookup[lab] for lab in counts)
+    vote_count = sum(counts.values())
+    ids = ids_as_text(frame["item_id"])
+    if ids.duplicated().any():
+        raise InputError(f"{where}: item_id {ids[ids.duplicated()].iloc[0]!r} appears twice")
+    fields = [c for c in frame.columns if c not in {"item_id", "_row"}]
+    items = frame[fields].assign(item_id=ids.to_numpy()).set_index("item_id")
+    empty = np.zeros(0, dtype=np.int64)
+    return Annotations(
+        name=name,
+        items=items,
+        raters=pd.DataFrame(index=pd.Index([], name="rater_id", dtype=object)),
+        item_index=empty,
+        rater_index=empty.copy(),
+        values=np.zeros(0),
+        rating_map=rmap,
+        vote_sum=np.asarray(vote_sum, dtype=float),
+        vote_count=np.asarray(vote_count, dtype=float),
+        source=where,
+    )
+
+
+def _constant_within(frame: pd.DataFrame, key: str, columns: list[str]) -> list[str]:
+    """Columns whose value never varies within one value of ``key``."""
+    if not columns:
+        return []
+    nunique = frame.groupby(key, sort=False)[columns].nunique(dropna=False)
+    return [c for c in columns if int(nunique[c].max()) <= 1]
+
+
+def from_long_frame(frame: pd.DataFrame, cmap: ColumnMap, rmap: RatingMap, *, name: str, where: str) -> Annotations:
+    """Build Annotations from one row per (item, rater, rating), checking every row."""
+    require_columns(frame, [cmap.item, cmap.rater, cmap.rating], where)
+    for column in (cmap.rater_attrs or []) + (cmap.item_fields or []):
+        require_columns(frame, [column], where)
+    frame = frame.copy()
+    frame["_item"] = ids_as_text(frame[cmap.item])
+    frame["_rater"] = ids_as_text(frame[cmap.rater])
+    for key, column in (("_item", cmap.item), ("_rater", cmap.rater)):
+        blank = frame[key].isna()
+        if blank.any():
+            raise InputError(f"{where}, row {int(frame.loc[blank, '_row'].iloc[0])}: column {column!r} is empty")
+    values = rmap.apply(frame[cmap.rating], where=f"{where}, column {cmap.rating!r}", rows=frame["_row"].tolist())
+    frame["_value"] = values
+
+    # Duplicates: the same (item, rater) twice is an error if the ratings differ, else dropped.
+    dup = frame.duplicated(["_item", "_rater"], keep=False)
+    if dup.any():
+        groups = frame.loc[dup].groupby(["_item", "_rater"], sort=False)["_value"]
+        spread = groups.agg(lambda s: s.nunique(dropna=False))
+        conflicting = spread[spread > 1]
+        if len(conflicting):
+            item, rater = conflicting.index[0]
+            rows = frame.loc[(frame["_item"] == item) & (frame["_rater"] == rater), "_row"].tolist()
+            raise InputError(
+                f"{where}: item {item!r} rated twice by rater {rater!r} with different ratings (rows {', '.join(map(str, rows))}); "
+                f"{len(conflicting)} such pairs"
+            )
+        n_dropped = int(frame.duplicated(["_item", "_rater"]).sum())
+        warn(f"{where}: {n_dropped} exact duplicate (item, rater) rows dropped")
+        frame = frame.drop_duplicates(["_item", "_rater"])
+
+    used = {cmap.item, cmap.rater, cmap.rating, "_row", "_item", "_rater", "_value"}
+    others = [c for c in frame.columns if c not in used]
+    rater_attrs = cmap.rater_attrs if cmap.rater_attrs is not None else _constant_within(frame, "_rater", others)
+    if cmap.rater_attrs is not None:
+        varying = [c for c in rater_attrs if c not in _constant_within(frame, "_rater", rater_attrs)]
+        if varying:
+            raise InputError(f"{where}: rater attribute column {varying[0]!r} takes different values for the same rater")
+    item_candidates = [c for c in others if c not in rater_attrs]
+    item_fields = cmap.item_fields if cmap.item_fields is not None else _constant_within(frame, "_item", item_candidates)
+
+    item_codes, item_ids = pd.factorize(frame["_item"], sort=False)
+    rater_codes, rater_ids = pd.factorize(frame["_rater"], sort=False)
+    items = frame.drop_duplicates("_item").set_index("_item")[item_fields].reindex(item_ids)
+    items.index.name = "item_id"
+    raters = frame.drop_duplicates("_rater").set_index("_rater")[rater_attrs].reindex(rater_ids)
+    raters.index.name = "rater_id"
+
+    observed = ~np.isnan(values := frame["_value"].to_numpy(dtype=float))
+    if not observed.any():
+        raise InputError(f"{where}: no usable ratings (every value in column {cmap.rating!r} is blank or missing)")
+    order = np.lexsort((rater_codes[observed], item_codes[observed]))
+    return Annotations(
+        name=name,
+        items=items,
+        raters=raters,
+        item_index=item_codes[observed][order].astype(np.int64),
+        rater_index=rater_codes[observed][order].astype(np.int64),
+        values=values[observed][order],
+        rating_map=rmap,
+        source=where,
+    )

@@ -1,0 +1,18 @@
+"""Errors and warnings the user sees: one line each, naming the file, column, row or value."""
+
+from __future__ import annotations
+
+import warnings
+
+
+class InputError(ValueError):
+    """Bad input (a file, column, label or option): the CLI prints it on one line, exit code 2."""
+
+
+class AnalysisWarning(UserWarning):
+    """Something was left out of an analysis (a constant rater, an unrated item, a small group)."""
+
+
+def warn(message: str) -> None:
+    """Emit a one-line AnalysisWarning that the CLI shows and results.json records."""
+    warnings.warn(message, AnalysisWarning, stacklevel=2)

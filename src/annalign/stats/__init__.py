@@ -1,0 +1,1 @@
+"""Vectorised statistics shared by the analyses: correlations, bootstrap, multiple testing."""

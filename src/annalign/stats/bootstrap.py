@@ -1,0 +1,145 @@
+"""Item bootstrap as matrix products: each replicate is a vector of item counts.
+
+A replicate that draws item i c_i times enters every statistic through weighted sums
+``counts @ column``, so all replicates of all statistics come out of one matrix product per chunk,
+and every analysis that uses the same (seed, n_items, n_boot) sees the same replicates: differences
+between groups or models are paired by construction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+from scipy import stats
+
+from annalign.stats.correlation import pearson_from_sums
+
+#: Count-matrix entries per chunk (x 8 bytes): bounds memory whatever the data size.
+CHUNK_ENTRIES = 4_000_000
+
+
+def count_chunks(n_items: int, n_boot: int, seed: int) -> Iterator[tuple[slice, np.ndarray]]:
+    """Yield (replicate slice, counts) with counts of shape (b, n_items), float64.
+
+    Replicates depend only on (seed, n_items, n_boot): the chunk size is a function of n_items.
+    """
+    rng = np.random.default_rng(seed)
+    per_chunk = max(1, min(n_boot, CHUNK_ENTRIES // max(n_items, 1)))
+    start = 0
+    while start < n_boot:
+        b = min(per_chunk, n_boot - start)
+        draws = rng.integers(0, n_items, size=(b, n_items))
+        flat = (draws + (np.arange(b) * n_items)[:, None]).ravel()
+        counts = np.bincount(flat, minlength=b * n_items).reshape(b, n_items).astype(float)
+        yield slice(start, start + b), counts
+        start += b
+
+
+def resample_indices(n_items: int, n_boot: int, seed: int) -> np.ndarray:
+    """The same replicates as ``count_chunks`` as explicit item indices (for rank statistics)."""
+    out = np.empty((n_boot, n_items), dtype=np.int64)
+    for sl, counts in count_chunks(n_items, n_boot, seed):
+        # Expand counts back to indices; order within a replicate does not matter.
+        reps = np.repeat(np.tile(np.arange(n_items), counts.shape[0]), counts.astype(np.int64).ravel())
+        out[sl] = reps.reshape(counts.shape[0], n_items)
+    return out
+
+
+def bootstrap_pearson(x: np.ndarray, y: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
+    """Bootstrap replicates of Pearson r for each column pair; shape (n_boot, k).
+
+    x and y are (n_items,) or (n_items, k); rows where either is NaN are left out of that column.
+    """
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    if x.ndim == 1:
+        x = x[:, None]
+    if y.ndim == 1:
+        y = y[:, None]
+    x, y = np.broadcast_arrays(x, y)
+    valid = np.isfinite(x) & np.isfinite(y)
+    w = valid.astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cx = np.where(valid, x - np.nanmean(np.where(valid, x, np.nan), axis=0), 0.0)
+        cy = np.where(valid, y - np.nanmean(np.where(valid, y, np.nan), axis=0), 0.0)
+    k = x.shape[1]
+    design = np.concatenate([w, cx, cy, cx * cx, cy * cy, cx * cy], axis=1)  # (n, 6k)
+    out = np.empty((n_boot, k))
+    for sl, counts in count_chunks(x.shape[0], n_boot, seed):
+        sums = counts @ design
+        n, sx, sy, sxx, syy, sxy = (sums[:, j * k : (j + 1) * k] for j in range(6))
+        out[sl] = pearson_from_sums(n, sx, sy, sxx, syy, sxy)
+    return out
+
+
+def bootstrap_spearman(x: np.ndarray, y: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
+    """Bootstrap replicates of Spearman rho between two vectors (ranks recomputed per replicate)."""
+    valid = np.isfinite(x) & np.isfinite(y)
+    xv, yv = x[valid], y[valid]
+    idx = resample_indices(len(xv), n_boot, seed)
+    rx = stats.rankdata(xv[idx], axis=1)
+    ry = stats.rankdata(yv[idx], axis=1)
+    rx -= rx.mean(axis=1, keepdims=True)
+    ry -= ry.mean(axis=1, keepdims=True)
+    n = np.full(n_boot, float(len(xv)))
+    return pearson_from_sums(n, rx.sum(1), ry.sum(1), (rx * rx).sum(1), (ry * ry).sum(1), (rx * ry).sum(1))
+
+
+#: Kendall's tau needs an n x n sign matrix; beyond this many items the bootstrap is refused.
+KENDALL_MAX_ITEMS = 6000
+
+
+def bootstrap_kendall(x: np.ndarray, y: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
+    """Bootstrap replicates of Kendall's tau-b as quadratic forms of the count vectors.
+
+    With sign matrices Sx, Sy over the distinct items, a replicate with counts c has
+    concordant-minus-discordant pairs c'(Sx*Sy)c/2 and untied pairs c'|Sx|c/2, c'|Sy|c/2,
+    which gives tau-b without materialising the resampled data.
+    """
+    valid = np.isfinite(x) & np.isfinite(y)
+    xv, yv = x[valid], y[valid]
+    n = len(xv)
+    if n > KENDALL_MAX_ITEMS:
+        raise ValueError(f"Kendall bootstrap supports at most {KENDALL_MAX_ITEMS} items (got {n}); use pearson or spearman")
+    sx = np.sign(xv[:, None] - xv[None, :])
+    sy = np.sign(yv[:, None] - yv[None, :])
+    prod, ax, ay = sx * sy, np.abs(sx), np.abs(sy)
+    out = np.empty(n_boot)
+    for sl, counts in count_chunks(n, n_boot, seed):
+        num = np.einsum("bi,bi->b", counts @ prod, counts)
+        dx = np.einsum("bi,bi->b", counts @ ax, counts)
+        dy = np.einsum("bi,bi->b", counts @ ay, counts)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[sl] = np.where((dx > 0) & (dy > 0), num / np.sqrt(dx * dy), np.nan)
+    return out
+
+
+def bootstrap_correlation(x: np.ndarray, y: np.ndarray, n_boot: int, seed: int, method: str = "pearson") -> np.ndarray:
+    """Replicates of one correlation between two vectors (n_boot,)."""
+    if method == "pearson":
+        return bootstrap_pearson(x, y, n_boot, seed)[:, 0]
+    if method == "spearman":
+        return bootstrap_spearman(x, y, n_boot, seed)
+    if method == "kendall":
+        return bootstrap_kendall(x, y, n_boot, seed)
+    raise ValueError(f"unknown correlation method {method!r}")
+
+
+def percentile_interval(replicates: np.ndarray, level: float = 0.95) -> tuple[float, float]:
+    """Percentile bootstrap interval, ignoring undefined (NaN) replicates; NaN if too few remain."""
+    reps = np.asarray(replicates, dtype=float)
+    reps = reps[np.isfinite(reps)]
+    if len(reps) < 10:
+        return float("nan"), float("nan")
+    alpha = (1 - level) / 2
+    lo, hi = np.quantile(reps, [alpha, 1 - alpha])
+    return float(lo), float(hi)
+
+
+def percentile_intervals(replicates: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Percentile intervals per column of a (n_boot, k) array of replicates."""
+    alpha = (1 - level) / 2
+    with np.errstate(invalid="ignore"):
+        lo, hi = np.nanquantile(replicates, [alpha, 1 - alpha], axis=0)
+    return lo, hi

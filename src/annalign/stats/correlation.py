@@ -1,0 +1,82 @@
+"""Correlations that tolerate missing values, written as sums so they vectorise over columns and groups."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+METHODS = ("pearson", "spearman", "kendall")
+
+
+def pearson_from_sums(n, sx, sy, sxx, syy, sxy) -> np.ndarray:
+    """Pearson r from (weighted) counts and sums; NaN where a variance is zero or n < 3."""
+    n = np.asarray(n, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cov = sxy - sx * sy / n
+        vx = sxx - sx * sx / n
+        vy = syy - sy * sy / n
+        r = cov / np.sqrt(vx * vy)
+        scale_x = sxx + sx * sx / n
+        scale_y = syy + sy * sy / n
+    # A variance that is zero up to rounding means a constant variable: r is undefined.
+    degenerate = (n < 3) | ~(vx > 1e-12 * scale_x) | ~(vy > 1e-12 * scale_y)
+    return np.where(degenerate, np.nan, np.clip(r, -1.0, 1.0))
+
+
+def pearson_masked(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Pearson r per column over the rows where both are finite (pairwise complete)."""
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    x, y = np.broadcast_arrays(x, y)
+    valid = np.isfinite(x) & np.isfinite(y)
+    w = valid.astype(float)
+    xv = np.where(valid, x, 0.0)
+    yv = np.where(valid, y, 0.0)
+    n = w.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mx = xv.sum(axis=0) / n
+        my = yv.sum(axis=0) / n
+    dx = np.where(valid, x - mx, 0.0)
+    dy = np.where(valid, y - my, 0.0)
+    return pearson_from_sums(n, dx.sum(0), dy.sum(0), (dx * dx).sum(0), (dy * dy).sum(0), (dx * dy).sum(0))
+
+
+def grouped_pearson(group: np.ndarray, x: np.ndarray, y: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pearson r of x and y within each group (for example each rater's ratings); returns (r, n).
+
+    Rows where x or y is not finite are dropped. Values are centred per group before the sums
+    are formed, so the result is accurate to rounding (checked against scipy in the tests).
+    """
+    keep = np.isfinite(x) & np.isfinite(y)
+    g, x, y = group[keep], x[keep], y[keep]
+    n = np.bincount(g, minlength=n_groups).astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mx = np.bincount(g, weights=x, minlength=n_groups) / n
+        my = np.bincount(g, weights=y, minlength=n_groups) / n
+    dx = x - mx[g]
+    dy = y - my[g]
+
+    def s(w: np.ndarray) -> np.ndarray:
+        return np.bincount(g, weights=w, minlength=n_groups)
+
+    return pearson_from_sums(n, s(dx), s(dy), s(dx * dx), s(dy * dy), s(dx * dy)), n
+
+
+def rank_columns(x: np.ndarray) -> np.ndarray:
+    """Average ranks per column, NaN kept as NaN (for Spearman on pairwise-complete rows)."""
+    return stats.rankdata(x, axis=0, nan_policy="omit") if np.isnan(x).any() else stats.rankdata(x, axis=0)
+
+
+def correlation(x: np.ndarray, y: np.ndarray, method: str = "pearson") -> float:
+    """One correlation between two vectors over the rows where both are finite."""
+    valid = np.isfinite(x) & np.isfinite(y)
+    xv, yv = np.asarray(x, float)[valid], np.asarray(y, float)[valid]
+    if method == "pearson":
+        return float(pearson_masked(xv, yv))
+    if len(xv) < 3 or np.ptp(xv) == 0 or np.ptp(yv) == 0:
+        return float("nan")
+    if method == "spearman":
+        return float(pearson_masked(stats.rankdata(xv), stats.rankdata(yv)))
+    if method == "kendall":
+        return float(stats.kendalltau(xv, yv).statistic)
+    raise ValueError(f"unknown correlation method {method!r}; use one of {', '.join(METHODS)}")
