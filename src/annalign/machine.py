@@ -156,3 +156,19 @@ def combine(parts: Sequence[MachineRatings]) -> MachineRatings:
         unrated={k: v for p in parts for k, v in p.unrated.items()},
         rating_map=parts[0].rating_map,
     )
+
+
+def rescale(machines: MachineRatings, source: tuple[float, float], target: tuple[float, float]) -> MachineRatings:
+    """Map machine scores linearly from ``source`` (e.g. a 1-5 Likert) onto ``target`` (e.g. 0-1).
+
+    Correlations do not change; the alt-test's negative RMSE needs machine and humans on one scale.
+    """
+    lo, hi = source
+    if not hi > lo:
+        raise InputError(f"--machine-scale needs LO < HI, got {lo:g},{hi:g}")
+    finite = machines.scores[np.isfinite(machines.scores)]
+    if len(finite) and (finite.min() < lo - 1e-9 or finite.max() > hi + 1e-9):
+        raise InputError(f"machine scores range over [{finite.min():g}, {finite.max():g}], outside --machine-scale {lo:g},{hi:g}")
+    t_lo, t_hi = target
+    scores = t_lo + (machines.scores - lo) * (t_hi - t_lo) / (hi - lo)
+    return MachineRatings(machines.names, scores, machines.sources, machines.unrated, machines.rating_map)

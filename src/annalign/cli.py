@@ -1,0 +1,159 @@
+"""The ``annalign`` command line: datasets, analyze, run (and the commands of later modules)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from annalign import __version__
+from annalign.config import Settings, load_settings
+from annalign.errors import InputError
+from annalign.output import rq1_summary, write_outputs
+from annalign.pipeline import collect_warnings, load_data, load_machines, run_analyses
+
+
+def _echo_warning(message: str) -> None:
+    click.echo(f"warning: {message}", err=True)
+
+
+def _split(text: str | None) -> list[str] | None:
+    return [p.strip() for p in text.split(",") if p.strip()] if text else None
+
+
+def _scale(text: str | None) -> list[float] | None:
+    if not text:
+        return None
+    try:
+        lo, hi = (float(p) for p in text.split(","))
+    except ValueError:
+        raise InputError(f"--machine-scale must be LO,HI (for example 1,5), got {text!r}") from None
+    return [lo, hi]
+
+
+def data_options(func):
+    """Options shared by every command that reads a data set."""
+    options = [
+        click.option("--dataset", help="bundled name (dices350, dices990) or a file (official DICES CSV, long-form CSV/Parquet/JSONL)"),
+        click.option("--format", "fmt", type=click.Choice(["auto", "dices", "long", "votes"]), help="data set layout (default: auto)"),
+        click.option("--item-col", help="long form: item id column (default item_id)"),
+        click.option("--rater-col", help="long form: rater id column (default rater_id)"),
+        click.option("--rating-col", help="long form: rating column (default rating)"),
+        click.option("--rater-attrs", help="long form: comma-separated rater attribute columns (default: detected)"),
+        click.option("--item-fields", help="long form: comma-separated item text columns (default: detected)"),
+        click.option("--rating-map", help="labels to numbers: dices (Yes=1,Unsure=0.5,No=0), numeric, 'A=1,B=0', or a JSON/TOML file"),
+        click.option("--raters", type=click.Choice(["all", "dices-kept"]), help="rater filter (default all)"),
+        click.option("--min-ratings", type=click.IntRange(min=0), help="drop raters with fewer ratings"),
+        click.option("--config", "config_path", type=click.Path(dir_okay=False), help="TOML settings file"),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def analysis_options(func):
+    """Options of the statistical analyses."""
+    options = [
+        click.option("--ratings", "ratings", multiple=True, help="machine-rater file (item_id + score or label [+ rater]); repeatable"),
+        click.option("--machine-rating-map", help="rating map for machine labels (default: the data set's)"),
+        click.option("--machine-scale", help="LO,HI: rescale machine scores from this range onto the human scale (alt-test RMSE)"),
+        click.option("--method", type=click.Choice(["pearson", "spearman", "kendall"]), help="correlation (default pearson)"),
+        click.option("--bootstrap", type=click.IntRange(min=10), help="bootstrap replicates (default 1000)"),
+        click.option("--seed", type=int, help="random seed (default 0)"),
+        click.option("--alt-epsilon", type=click.FloatRange(0, 1), help="alt-test cost parameter epsilon (default 0.1)"),
+        click.option("--alt-scoring", type=click.Choice(["auto", "accuracy", "neg_rmse"]), help="alt-test scoring"),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _settings(config_path: str | None, **cli: Any) -> Settings:
+    cli["rater_attrs"] = _split(cli.get("rater_attrs"))
+    cli["item_fields"] = _split(cli.get("item_fields"))
+    cli["machine_scale"] = _scale(cli.get("machine_scale"))
+    cli["format"] = cli.pop("fmt", None)
+    cli["ratings"] = list(cli.get("ratings") or []) or None
+    return load_settings(config_path, cli)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="annalign")
+def cli() -> None:
+    """annalign: how far do an LLM's annotations agree with diverse human annotators?"""
+
+
+@cli.command()
+def datasets() -> None:
+    """List the bundled data sets and their sizes."""
+    from annalign.datasets import list_bundled
+
+    for row in list_bundled():
+        raters = row["raters"] if row["raters"] is not None else "-"
+        click.echo(f"{row['name']:<10} items {row['items']:>5}  raters {raters:>5}  ratings {row['ratings']:>7}  {row['description']}")
+
+
+def _analyze(settings: Settings, out: str) -> None:
+    warnings: list[str] = []
+    with collect_warnings(warnings, _echo_warning):
+        data = load_data(settings)
+        machines = load_machines(data, settings)
+        outputs = run_analyses(data, machines, settings)
+    outputs.results["warnings"] = warnings
+    path = write_outputs(out, outputs.results, outputs.tables)
+    click.echo(f"{data.name}: {data.n_items} items, {data.n_raters} raters, {data.n_ratings} ratings")
+    for line in rq1_summary(outputs.results["rq1"]):
+        click.echo(line)
+    click.echo(f"results: {path}")
+
+
+@cli.command()
+@data_options
+@analysis_options
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="output folder")
+def analyze(out: str, config_path: str | None, **options: Any) -> None:
+    """Compare machine raters with the human raters of a data set (RQ1 and the analyses that apply)."""
+    settings = _settings(config_path, **options)
+    _analyze(settings, out)
+
+
+@cli.command()
+@data_options
+@analysis_options
+@click.option("--out", default="results", show_default=True, type=click.Path(file_okay=False), help="output folder")
+def run(out: str, config_path: str | None, **options: Any) -> None:
+    """The main job: analyse the bundled DICES-350 (or the configured data) and write every output."""
+    settings = _settings(config_path, **options)
+    _analyze(settings, out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: one-line errors with exit code 2 for bad input, 130 on Ctrl-C."""
+    try:
+        cli.main(args=argv, prog_name="annalign", standalone_mode=False)
+    except InputError as exc:
+        click.echo(f"annalign: error: {exc}", err=True)
+        return 2
+    except click.exceptions.Abort:
+        click.echo("annalign: interrupted", err=True)
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return 2 if isinstance(exc, click.UsageError) else exc.exit_code
+    except KeyboardInterrupt:
+        click.echo("annalign: interrupted; everything finished so far is saved", err=True)
+        return 130
+    except BrokenPipeError:
+        return 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+
+def entry() -> None:
+    """Console-script wrapper: exit with main()'s status."""
+    sys.exit(main())

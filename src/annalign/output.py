@@ -1,0 +1,54 @@
+"""Writing a run's outputs: results.json, CSV tables, the settings used, and a terminal summary."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from annalign.jsonsafe import jsonable
+
+
+def write_outputs(out_dir: str | Path, results: dict[str, Any], tables: dict[str, pd.DataFrame]) -> Path:
+    """Write DIR/results.json and one CSV per table; returns the results.json path."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, frame in tables.items():
+        frame.to_csv(out / f"{name}.csv", index=False)
+    path = out / "results.json"
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(jsonable(results), indent=2, ensure_ascii=False, allow_nan=False), "utf-8")
+    tmp.replace(path)
+    return path
+
+
+def _fmt(value: object, digits: int = 3) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+
+
+def rq1_summary(rq1: dict[str, Any]) -> list[str]:
+    """Human-readable lines for the RQ1 section."""
+    human = rq1["human"]
+    lines = [
+        f"RQ1 ({rq1['method']} r with the mean human rating; {rq1['bootstrap']['n']} bootstrap replicates, seed {rq1['bootstrap']['seed']})",
+    ]
+    if human.get("n"):
+        lines.append(
+            f"  humans (leave-one-out, n={human['n']}): median {_fmt(human['median'])}, "
+            f"IQR {_fmt(human['q1'])}-{_fmt(human['q3'])}, range {_fmt(human['min'])}-{_fmt(human['max'])}"
+        )
+    for name, m in rq1["machines"].items():
+        line = (
+            f"  {name}: r {_fmt(m['r'])} [{_fmt(m['ci_low'])}, {_fmt(m['ci_high'])}] on {m['n_items']} items, "
+            f"percentile among humans {_fmt(m['percentile_among_humans'], 1)}"
+        )
+        if "alt_test" in m:
+            alt = m["alt_test"]
+            verdict = "passes" if alt["passed"] else "fails"
+            line += f"; alt-test ({alt['scoring']}, eps {alt['epsilon']}) winning rate {_fmt(alt['winning_rate'])}, rho {_fmt(alt['rho'])}: {verdict}"
+        lines.append(line)
+    for d in rq1["machine_differences"]:
+        lines.append(f"  {d['a']} - {d['b']}: {_fmt(d['difference'])} [{_fmt(d['ci_low'])}, {_fmt(d['ci_high'])}], p {_fmt(d['p_value'])}")
+    return lines

@@ -1,0 +1,93 @@
+"""The one-way flow of a run: load -> ratings matrix -> analyses -> results (report writers come after)."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from annalign import __version__
+from annalign.config import Settings
+from annalign.datasets import load_dataset
+from annalign.errors import AnalysisWarning
+from annalign.machine import MachineRatings, combine, load_machine_ratings, rescale
+from annalign.matrix import Annotations
+from annalign.rq1 import analyze_rq1
+
+
+@dataclass
+class RunOutputs:
+    """What the analyses produced: the results.json structure, CSV tables and warnings."""
+
+    results: dict[str, Any]
+    tables: dict[str, pd.DataFrame]
+    warnings: list[str] = field(default_factory=list)
+
+
+@contextmanager
+def collect_warnings(sink: list[str], echo: Callable[[str], None] | None = None):
+    """Record AnalysisWarnings (and echo them) instead of letting Python print them."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", AnalysisWarning)
+        yield
+    for w in caught:
+        if issubclass(w.category, AnalysisWarning):
+            message = str(w.message)
+            if message not in sink:
+                sink.append(message)
+                if echo:
+                    echo(message)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+
+def load_data(settings: Settings) -> Annotations:
+    """The human ratings as the settings describe them (data set, format, rating map, rater filter)."""
+    data = load_dataset(settings.dataset, rating_map=settings.rating_map, columns=settings.column_map(), fmt=settings.format)
+    if data.has_raters:
+        data = data.filter_raters(settings.raters, settings.min_ratings)
+    return data
+
+
+def load_machines(data: Annotations, settings: Settings, extra: list[MachineRatings] | None = None) -> MachineRatings | None:
+    """Machine-rater files from the settings plus any annotated in this run, on the humans' scale if asked."""
+    parts = []
+    if settings.ratings:
+        parts.append(load_machine_ratings(settings.ratings, data, rating_map=settings.machine_rating_map))
+    parts.extend(extra or [])
+    if not parts:
+        return None
+    machines = combine(parts)
+    if settings.machine_scale:
+        values = data.values if data.has_raters else np.array(data.rating_map.categories or [0.0, 1.0])
+        machines = rescale(machines, tuple(settings.machine_scale), (float(np.min(values)), float(np.max(values))))
+    return machines
+
+
+def run_analyses(data: Annotations, machines: MachineRatings | None, settings: Settings) -> RunOutputs:
+    """Run every analysis that applies and gather results.json content and CSV tables."""
+    rq1 = analyze_rq1(
+        data,
+        machines,
+        method=settings.method,
+        n_boot=settings.bootstrap,
+        seed=settings.seed,
+        level=settings.level,
+        alt_epsilon=settings.alt_epsilon,
+        alt_scoring=settings.alt_scoring,
+        alt_min_items=settings.alt_min_items,
+    )
+    results: dict[str, Any] = {
+        "annalign_version": __version__,
+        "dataset": data.describe(),
+        "settings": settings.to_dict(),
+        "machines": machines.summary() if machines is not None else [],
+        "rq1": rq1.to_dict(),
+    }
+    tables = rq1.tables()
+    return RunOutputs(results, tables)

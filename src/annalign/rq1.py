@@ -1,0 +1,260 @@
+"""RQ1: how well does a machine rater agree with the average human, compared with each human?
+
+For every machine rater: its correlation with the mean human rating per item, with a bootstrap
+interval over items. For every human rater: the leave-one-out correlation between that rater and
+the mean of all *other* raters, so the machine can be placed within the human distribution.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from annalign.alttest import AltTestResult, alt_test
+from annalign.errors import InputError, warn
+from annalign.jsonsafe import jsonable
+from annalign.machine import MachineRatings
+from annalign.matrix import Annotations
+from annalign.stats.bootstrap import bootstrap_correlation, bootstrap_pearson, percentile_interval
+from annalign.stats.correlation import METHODS, correlation, grouped_pearson
+
+
+def grouped_ranks(group: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Average ranks (1-based, ties averaged) of x within each group, vectorised with a sort."""
+    order = np.lexsort((x, group))
+    g_sorted, x_sorted = group[order], x[order]
+    position = np.arange(len(x), dtype=float)
+    new_group = np.r_[True, g_sorted[1:] != g_sorted[:-1]]
+    group_start = np.maximum.accumulate(np.where(new_group, position, 0))
+    within = position - group_start + 1
+    new_value = new_group | np.r_[True, x_sorted[1:] != x_sorted[:-1]]
+    run_id = np.cumsum(new_value) - 1
+    run_mean = np.bincount(run_id, weights=within) / np.bincount(run_id)
+    ranks = np.empty(len(x))
+    ranks[order] = run_mean[run_id]
+    return ranks
+
+
+def leave_one_out(data: Annotations, method: str = "pearson") -> tuple[np.ndarray, np.ndarray]:
+    """Each rater's correlation with the mean of the other raters, over the items they rated.
+
+    Returns (r, n_items) per rater; r is NaN where undefined (a constant rater, fewer than 3
+    items with another rater present).
+    """
+    item, rater, x = data.item_index, data.rater_index, data.values
+    count = data.item_count[item]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        others = np.where(count >= 2, (data.item_sum[item] - x) / (count - 1), np.nan)
+    keep = np.isfinite(others)
+    item, rater, x, others = item[keep], rater[keep], x[keep], others[keep]
+    if method == "pearson":
+        return grouped_pearson(rater, x, others, data.n_raters)
+    if method == "spearman":
+        return grouped_pearson(rater, grouped_ranks(rater, x), grouped_ranks(rater, others), data.n_raters)
+    if method == "kendall":
+        # scipy's tau-b per rater: a loop over raters (not replicates), O(raters) calls.
+        r = np.full(data.n_raters, np.nan)
+        n = np.bincount(rater, minlength=data.n_raters).astype(float)
+        order = np.argsort(rater, kind="stable")
+        bounds = np.searchsorted(rater[order], np.arange(data.n_raters + 1))
+        for j in range(data.n_raters):
+            sel = order[bounds[j] : bounds[j + 1]]
+            r[j] = correlation(x[sel], others[sel], "kendall")
+        return r, n
+    raise InputError(f"unknown correlation method {method!r}; use one of {', '.join(METHODS)}")
+
+
+@dataclass
+class MachineAlignment:
+    """RQ1 for one machine rater."""
+
+    name: str
+    r: float
+    ci_low: float
+    ci_high: float
+    n_items: int
+    n_unrated: int
+    percentile: float
+    alt: AltTestResult | None
+
+    def to_dict(self) -> dict[str, object]:
+        out: dict[str, object] = {
+            "r": self.r,
+            "ci_low": self.ci_low,
+            "ci_high": self.ci_high,
+            "n_items": self.n_items,
+            "n_unrated": self.n_unrated,
+            "percentile_among_humans": self.percentile,
+        }
+        if self.alt is not None:
+            out["alt_test"] = self.alt.to_dict()
+            out["alt_winning_rate"] = self.alt.winning_rate
+            out["alt_rho"] = self.alt.rho
+        return out
+
+
+@dataclass
+class MachineDifference:
+    """Paired bootstrap comparison of two machine raters' r on the items both rated."""
+
+    a: str
+    b: str
+    difference: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+    n_items: int
+
+    def to_dict(self) -> dict[str, object]:
+        return {k: getattr(self, k) for k in ("a", "b", "difference", "ci_low", "ci_high", "p_value", "n_items")}
+
+
+@dataclass
+class RQ1Result:
+    """Everything RQ1 computes; ``to_dict`` gives the "rq1" section of results.json."""
+
+    method: str
+    n_boot: int
+    seed: int
+    level: float
+    rater_ids: np.ndarray
+    human_r: np.ndarray
+    human_n: np.ndarray
+    machines: list[MachineAlignment] = field(default_factory=list)
+    differences: list[MachineDifference] = field(default_factory=list)
+    excluded_raters: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def human_summary(self) -> dict[str, float]:
+        r = self.human_r[np.isfinite(self.human_r)]
+        if len(r) == 0:
+            return {"n": 0}
+        q1, med, q3 = np.quantile(r, [0.25, 0.5, 0.75])
+        return {"n": int(len(r)), "median": med, "q1": q1, "q3": q3, "min": r.min(), "max": r.max(), "mean": r.mean()}
+
+    def to_dict(self) -> dict[str, object]:
+        return jsonable(
+            {
+                "method": self.method,
+                "bootstrap": {"n": self.n_boot, "seed": self.seed, "level": self.level},
+                "human": {
+                    **self.human_summary,
+                    "leave_one_out_r": {str(k): v for k, v in zip(self.rater_ids, self.human_r, strict=True)},
+                    "excluded": self.excluded_raters,
+                },
+                "human_loo_median": self.human_summary.get("median"),
+                "machines": {m.name: m.to_dict() for m in self.machines},
+                "machine_differences": [d.to_dict() for d in self.differences],
+            }
+        )
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """CSV tables: per-human LOO r, per-machine summary, pairwise machine differences, alt-test."""
+        out = {
+            "rq1_humans": pd.DataFrame({"rater_id": self.rater_ids, "loo_r": self.human_r, "n_items": self.human_n.astype(int)}),
+            "rq1_machines": pd.DataFrame(
+                [{"machine": m.name, **{k: v for k, v in m.to_dict().items() if k != "alt_test"}} for m in self.machines]
+            ),
+        }
+        if self.differences:
+            out["rq1_machine_differences"] = pd.DataFrame([d.to_dict() for d in self.differences])
+        alt = [m.alt.per_rater.assign(machine=m.name) for m in self.machines if m.alt is not None]
+        if alt:
+            out["rq1_alt_test"] = pd.concat(alt, ignore_index=True)
+        return out
+
+
+def _percentile(humans: np.ndarray, value: float) -> float:
+    finite = humans[np.isfinite(humans)]
+    if len(finite) == 0 or not np.isfinite(value):
+        return float("nan")
+    return float(stats.percentileofscore(finite, value, kind="mean"))
+
+
+def analyze_rq1(
+    data: Annotations,
+    machines: MachineRatings | None = None,
+    *,
+    method: str = "pearson",
+    n_boot: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+    alt_epsilon: float = 0.1,
+    alt_q: float = 0.05,
+    alt_scoring: str = "auto",
+    alt_min_items: int = 30,
+) -> RQ1Result:
+    """Run RQ1 for the humans of ``data`` and each machine rater (if any)."""
+    if method not in METHODS:
+        raise InputError(f"unknown correlation method {method!r}; use one of {', '.join(METHODS)}")
+    if data.n_items < 3:
+        raise InputError(f"data set {data.name} has {data.n_items} items; correlations need at least 3")
+    if data.has_raters and data.n_raters < 2:
+        raise InputError(f"data set {data.name} has {data.n_raters} rater(s); leave-one-out needs at least 2")
+    if data.has_raters:
+        human_r, human_n = leave_one_out(data, method)
+    else:
+        human_r, human_n = np.zeros(0), np.zeros(0)
+        warn(f"data set {data.name} has no rater identities: human leave-one-out r and the alt-test are skipped")
+    excluded: dict[str, str] = {}
+    for rid, r, n in zip(data.rater_ids, human_r, human_n, strict=True):
+        if not np.isfinite(r):
+            reason = "fewer than 3 items shared with other raters" if n < 3 else "constant ratings (correlation undefined)"
+            excluded[str(rid)] = reason
+    if excluded:
+        examples = ", ".join(f"{k} ({v})" for k, v in list(excluded.items())[:3])
+        warn(f"{len(excluded)} rater(s) left out of the human leave-one-out distribution: {examples}")
+    result = RQ1Result(method, n_boot, seed, level, data.rater_ids, human_r, human_n, excluded_raters=excluded)
+    if machines is None or machines.n_machines == 0:
+        return result
+
+    human_mean = data.item_mean
+    for k, name in enumerate(machines.names):
+        score = machines.scores[:, k]
+        valid = np.isfinite(score) & np.isfinite(human_mean)
+        if valid.sum() < 3:
+            raise InputError(f"machine rater {name!r} shares fewer than 3 rated items with the humans of {data.name}")
+        if np.ptp(score[valid]) == 0:
+            raise InputError(f"machine rater {name!r} gives every item the same score; its correlation is undefined")
+        r = correlation(score, human_mean, method)
+        reps = bootstrap_correlation(np.where(valid, score, np.nan), human_mean, n_boot, seed, method)
+        lo, hi = percentile_interval(reps, level)
+        alt = None
+        if data.has_raters:
+            alt = alt_test(data, score, epsilon=alt_epsilon, q=alt_q, scoring=alt_scoring, min_items=alt_min_items)
+            if alt.scoring == "neg_rmse":
+                lo_h, hi_h = float(np.min(data.values)), float(np.max(data.values))
+                if np.nanmin(score) < lo_h - 1e-9 or np.nanmax(score) > hi_h + 1e-9:
+                    alt.note = (
+                        f"machine scores lie outside the human rating range [{lo_h:g}, {hi_h:g}]; negative RMSE compares "
+                        "raw values, so rescale them first (--machine-scale LO,HI)"
+                    )
+                    warn(f"alt-test for {name!r}: {alt.note}")
+        result.machines.append(
+            MachineAlignment(name, r, lo, hi, int(valid.sum()), int((~np.isfinite(score)).sum()), _percentile(human_r, r), alt)
+        )
+
+    # Paired comparisons on the items every machine in the pair rated.
+    for a in range(machines.n_machines):
+        for b in range(a + 1, machines.n_machines):
+            sa, sb = machines.scores[:, a], machines.scores[:, b]
+            common = np.isfinite(sa) & np.isfinite(sb) & np.isfinite(human_mean)
+            xa, xb = np.where(common, sa, np.nan), np.where(common, sb, np.nan)
+            diff = correlation(xa, human_mean, method) - correlation(xb, human_mean, method)
+            if method == "pearson":
+                reps = bootstrap_pearson(np.column_stack([xa, xb]), human_mean[:, None], n_boot, seed)
+                dreps = reps[:, 0] - reps[:, 1]
+            else:
+                dreps = bootstrap_correlation(xa, human_mean, n_boot, seed, method) - bootstrap_correlation(
+                    xb, human_mean, n_boot, seed, method
+                )
+            lo, hi = percentile_interval(dreps, level)
+            finite = dreps[np.isfinite(dreps)]
+            p = float(min(1.0, 2 * min(np.mean(finite <= 0), np.mean(finite >= 0)))) if len(finite) else float("nan")
+            result.differences.append(
+                MachineDifference(machines.names[a], machines.names[b], diff, lo, hi, p, int(common.sum()))
+            )
+    return result
