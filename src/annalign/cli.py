@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Any
 
 import click
@@ -122,10 +121,15 @@ def analyze(out: str, config_path: str | None, **options: Any) -> None:
 @cli.command()
 @data_options
 @analysis_options
+@click.option("--model", "models", multiple=True, help="model spec to annotate with (default local:smollm2-135m); repeatable")
+@click.option("--no-model", is_flag=True, help="skip LLM annotation: analyse the humans and any --ratings files only")
 @click.option("--out", default="results", show_default=True, type=click.Path(file_okay=False), help="output folder")
-def run(out: str, config_path: str | None, **options: Any) -> None:
-    """The main job: analyse the bundled DICES-350 (or the configured data) and write every output."""
+def run(out: str, config_path: str | None, no_model: bool, **options: Any) -> None:
+    """The main job: annotate with the model(s), then run every analysis on DICES-350 (or the configured data)."""
+    options["models"] = list(options.get("models") or []) or None
     settings = _settings(config_path, **options)
+    if no_model:
+        settings.models = []
     _analyze(settings, out)
 
 

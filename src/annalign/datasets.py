@@ -115,7 +115,7 @@ def from_dices_frame(
     data = from_long_frame(frame, cmap, rmap, name=name, where=where)
     if items is not None:
         items = items.drop(columns="_row").assign(item_id=lambda f: ids_as_text(f["item_id"])).set_index("item_id")
-        joined = data.items.join(items, how="left", rsuffix="_items")
+        joined = data.items.drop(columns=[c for c in data.items.columns if c in items.columns]).join(items, how="left")
         object.__setattr__(data, "items", joined)
     return data
 

@@ -1,0 +1,108 @@
+"""The alt-test against a hand-checked example, a plain-loop reference, and a false-pass simulation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+from tests.conftest import make_annotations, random_sparse
+
+from annalign.alttest import alt_test
+
+
+def test_hand_checked_example():
+    # items x raters A, B, C (categorical 0/1); the machine copies rater A.
+    dense = np.array([[1, 1, 0], [0, 0, 0], [1, 0, 1], [0, 1, 1]], dtype=float)
+    machine = np.array([1, 0, 1, 0], dtype=float)
+    data = make_annotations(dense)
+    object.__setattr__(data, "rating_map", __import__("annalign").RatingMap.parse("a=1,b=0"))
+    res = alt_test(data, machine, epsilon=0.1, q=0.05, scoring="accuracy", min_items=2)
+    per = res.per_rater.set_index("rater_id")
+    # Rater A: identical to the machine -> every item a tie, d = 0, t = -inf, p = 0.
+    assert per.loc["r0", "p_machine_wins"] == 1 and per.loc["r0", "p_human_wins"] == 1 and per.loc["r0", "p_value"] == 0
+    # Raters B and C: the machine wins one item outright and ties three: d = (0, 0, -1, 0).
+    p_bc = stats.t.cdf((-0.25 - 0.1) / (0.5 / 2), df=3)
+    for r in ("r1", "r2"):
+        assert per.loc[r, "p_human_wins"] == 0.75 and per.loc[r, "p_machine_wins"] == 1
+        assert per.loc[r, "p_value"] == pytest.approx(p_bc, abs=1e-12)
+    # BY with m = 3: c(3) = 11/6; only A's null is rejected.
+    assert per.loc["r1", "p_adjusted"] == pytest.approx(p_bc * 11 / 6, abs=1e-12)
+    assert per["machine_beats_rater"].tolist() == [True, False, False]
+    assert res.winning_rate == pytest.approx(1 / 3) and res.rho == 1.0 and not res.passed
+
+
+def reference_alt_test(dense, machine, eps, q, scoring, min_items):
+    """The published procedure, written as a plain loop over raters and items."""
+    n_items, n_raters = dense.shape
+    pvals, rhos, raters = [], [], []
+    for j in range(n_raters):
+        wf, wh = [], []
+        for i in range(n_items):
+            if np.isnan(dense[i, j]) or np.isnan(machine[i]):
+                continue
+            rest = [dense[i, k] for k in range(n_raters) if k != j and not np.isnan(dense[i, k])]
+            if not rest:
+                continue
+            if scoring == "accuracy":
+                sf = np.mean([machine[i] == v for v in rest])
+                sh = np.mean([dense[i, j] == v for v in rest])
+            else:
+                sf = -np.sqrt(np.mean([(machine[i] - v) ** 2 for v in rest]))
+                sh = -np.sqrt(np.mean([(dense[i, j] - v) ** 2 for v in rest]))
+            wf.append(float(sf >= sh - 1e-9))
+            wh.append(float(sh >= sf - 1e-9))
+        if len(wf) < min_items:
+            continue
+        d = np.array(wh) - np.array(wf)
+        if d.std() == 0:
+            p = 0.0 if d.mean() < eps else 1.0
+        else:
+            p = stats.ttest_1samp(d, eps, alternative="less").pvalue
+        pvals.append(p)
+        rhos.append(np.mean(wf))
+        raters.append(j)
+    adjusted = stats.false_discovery_control(pvals, method="by")
+    return np.mean(adjusted <= q), np.mean(rhos), dict(zip(raters, pvals, strict=True))
+
+
+@pytest.mark.parametrize("scoring", ["accuracy", "neg_rmse"])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_matches_plain_loop_on_sparse_data(scoring, seed):
+    dense = random_sparse(seed, n_items=60, n_raters=9, density=0.7, levels=3)
+    rng = np.random.default_rng(seed + 100)
+    machine = np.clip(np.round(np.nanmean(dense, axis=1) + rng.normal(0, 0.4, 60)), 0, 2)
+    machine[:4] = np.nan
+    data = make_annotations(dense)
+    res = alt_test(data, machine, epsilon=0.1, q=0.05, scoring=scoring, min_items=20)
+    omega, rho, pvals = reference_alt_test(dense, machine, 0.1, 0.05, scoring, 20)
+    assert res.winning_rate == pytest.approx(omega, abs=1e-12)
+    assert res.rho == pytest.approx(rho, abs=1e-12)
+    per = res.per_rater
+    for j, p in pvals.items():
+        assert per.loc[j, "p_value"] == pytest.approx(p, abs=1e-9)
+
+
+def test_dices_label_machine_runs_with_accuracy(dices350):
+    machine = np.where(dices350.item_mean > 0.5, 1.0, np.where(dices350.item_mean > 0.3, 0.5, 0.0))
+    res = alt_test(dices350, machine)
+    assert res.scoring == "accuracy" and res.n_raters_tested == 123
+    assert 0 <= res.winning_rate <= 1 and 0 <= res.rho <= 1
+
+
+@pytest.mark.slow
+def test_false_pass_rate_of_a_worse_machine_is_controlled():
+    """A machine noisier than every human must not pass (omega >= 0.5) in more than 5% of data sets."""
+    rng = np.random.default_rng(7)
+    n_sims, n_items, n_raters = 500, 60, 8
+    passes, rejections, tests = 0, 0, 0
+    for _ in range(n_sims):
+        truth = rng.normal(size=n_items)
+        dense = truth[:, None] + rng.normal(scale=0.5, size=(n_items, n_raters))
+        machine = truth + rng.normal(scale=0.6, size=n_items)  # slightly worse than each human
+        dense[rng.random(dense.shape) < 0.1] = np.nan
+        res = alt_test(make_annotations(dense), machine, epsilon=0.0, scoring="neg_rmse", min_items=30)
+        passes += res.passed
+        rejections += int(res.per_rater["machine_beats_rater"].sum())
+        tests += res.n_raters_tested
+    assert passes / n_sims <= 0.05
+    assert rejections / tests <= 0.05
