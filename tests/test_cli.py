@@ -159,3 +159,22 @@ def test_console_script_exit_code(tmp_path):
     assert proc.returncode == 2 and proc.stderr.strip().count("\n") == 0 and "the file is empty" in proc.stderr
     proc = subprocess.run([sys.executable, "-m", "annalign.cli", "analyze", "--bogus"], capture_output=True, text=True)
     assert proc.returncode == 2
+
+
+def test_long_form_with_config_file(capsys, tmp_path):
+    rows = [f"q{i},ann{j},{(i * (j + 2)) % 5 + 1},{'x' if j % 2 else 'y'}" for i in range(12) for j in range(4)]
+    data = _write(tmp_path / "survey.csv", "question,annotator,stars,team\n" + "\n".join(rows) + "\n")
+    config = _write(
+        tmp_path / "run.toml",
+        f'bootstrap = 50\n[dataset]\npath = "{data}"\nitem_col = "question"\nrater_col = "annotator"\n'
+        'rating_col = "stars"\nrating_map = "numeric"\n',
+    )
+    code, out, err = run_cli(capsys, "analyze", "--config", str(config), "--out", str(tmp_path / "o"))
+    assert code == 0, err
+    results = json.loads((tmp_path / "o" / "results.json").read_text())
+    assert results["dataset"]["n_items"] == 12 and results["dataset"]["n_raters"] == 4
+    assert results["dataset"]["rater_attributes"] == ["team"]
+    assert results["settings"]["bootstrap"] == 50
+    bad = _write(tmp_path / "bad.toml", "bootstrapp = 5\n")
+    code, _, err = run_cli(capsys, "analyze", "--config", str(bad), "--out", str(tmp_path / "o"))
+    assert code == 2 and "unknown setting 'bootstrapp'" in err

@@ -73,10 +73,10 @@ def load_settings(path: str | Path | None, overrides: dict[str, Any]) -> Setting
             raise InputError(f"{p}: not valid TOML ({exc})") from None
         for key, value in raw.items():
             if isinstance(value, dict) and key in {"dataset", "analysis", "annotate", "groups", "models_section"}:
-                if key == "dataset" and "name" in value:
-                    value = {**value, "dataset": value.pop("name")}
-                if key == "dataset" and "path" in value:
-                    value = {**value, "dataset": value.pop("path")}
+                value = dict(value)
+                for alias in ("name", "path"):
+                    if key == "dataset" and alias in value:
+                        value["dataset"] = value.pop(alias)
                 values.update(value)
             else:
                 values[key] = value
