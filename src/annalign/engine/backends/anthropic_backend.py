@@ -1,0 +1,77 @@
+"""Anthropic Messages API through the official ``anthropic`` SDK (optional extra; no log-probabilities)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from annalign.engine.backends.base import (
+    Backend,
+    BackendError,
+    ChatRequest,
+    Completion,
+    ModelSpec,
+    parse_retry_after,
+)
+from annalign.errors import InputError
+
+
+class AnthropicBackend(Backend):
+    """Claude models; the runner does the retries, so the SDK's own are off."""
+
+    supports_logprobs = False
+
+    def __init__(self, spec: ModelSpec, *, api_key: str | None = None):
+        super().__init__(spec)
+        try:
+            import anthropic
+        except ImportError:
+            raise InputError("anthropic: models need the anthropic SDK: pip install 'annalign[anthropic]'") from None
+        key = api_key or os.environ.get("ANTHROPIC_API_KEY")
+        if not key:
+            raise InputError("anthropic: models need an API key: set ANTHROPIC_API_KEY")
+        self._secrets = [key]
+        self._sdk = anthropic
+        self._client = anthropic.AsyncAnthropic(api_key=key, max_retries=0, timeout=60.0)
+
+    async def aclose(self) -> None:
+        await self._client.close()
+
+    async def complete(self, request: ChatRequest, *, timeout: float) -> Completion:
+        """Send one message request; the system prompt goes in the system field."""
+        sdk = self._sdk
+        system = "\n\n".join(m["content"] for m in request.messages if m["role"] == "system")
+        messages = [m for m in request.messages if m["role"] != "system"]
+        kwargs: dict[str, Any] = {
+            "model": self.spec.model,
+            "messages": messages,
+            "max_tokens": request.max_tokens,
+            "temperature": request.temperature,
+            "timeout": timeout,
+        }
+        if system:
+            kwargs["system"] = system
+        try:
+            response = await self._client.messages.create(**kwargs)
+        except sdk.APITimeoutError:
+            raise BackendError(f"timeout after {timeout:g} s", transient=True) from None
+        except sdk.APIConnectionError as exc:
+            raise BackendError(f"connection error: {self.redact(str(exc))}", transient=True) from None
+        except sdk.APIStatusError as exc:
+            status = int(getattr(exc, "status_code", 0) or 0)
+            reason = f"HTTP {status}: {self.redact(str(exc))}"[:300]
+            retry_after = parse_retry_after(getattr(getattr(exc, "response", None), "headers", None))
+            if status in (408, 409, 429, 529) or status >= 500:
+                raise BackendError(reason, transient=True, retry_after=retry_after) from None
+            raise BackendError(reason, transient=False, fatal=status in (401, 403, 404)) from None
+        except (ValueError, TypeError, KeyError) as exc:
+            raise BackendError(f"malformed response: {type(exc).__name__}", transient=True) from None
+        blocks = getattr(response, "content", None) or []
+        text = "".join(getattr(b, "text", "") for b in blocks if getattr(b, "type", "") == "text")
+        usage = getattr(response, "usage", None)
+        return Completion(
+            text=text,
+            finish_reason=getattr(response, "stop_reason", None),
+            prompt_tokens=int(getattr(usage, "input_tokens", 0) or 0),
+            completion_tokens=int(getattr(usage, "output_tokens", 0) or 0),
+        )

@@ -1,0 +1,161 @@
+"""OpenAI-compatible chat completions (OpenAI, vLLM, SGLang, Ollama, llama.cpp server, TGI ...)."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from annalign.engine.backends.base import (
+    Backend,
+    BackendError,
+    ChatRequest,
+    Completion,
+    ModelSpec,
+    parse_retry_after,
+)
+from annalign.engine.parsing import answer_logprobs, answer_position
+from annalign.errors import InputError
+
+#: Placeholder key for local servers that need none (never a real secret).
+NO_KEY = "sk-no-key-needed"
+
+
+def gbnf_choice(answers: tuple[str, ...]) -> str:
+    """A llama.cpp GBNF grammar that allows exactly one of the answers."""
+    return "root ::= " + " | ".join(json.dumps(a) for a in answers)
+
+
+def json_schema(request: ChatRequest) -> dict[str, Any]:
+    """OpenAI structured-output schema {"rating": one of the answers}."""
+    if request.kind == "likert" and all(a.isdigit() for a in request.answers):
+        prop: dict[str, Any] = {"type": "integer", "enum": [int(a) for a in request.answers]}
+    else:
+        prop = {"type": "string", "enum": list(request.answers)}
+    return {
+        "type": "json_schema",
+        "json_schema": {
+            "name": "rating",
+            "strict": True,
+            "schema": {"type": "object", "properties": {"rating": prop}, "required": ["rating"], "additionalProperties": False},
+        },
+    }
+
+
+class OpenAIBackend(Backend):
+    """Chat completions through the official ``openai`` SDK, its own retries off (the runner retries)."""
+
+    supports_logprobs = True
+    constraints = ("grammar", "guided_choice", "json_schema")
+
+    def __init__(self, spec: ModelSpec, *, api_key: str | None = None):
+        super().__init__(spec)
+        import openai
+
+        key = api_key or os.environ.get("OPENAI_API_KEY")
+        if not key:
+            if spec.base_url is None:
+                raise InputError("openai: models need an API key: set OPENAI_API_KEY (or give a base URL of a local server)")
+            key = NO_KEY
+        self._secrets = [key]
+        self._openai = openai
+        self._client = openai.AsyncOpenAI(api_key=key, base_url=spec.base_url, max_retries=0, timeout=60.0)
+        self.logprobs_enabled = True
+
+    async def aclose(self) -> None:
+        await self._client.close()
+
+    async def complete(self, request: ChatRequest, *, timeout: float) -> Completion:
+        """Send one chat completion and extract the answer's log-probabilities."""
+        oa = self._openai
+        kwargs: dict[str, Any] = {
+            "model": self.spec.model,
+            "messages": request.messages,
+            "max_tokens": request.max_tokens,
+            "temperature": request.temperature,
+            "timeout": timeout,
+        }
+        if request.seed is not None:
+            kwargs["seed"] = request.seed
+        want_logprobs = bool(request.top_logprobs) and self.logprobs_enabled
+        if want_logprobs:
+            kwargs["logprobs"] = True
+            kwargs["top_logprobs"] = request.top_logprobs
+        if request.constrain == "grammar":
+            kwargs["extra_body"] = {"grammar": gbnf_choice(request.answers)}
+        elif request.constrain == "guided_choice":
+            kwargs["extra_body"] = {"guided_choice": list(request.answers)}
+        elif request.constrain == "json_schema":
+            kwargs["response_format"] = json_schema(request)
+        try:
+            response = await self._client.chat.completions.create(**kwargs)
+        except oa.APITimeoutError:
+            raise BackendError(f"timeout after {timeout:g} s", transient=True) from None
+        except oa.APIConnectionError as exc:
+            raise BackendError(f"connection error: {self._why(exc)}", transient=True) from None
+        except oa.APIStatusError as exc:
+            raise self._status_error(exc) from None
+        except oa.APIResponseValidationError as exc:
+            raise BackendError(f"invalid response body: {self._why(exc)}", transient=True) from None
+        except (ValueError, TypeError, KeyError) as exc:  # malformed or truncated JSON bodies
+            raise BackendError(f"malformed response: {type(exc).__name__}: {self._why(exc)}", transient=True) from None
+        return self._completion(response, request.answers)
+
+    def _why(self, exc: BaseException) -> str:
+        """A short, redacted one-line description of an exception."""
+        text = str(exc).replace("\n", " ")
+        cause = exc.__cause__ or exc.__context__
+        if cause is not None and str(cause) and str(cause) not in text:
+            text += f" ({type(cause).__name__}: {str(cause).splitlines()[0] if str(cause) else ''})"
+        return (self.redact(text) or "")[:300]
+
+    def _status_error(self, exc: Any) -> BackendError:
+        """Map an HTTP status error to a transient, permanent or fatal BackendError."""
+        status = int(getattr(exc, "status_code", 0) or 0)
+        retry_after = parse_retry_after(getattr(getattr(exc, "response", None), "headers", None))
+        message = (self.redact(str(exc).replace("\n", " ")) or "")[:300]
+        reason = f"HTTP {status}: {message}"
+        if status in (408, 409, 425, 429) or status >= 500:
+            return BackendError(reason, transient=True, retry_after=retry_after)
+        if status in (401, 403):
+            return BackendError(f"{reason} (check the API key)", transient=False, fatal=True)
+        if status == 404:
+            return BackendError(f"{reason} (check the model name and base URL)", transient=False, fatal=True)
+        if status == 400 and "logprob" in message.lower() and self.logprobs_enabled:
+            self.logprobs_enabled = False  # the server rejects logprobs: retry without them
+            return BackendError(f"{reason} (retrying without logprobs)", transient=True, retry_after=0.0)
+        return BackendError(reason, transient=False)
+
+    def _completion(self, response: Any, answers: tuple[str, ...]) -> Completion:
+        """Turn an SDK response into a Completion, rejecting empty or malformed ones."""
+        choices = getattr(response, "choices", None)
+        if not choices:
+            raise BackendError("empty choices in the response", transient=True)
+        choice = choices[0]
+        message = getattr(choice, "message", None)
+        if message is None:
+            raise BackendError("response choice has no message", transient=True)
+        text = message.content
+        if text is None:
+            refusal = getattr(message, "refusal", None)
+            text = f"[refusal] {refusal}" if refusal else ""
+        usage = getattr(response, "usage", None)
+        lp = None
+        logprobs = getattr(choice, "logprobs", None)
+        content = getattr(logprobs, "content", None) if logprobs is not None else None
+        if content and answers:
+            pos = answer_position([t.token for t in content])
+            if pos is not None:
+                entry = content[pos]
+                top = [(t.token, t.logprob) for t in (entry.top_logprobs or [])]
+                if not top:
+                    top = [(entry.token, entry.logprob)]
+                lp = answer_logprobs(top, answers)
+        return Completion(
+            text=text,
+            answer_logprobs=lp,
+            finish_reason=getattr(choice, "finish_reason", None),
+            prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
+            completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
+        )
+

