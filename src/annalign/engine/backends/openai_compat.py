@@ -61,6 +61,9 @@ class OpenAIBackend(Backend):
         self._openai = openai
         self._client = openai.AsyncOpenAI(api_key=key, base_url=spec.base_url, max_retries=0, timeout=60.0)
         self.logprobs_enabled = True
+        from openai.types.chat import ChatCompletion
+
+        self._completion_type = ChatCompletion
 
     async def aclose(self) -> None:
         await self._client.close()
@@ -68,27 +71,30 @@ class OpenAIBackend(Backend):
     async def complete(self, request: ChatRequest, *, timeout: float) -> Completion:
         """Send one chat completion and extract the answer's log-probabilities."""
         oa = self._openai
-        kwargs: dict[str, Any] = {
+        body: dict[str, Any] = {
             "model": self.spec.model,
             "messages": request.messages,
             "max_tokens": request.max_tokens,
             "temperature": request.temperature,
-            "timeout": timeout,
         }
         if request.seed is not None:
-            kwargs["seed"] = request.seed
-        want_logprobs = bool(request.top_logprobs) and self.logprobs_enabled
-        if want_logprobs:
-            kwargs["logprobs"] = True
-            kwargs["top_logprobs"] = request.top_logprobs
+            body["seed"] = request.seed
+        if request.top_logprobs and self.logprobs_enabled:
+            body["logprobs"] = True
+            body["top_logprobs"] = request.top_logprobs
         if request.constrain == "grammar":
-            kwargs["extra_body"] = {"grammar": gbnf_choice(request.answers)}
+            body["grammar"] = gbnf_choice(request.answers)
         elif request.constrain == "guided_choice":
-            kwargs["extra_body"] = {"guided_choice": list(request.answers)}
+            body["guided_choice"] = list(request.answers)
         elif request.constrain == "json_schema":
-            kwargs["response_format"] = json_schema(request)
+            body["response_format"] = json_schema(request)
         try:
-            response = await self._client.chat.completions.create(**kwargs)
+            # The client's generic post() with a plain JSON body: the same HTTP stack, auth and
+            # error types as chat.completions.create, without its per-request TypedDict transform
+            # (about 4 ms of CPU per request, which capped throughput at high concurrency).
+            response = await self._client.post(
+                "/chat/completions", body=body, cast_to=self._completion_type, options={"timeout": timeout}
+            )
         except oa.APITimeoutError:
             raise BackendError(f"timeout after {timeout:g} s", transient=True) from None
         except oa.APIConnectionError as exc:
