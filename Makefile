@@ -18,6 +18,7 @@ run: setup
 	$(VENV)/bin/annalign run --out $(OUT)
 
 test: setup
+	bash scripts/setup-browser.sh
 	$(PY) -m pytest -q
 
 lint: setup

@@ -22,14 +22,19 @@ def _split(text: str | None) -> list[str] | None:
     return [p.strip() for p in text.split(",") if p.strip()] if text else None
 
 
-def _scale(text: str | None) -> list[float] | None:
-    if not text:
+def _scale(texts: tuple[str, ...] | None) -> dict[str, list[float]] | None:
+    """Parse --machine-scale values: ``LO,HI`` for every machine rater or ``NAME=LO,HI`` for one."""
+    if not texts:
         return None
-    try:
-        lo, hi = (float(p) for p in text.split(","))
-    except ValueError:
-        raise InputError(f"--machine-scale must be LO,HI (for example 1,5), got {text!r}") from None
-    return [lo, hi]
+    out: dict[str, list[float]] = {}
+    for text in texts:
+        name, _, spec = text.rpartition("=")
+        try:
+            lo, hi = (float(p) for p in spec.split(","))
+        except ValueError:
+            raise InputError(f"--machine-scale must be LO,HI or NAME=LO,HI (for example 1,5), got {text!r}") from None
+        out[name or "*"] = [lo, hi]
+    return out
 
 
 def data_options(func):
@@ -57,7 +62,7 @@ def analysis_options(func):
     options = [
         click.option("--ratings", "ratings", multiple=True, help="machine-rater file (item_id + score or label [+ rater]); repeatable"),
         click.option("--machine-rating-map", help="rating map for machine labels (default: the data set's)"),
-        click.option("--machine-scale", help="LO,HI: rescale machine scores from this range onto the human scale (alt-test RMSE)"),
+        click.option("--machine-scale", multiple=True, help="LO,HI or NAME=LO,HI: map machine scores from this range onto the human scale (alt-test RMSE)"),
         click.option("--method", type=click.Choice(["pearson", "spearman", "kendall"]), help="correlation (default pearson)"),
         click.option("--bootstrap", type=click.IntRange(min=10), help="bootstrap replicates (default 1000)"),
         click.option("--seed", type=int, help="random seed (default 0)"),
@@ -102,10 +107,14 @@ def _analyze(settings: Settings, out: str) -> None:
         outputs = run_analyses(data, machines, settings)
     outputs.results["warnings"] = warnings
     path = write_outputs(out, outputs.results, outputs.tables)
+    from annalign.report import write_report
+
+    paths = write_report(out, outputs.results, outputs.tables, data, machines)
     click.echo(f"{data.name}: {data.n_items} items, {data.n_raters} raters, {data.n_ratings} ratings")
     for line in rq1_summary(outputs.results["rq1"]):
         click.echo(line)
     click.echo(f"results: {path}")
+    click.echo(f"report: {paths['html']}")
 
 
 @cli.command()

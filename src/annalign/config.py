@@ -29,7 +29,7 @@ class Settings:
     ratings: list[str] = field(default_factory=list)
     models: list[str] = field(default_factory=list)
     templates: list[str] = field(default_factory=lambda: ["dices-likert"])
-    machine_scale: list[float] | None = None
+    machine_scale: dict[str, list[float]] | list[float] | None = None
     method: str = "pearson"
     bootstrap: int = 1000
     seed: int = 0

@@ -158,17 +158,30 @@ def combine(parts: Sequence[MachineRatings]) -> MachineRatings:
     )
 
 
-def rescale(machines: MachineRatings, source: tuple[float, float], target: tuple[float, float]) -> MachineRatings:
+def rescale(
+    machines: MachineRatings, source: tuple[float, float], target: tuple[float, float], only: Sequence[str] | None = None
+) -> MachineRatings:
     """Map machine scores linearly from ``source`` (e.g. a 1-5 Likert) onto ``target`` (e.g. 0-1).
 
-    Correlations do not change; the alt-test's negative RMSE needs machine and humans on one scale.
+    ``only`` limits it to the named machine raters. Correlations do not change; the alt-test's
+    negative RMSE needs machine and humans on one scale.
     """
     lo, hi = source
     if not hi > lo:
         raise InputError(f"--machine-scale needs LO < HI, got {lo:g},{hi:g}")
-    finite = machines.scores[np.isfinite(machines.scores)]
-    if len(finite) and (finite.min() < lo - 1e-9 or finite.max() > hi + 1e-9):
-        raise InputError(f"machine scores range over [{finite.min():g}, {finite.max():g}], outside --machine-scale {lo:g},{hi:g}")
+    if only is not None:
+        unknown = [n for n in only if n not in machines.names]
+        if unknown:
+            raise InputError(f"--machine-scale names machine rater {unknown[0]!r}, which is not among {', '.join(machines.names)}")
+    scores = machines.scores.copy()
     t_lo, t_hi = target
-    scores = t_lo + (machines.scores - lo) * (t_hi - t_lo) / (hi - lo)
+    for k, name in enumerate(machines.names):
+        if only is not None and name not in only:
+            continue
+        finite = scores[np.isfinite(scores[:, k]), k]
+        if len(finite) and (finite.min() < lo - 1e-9 or finite.max() > hi + 1e-9):
+            raise InputError(
+                f"machine rater {name!r} scores range over [{finite.min():g}, {finite.max():g}], outside --machine-scale {lo:g},{hi:g}"
+            )
+        scores[:, k] = t_lo + (scores[:, k] - lo) * (t_hi - t_lo) / (hi - lo)
     return MachineRatings(machines.names, scores, machines.sources, machines.unrated, machines.rating_map)

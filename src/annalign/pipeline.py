@@ -65,7 +65,10 @@ def load_machines(data: Annotations, settings: Settings, extra: list[MachineRati
     machines = combine(parts)
     if settings.machine_scale:
         values = data.values if data.has_raters else np.array(data.rating_map.categories or [0.0, 1.0])
-        machines = rescale(machines, tuple(settings.machine_scale), (float(np.min(values)), float(np.max(values))))
+        target = (float(np.min(values)), float(np.max(values)))
+        scales = settings.machine_scale if isinstance(settings.machine_scale, dict) else {"*": settings.machine_scale}
+        for name, (lo, hi) in scales.items():
+            machines = rescale(machines, (lo, hi), target, None if name == "*" else [name])
     return machines
 
 
