@@ -1,0 +1,583 @@
+"""RQ3: can a machine rater predict when one group of raters finds an item more unsafe than another?
+
+For a pair of rater groups (A, B) the observed per-item difference is d_i = mean_A(i) - mean_B(i),
+each mean over that group's raters who rated item i (missing ratings are simply absent). Because
+each group has finitely many raters, d is noisy: its reliability (split-half over raters within
+each group, Spearman-Brown corrected, over ``n_splits`` seeded random splits) bounds how well any
+predictor can correlate with it; the noise ceiling is sqrt(reliability).
+
+Predictions of d:
+
+* persona: the machine's rating when asked as a member of A minus its rating as a member of B.
+  When B is ``rest`` (every grouped rater not in A), B's persona score is the mean of the other
+  groups' persona scores weighted by their numbers of raters (per item, over the groups the
+  machine rated). Every group of the comparison needs persona scores, or the prediction is skipped.
+* baseline: the machine's ordinary rating (do groups disagree more on items it finds unsafe?).
+
+For each prediction: Pearson r with d (items where both are defined), a percentile bootstrap
+interval over items, a two-sided permutation p-value (items of the prediction permuted), r divided
+by the noise ceiling and, on the items where the groups clearly disagree (|d| at or above a
+threshold; default the top quartile of |d| for that pair), the accuracy and AUC of the prediction's
+sign for the sign of d. A persona prediction's sign is its sign; a baseline's is its sign relative
+to its mean over the pair's items. A prediction exactly at that centre counts as half right, and
+AUC counts ties as half (Mann-Whitney U).
+
+Persona ratings in machine-rater files: a ``rater`` value ``<model>|persona=<group label>``, e.g.
+``gpt-4|persona=Black/African American|Woman`` (group labels join the ``by`` attribute values with
+``|``). Raters without ``|persona=`` are baselines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from itertools import combinations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from annalign.errors import InputError, warn
+from annalign.jsonsafe import jsonable
+from annalign.machine import MachineRatings
+from annalign.matrix import Annotations
+from annalign.stats.bootstrap import bootstrap_pearson, percentile_intervals
+from annalign.stats.correlation import pearson_masked
+
+#: The group label that means "every grouped rater not in A".
+REST = "rest"
+#: Separator between the model and the group label in a persona rater name.
+PERSONA_TAG = "|persona="
+#: Entries per chunk of a vectorised computation (x 8 bytes).
+CHUNK_ENTRIES = 4_000_000
+
+
+# ----- groups ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Groups:
+    """Rater groups formed from attribute columns: labels and each rater's group code (-1: none)."""
+
+    by: tuple[str, ...]
+    labels: list[str]
+    keys: list[tuple[str, ...]]
+    codes: np.ndarray
+
+    @property
+    def n_groups(self) -> int:
+        return len(self.labels)
+
+    @property
+    def sizes(self) -> np.ndarray:
+        return np.bincount(self.codes[self.codes >= 0], minlength=self.n_groups)
+
+    def index(self, label: str) -> int:
+        """Position of a group label; InputError naming the label and the available ones."""
+        label = label.strip()
+        if label in self.labels:
+            return self.labels.index(label)
+        folded = [x.casefold() for x in self.labels]
+        if label.casefold() in folded:
+            return folded.index(label.casefold())
+        raise InputError(
+            f"unknown group {label!r} for grouping by {', '.join(self.by)}; available: "
+            + "; ".join(repr(x) for x in self.labels)
+            + f" (or {REST!r} as the second group: every other rater)"
+        )
+
+
+def form_groups(data: Annotations, by: Sequence[str] = ("rater_race", "rater_gender")) -> Groups:
+    """Group the raters of ``data`` by attribute columns; labels join the values with ``|``."""
+    by = (by,) if isinstance(by, str) else tuple(by)
+    if not data.has_raters:
+        raise InputError(f"data set {data.name} has no rater identities; RQ3 needs rater-level ratings")
+    if not by:
+        raise InputError("RQ3 needs at least one rater attribute to group by")
+    missing = [c for c in by if c not in data.raters.columns]
+    if missing:
+        raise InputError(
+            f"rater attribute {missing[0]!r} is not in data set {data.name}; available: {', '.join(map(str, data.raters.columns))}"
+        )
+    frame = data.raters[list(by)]
+    known = frame.notna().all(axis=1).to_numpy()
+    if (~known).any():
+        warn(f"{int((~known).sum())} rater(s) lack a value of {', '.join(by)} and are left out of RQ3 groups")
+    text = frame.astype(str).apply(lambda col: col.str.strip())
+    tuples = [tuple(row) for row in text.to_numpy()]
+    keys = sorted({t for t, k in zip(tuples, known, strict=True) if k})
+    position = {k: j for j, k in enumerate(keys)}
+    codes = np.array([position[t] if k else -1 for t, k in zip(tuples, known, strict=True)], dtype=np.int64)
+    return Groups(by, ["|".join(k) for k in keys], keys, codes)
+
+
+def persona_request_count(data: Annotations, by: Sequence[str] = ("rater_race", "rater_gender")) -> int:
+    """Requests a persona run needs per model: one per (group, item)."""
+    return form_groups(data, by).n_groups * data.n_items
+
+
+def persona_rater_name(model: str, label: str) -> str:
+    """The machine-rater name under which a persona rating of ``label`` is stored."""
+    return f"{model}{PERSONA_TAG}{label}"
+
+
+def split_persona_raters(machines: MachineRatings) -> tuple[dict[str, np.ndarray], dict[str, dict[str, np.ndarray]]]:
+    """Split machine raters into baselines {name: scores} and personas {model: {label: scores}}."""
+    baselines: dict[str, np.ndarray] = {}
+    personas: dict[str, dict[str, np.ndarray]] = {}
+    for k, name in enumerate(machines.names):
+        if PERSONA_TAG in name:
+            model, label = name.split(PERSONA_TAG, 1)
+            personas.setdefault(model.strip() or "persona", {})[label.strip()] = machines.scores[:, k]
+        else:
+            baselines[name] = machines.scores[:, k]
+    return baselines, personas
+
+
+# ----- pairs -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Pair:
+    """A comparison: group a against group b (b is -1 for the rest of the raters)."""
+
+    a: int
+    b: int
+    comparison: str
+
+
+def resolve_pairs(groups: Groups, pairs: str | Sequence[tuple[str, str]] = "default") -> list[Pair]:
+    """The comparisons: ``default``, ``all`` (every pair of groups) or explicit (A, B) labels."""
+    if isinstance(pairs, str):
+        if pairs == "all":
+            return [Pair(a, b, "pair") for a, b in combinations(range(groups.n_groups), 2)]
+        if pairs != "default":
+            raise InputError(f"unknown pairs {pairs!r}: use default, all or a list of (A, B) group labels")
+        out = [Pair(a, -1, "vs rest") for a in range(groups.n_groups)] if groups.n_groups > 1 else []
+        if len(groups.by) > 1:  # within each level of the other attributes, contrast the last one
+            outer: dict[tuple[str, ...], list[int]] = {}
+            for j, key in enumerate(groups.keys):
+                outer.setdefault(key[:-1], []).append(j)
+            for members in outer.values():
+                out.extend(Pair(a, b, "within") for a, b in combinations(members, 2))
+        if not out:
+            raise InputError(f"grouping by {', '.join(groups.by)} gives {groups.n_groups} group(s); RQ3 needs at least two")
+        return out
+    out = []
+    for entry in pairs:
+        if len(entry) != 2:
+            raise InputError(f"a group pair needs two labels, got {entry!r}")
+        a_label, b_label = entry
+        a = groups.index(a_label)
+        b = -1 if b_label.strip().casefold() == REST and REST not in groups.labels else groups.index(b_label)
+        if a == b:
+            raise InputError(f"group pair ({a_label!r}, {b_label!r}) compares a group with itself")
+        out.append(Pair(a, b, "vs rest" if b < 0 else "pair"))
+    if not out:
+        raise InputError("no group pairs given")
+    return out
+
+
+# ----- grouped means and split halves ------------------------------------------------------------
+def _entries(data: Annotations, groups: Groups) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The ratings of grouped raters: item, rater, group and value per entry."""
+    g = groups.codes[data.rater_index]
+    keep = g >= 0
+    return data.item_index[keep], data.rater_index[keep], g[keep], data.values[keep]
+
+
+def _side(sums: np.ndarray, counts: np.ndarray, g: int, rest: bool, totals: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray:
+    """Mean over group g (or over every group but g) from sums/counts with the group axis last."""
+    if rest:
+        tot_s, tot_c = totals if totals is not None else (sums.sum(-1), counts.sum(-1))
+        s, c = tot_s - sums[..., g], tot_c - counts[..., g]
+    else:
+        s, c = sums[..., g], counts[..., g]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(c > 0, s / np.where(c > 0, c, 1), np.nan)
+
+
+def pair_difference(
+    sums: np.ndarray, counts: np.ndarray, pair: Pair, totals: tuple[np.ndarray, np.ndarray] | None = None
+) -> np.ndarray:
+    """d = mean_A - mean_B per item (NaN where either group has no rating); ``totals`` = sums over groups."""
+    b = pair.a if pair.b < 0 else pair.b
+    return _side(sums, counts, pair.a, False, None) - _side(sums, counts, b, pair.b < 0, totals)
+
+
+def split_halves(codes: np.ndarray, n_splits: int, seed: int) -> np.ndarray:
+    """Random halves within each group: (n_splits, n_raters) of 0/1 (floor(n/2) raters get 0)."""
+    rng = np.random.default_rng(seed)
+    keys = rng.random((n_splits, len(codes)))
+    half = np.zeros((n_splits, len(codes)), dtype=np.int64)
+    for g in np.unique(codes[codes >= 0]):
+        members = np.flatnonzero(codes == g)
+        ranks = np.argsort(np.argsort(keys[:, members], axis=1), axis=1)
+        half[:, members] = ranks >= len(members) // 2
+    return half
+
+
+def split_half_correlations(
+    data: Annotations, groups: Groups, pairs: Sequence[Pair], half: np.ndarray
+) -> np.ndarray:
+    """Per pair and split, Pearson r between d from the first and from the second halves; (n_pairs, n_splits)."""
+    item, rater, g, val = _entries(data, groups)
+    n_splits, n_g = half.shape[0], groups.n_groups
+    per_split = max(len(item), data.n_items * 2 * n_g, 1)
+    chunk = max(1, CHUNK_ENTRIES // per_split)
+    out = np.full((len(pairs), n_splits), np.nan)
+    for s0 in range(0, n_splits, chunk):
+        c = min(chunk, n_splits - s0)
+        col = (np.arange(c)[:, None] * 2 + half[s0 : s0 + c][:, rater]) * n_g + g[None, :]
+        flat = (item[None, :] * (c * 2 * n_g) + col).ravel()
+        size = data.n_items * c * 2 * n_g
+        shape = (data.n_items, c, 2, n_g)
+        sums = np.bincount(flat, weights=np.tile(val, c), minlength=size).reshape(shape)
+        counts = np.bincount(flat, minlength=size).reshape(shape).astype(float)
+        totals = (sums.sum(-1), counts.sum(-1))
+        for k, pair in enumerate(pairs):
+            d = pair_difference(sums, counts, pair, totals)  # (n_items, c, 2)
+            out[k, s0 : s0 + c] = pearson_masked(d[:, :, 0], d[:, :, 1])
+    return out
+
+
+def spearman_brown(r: np.ndarray | float) -> np.ndarray:
+    """Reliability of the full set from a split-half correlation: 2r / (1 + r)."""
+    r = np.asarray(r, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(r > -1, 2 * r / (1 + r), np.nan)
+
+
+# ----- tests of one prediction -------------------------------------------------------------------
+def permutation_pvalues(x: np.ndarray, y: np.ndarray, n_perm: int, seed: int) -> np.ndarray:
+    """Two-sided permutation p-values of Pearson r per column of complete (n, k) arrays.
+
+    x's rows are permuted (the same permutations for every column); p = (1 + #|r_perm| >= |r|) / (1 + n_perm).
+    """
+    x = np.atleast_2d(np.asarray(x, dtype=float).T).T
+    y = np.atleast_2d(np.asarray(y, dtype=float).T).T
+    n, k = x.shape
+    with np.errstate(invalid="ignore", divide="ignore"):
+        zx = (x - x.mean(0)) / np.sqrt(((x - x.mean(0)) ** 2).sum(0))
+        zy = (y - y.mean(0)) / np.sqrt(((y - y.mean(0)) ** 2).sum(0))
+    observed = np.abs((zx * zy).sum(0)) * (1 - 1e-10)
+    rng = np.random.default_rng(seed)
+    exceed = np.zeros(k)
+    chunk = max(1, CHUNK_ENTRIES // max(n * k, 1))
+    for p0 in range(0, n_perm, chunk):
+        c = min(chunk, n_perm - p0)
+        perm = rng.permuted(np.tile(np.arange(n), (c, 1)), axis=1)
+        r = np.einsum("cnk,nk->ck", zx[perm], zy)
+        exceed += (np.abs(r) >= observed).sum(0)
+    p = (1 + exceed) / (1 + n_perm)
+    return np.where(np.isfinite(observed), p, np.nan)
+
+
+def correlation_tests(
+    pred: np.ndarray, d: np.ndarray, *, n_boot: int, n_perm: int, seed: int, level: float = 0.95
+) -> dict[str, np.ndarray]:
+    """r, bootstrap interval and permutation p per column of (n, k) arrays (NaN rows left out per column).
+
+    ``n_perm`` 0 skips the permutation test (p is NaN).
+    """
+    pred = np.asarray(pred, dtype=float)
+    d = np.asarray(d, dtype=float)
+    pred, d = (a[:, None] if a.ndim == 1 else a for a in (pred, d))
+    pred, d = np.broadcast_arrays(pred, d)
+    k = pred.shape[1]
+    r = pearson_masked(pred, d)
+    lo, hi, p = np.full(k, np.nan), np.full(k, np.nan), np.full(k, np.nan)
+    col_chunk = max(1, min(CHUNK_ENTRIES // max(n_boot * 6, 1), 4 * CHUNK_ENTRIES // max(pred.shape[0] * 6, 1)))
+    for c0 in range(0, k, col_chunk):
+        sl = slice(c0, min(k, c0 + col_chunk))
+        reps = bootstrap_pearson(pred[:, sl], d[:, sl], n_boot, seed)
+        lo[sl], hi[sl] = percentile_intervals(reps, level)
+    valid = np.isfinite(pred) & np.isfinite(d)
+    if n_perm >= 1 and k:
+        # Columns defined on the same items share one set of permutations.
+        masks, which = np.unique(valid.T, axis=0, return_inverse=True)
+        for u, m in enumerate(masks):
+            cols = np.flatnonzero(which.ravel() == u)
+            if m.sum() >= 3:
+                p[cols] = permutation_pvalues(pred[m][:, cols], d[m][:, cols], n_perm, seed)
+    return {"r": r, "ci_low": lo, "ci_high": hi, "p_value": np.where(np.isfinite(r), p, np.nan), "n": valid.sum(0)}
+
+
+def sign_agreement(pred: np.ndarray, d: np.ndarray, center: float = 0.0) -> dict[str, float]:
+    """Accuracy and AUC of sign(pred - center) for sign(d) over items with d != 0 (ties count half)."""
+    ok = np.isfinite(pred) & np.isfinite(d) & (d != 0)
+    x, positive = pred[ok] - center, d[ok] > 0
+    n_pos, n_neg = int(positive.sum()), int((~positive).sum())
+    if n_pos + n_neg == 0:
+        return {"accuracy": np.nan, "auc": np.nan, "n_positive": 0, "n_negative": 0}
+    correct = np.where(x == 0, 0.5, (x > 0) == positive)
+    auc = np.nan
+    if n_pos and n_neg:
+        auc = stats.mannwhitneyu(x[positive], x[~positive], alternative="two-sided").statistic / (n_pos * n_neg)
+    return {"accuracy": float(correct.mean()), "auc": float(auc), "n_positive": n_pos, "n_negative": n_neg}
+
+
+# ----- results -----------------------------------------------------------------------------------
+@dataclass
+class Prediction:
+    """How well one predictor tracks one pair's observed differences."""
+
+    predictor: str
+    kind: str
+    r: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+    r_over_ceiling: float
+    n_items: int
+    accuracy: float
+    auc: float
+    n_clear: int
+    n_clear_positive: int
+    n_clear_negative: int
+    center: float
+
+    def to_dict(self) -> dict[str, object]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class PairResult:
+    """One comparison: observed differences, their reliability and ceiling, and the predictions."""
+
+    a: str
+    b: str
+    comparison: str
+    n_raters_a: int
+    n_raters_b: int
+    n_items: int
+    mean_difference: float
+    sd_difference: float
+    mean_abs_difference: float
+    split_half_r: float
+    reliability: float
+    noise_ceiling: float
+    threshold: float
+    n_clear: int
+    difference: np.ndarray = field(repr=False)
+    predictions: list[Prediction] = field(default_factory=list)
+    predicted: dict[tuple[str, str], np.ndarray] = field(default_factory=dict, repr=False)
+
+    def summary(self) -> dict[str, object]:
+        keys = ("a", "b", "comparison", "n_raters_a", "n_raters_b", "n_items", "mean_difference", "sd_difference",
+                "mean_abs_difference", "split_half_r", "reliability", "noise_ceiling", "threshold", "n_clear")
+        return {k: getattr(self, k) for k in keys}
+
+
+@dataclass
+class DisagreementResult:
+    """Everything RQ3 computes; ``to_dict`` gives the "rq3" section of results.json."""
+
+    by: tuple[str, ...]
+    groups: Groups
+    item_ids: np.ndarray
+    pairs: list[PairResult]
+    settings: dict[str, object]
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, object]:
+        return jsonable(
+            {
+                "by": list(self.by),
+                "settings": self.settings,
+                "groups": {lab: int(n) for lab, n in zip(self.groups.labels, self.groups.sizes, strict=True)},
+                "persona_requests_per_model": self.groups.n_groups * len(self.item_ids),
+                "pairs": [{**p.summary(), "predictions": [q.to_dict() for q in p.predictions]} for p in self.pairs],
+                "notes": self.notes,
+            }
+        )
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """CSV tables: rq3_pairs, rq3_predictions (pair x predictor) and rq3_items (per-item d and predictions)."""
+        pairs = pd.DataFrame([p.summary() for p in self.pairs])
+        rows = [{"a": p.a, "b": p.b, "comparison": p.comparison, "noise_ceiling": p.noise_ceiling, **q.to_dict()}
+                for p in self.pairs for q in p.predictions]
+        cols = ["a", "b", "comparison", "noise_ceiling", *Prediction.__dataclass_fields__]
+        items = []
+        for p in self.pairs:
+            frame = pd.DataFrame({"a": p.a, "b": p.b, "item_id": self.item_ids, "difference": p.difference})
+            for (kind, name), vec in p.predicted.items():
+                frame[f"{kind}:{name}"] = vec
+            items.append(frame)
+        return {
+            "rq3_pairs": pairs,
+            "rq3_predictions": pd.DataFrame(rows, columns=cols),
+            "rq3_items": pd.concat(items, ignore_index=True) if items else pd.DataFrame(),
+        }
+
+
+# ----- the analysis ------------------------------------------------------------------------------
+def _vector(values: object, n_items: int, what: str) -> np.ndarray:
+    arr = np.asarray(values, dtype=float)
+    if arr.shape != (n_items,):
+        raise InputError(f"{what} must have one score per item ({n_items}), got shape {arr.shape}")
+    return arr
+
+
+def _normalise_inputs(
+    persona_scores: Mapping[str, object] | None, baseline: object, n_items: int
+) -> tuple[dict[str, dict[str, np.ndarray]], dict[str, np.ndarray]]:
+    """Accept one model's {label: scores} or {model: {label: scores}}; one vector or {name: scores}."""
+    personas: dict[str, dict[str, np.ndarray]] = {}
+    if persona_scores:
+        values = list(persona_scores.values())
+        if all(isinstance(v, Mapping) for v in values):
+            nested = persona_scores
+        else:
+            nested = {"persona": persona_scores}
+        for model, per_label in nested.items():
+            personas[str(model)] = {str(lab).strip(): _vector(v, n_items, f"persona scores of {model!r} for {lab!r}")
+                                    for lab, v in per_label.items()}
+    baselines: dict[str, np.ndarray] = {}
+    if baseline is not None:
+        if isinstance(baseline, Mapping):
+            baselines = {str(k): _vector(v, n_items, f"baseline scores {k!r}") for k, v in baseline.items()}
+        else:
+            baselines = {"baseline": _vector(baseline, n_items, "baseline scores")}
+    return personas, baselines
+
+
+def _persona_prediction(per_label: dict[str, np.ndarray], groups: Groups, pair: Pair) -> tuple[np.ndarray | None, list[str]]:
+    """Persona difference for a pair, or (None, missing labels)."""
+    labels = groups.labels
+    side_b = [j for j in range(groups.n_groups) if j != pair.a] if pair.b < 0 else [pair.b]
+    missing = [labels[j] for j in [pair.a, *side_b] if labels[j] not in per_label]
+    if missing:
+        return None, missing
+    score_a = per_label[labels[pair.a]]
+    if pair.b >= 0:
+        return score_a - per_label[labels[pair.b]], []
+    others = np.column_stack([per_label[labels[j]] for j in side_b])
+    weight = np.where(np.isfinite(others), groups.sizes[side_b][None, :].astype(float), 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        score_b = np.where(weight.sum(1) > 0, (np.nan_to_num(others) * weight).sum(1) / weight.sum(1), np.nan)
+    return score_a - score_b, []
+
+
+def analyze_disagreement(
+    data: Annotations,
+    persona_scores: Mapping[str, object] | None = None,
+    baseline: object = None,
+    *,
+    by: Sequence[str] = ("rater_race", "rater_gender"),
+    pairs: str | Sequence[tuple[str, str]] = "default",
+    n_boot: int = 1000,
+    n_perm: int = 1000,
+    n_splits: int = 100,
+    seed: int = 0,
+    threshold: float | None = None,
+    threshold_quantile: float = 0.75,
+    level: float = 0.95,
+) -> DisagreementResult:
+    """Observed group differences, their reliability and noise ceiling, and how well predictors track them.
+
+    ``persona_scores``: {group label: scores (n_items,)} for one model, or {model: {label: scores}}.
+    ``baseline``: scores (n_items,) or {name: scores}. NaN scores are unrated items, left out.
+    """
+    if n_boot < 10 or n_perm < 0 or n_splits < 1:
+        raise InputError("RQ3 needs at least 10 bootstrap replicates, 0 or more permutations and 1 split")
+    if not 0 < threshold_quantile < 1:
+        raise InputError(f"threshold quantile must be between 0 and 1, got {threshold_quantile}")
+    if threshold is not None and threshold < 0:
+        raise InputError(f"threshold is a minimum |difference| and must be >= 0, got {threshold}")
+    groups = form_groups(data, by)
+    chosen = resolve_pairs(groups, pairs)
+    personas, baselines = _normalise_inputs(persona_scores, baseline, data.n_items)
+    for model, per_label in personas.items():
+        unknown = sorted(set(per_label) - set(groups.labels))
+        if unknown:
+            warn(f"persona scores of {model!r} for labels that are not groups of {', '.join(groups.by)} are ignored: {', '.join(unknown)}")
+
+    sizes = groups.sizes
+    n_total = int(sizes.sum())
+    item, _, g, val = _entries(data, groups)
+    shape = data.n_items * groups.n_groups
+    sums = np.bincount(item * groups.n_groups + g, weights=val, minlength=shape).reshape(data.n_items, -1)
+    counts = np.bincount(item * groups.n_groups + g, minlength=shape).reshape(data.n_items, -1).astype(float)
+    split_r = split_half_correlations(data, groups, chosen, split_halves(groups.codes, n_splits, seed))
+
+    result = DisagreementResult(
+        groups.by,
+        groups,
+        data.item_ids,
+        [],
+        {
+            "pairs": pairs if isinstance(pairs, str) else "explicit",
+            "n_boot": n_boot,
+            "n_perm": n_perm,
+            "n_splits": n_splits,
+            "seed": seed,
+            "level": level,
+            "threshold": threshold,
+            "threshold_rule": f"|d| >= {threshold:g}" if threshold is not None else f"|d| >= its {threshold_quantile:g} quantile per pair",
+        },
+    )
+    skipped: set[str] = set()
+    columns: list[tuple[int, str, str, np.ndarray, np.ndarray]] = []
+    for k, pair in enumerate(chosen):
+        a_label = groups.labels[pair.a]
+        b_label = REST if pair.b < 0 else groups.labels[pair.b]
+        n_a = int(sizes[pair.a])
+        n_b = n_total - n_a if pair.b < 0 else int(sizes[pair.b])
+        d = pair_difference(sums, counts, pair)
+        finite = np.isfinite(d)
+        if (~finite).any():
+            warn(f"RQ3 {a_label} vs {b_label}: {int((~finite).sum())} item(s) lack a rating from one of the groups and are left out")
+        r_split = float(np.nanmean(split_r[k])) if np.isfinite(split_r[k]).any() else np.nan
+        if min(n_a, n_b) < 2:
+            small = a_label if n_a < 2 else b_label
+            warn(f"RQ3 {a_label} vs {b_label}: group {small!r} has fewer than 2 raters; split-half reliability is undefined (NaN)")
+            r_split = np.nan
+        reliability = float(spearman_brown(r_split))
+        ceiling = float(np.sqrt(reliability)) if reliability > 0 else np.nan
+        if np.isfinite(reliability) and reliability <= 0:
+            warn(f"RQ3 {a_label} vs {b_label}: reliability {reliability:.3f} <= 0; the difference is noise and the ceiling is undefined")
+        dv = d[finite]
+        t = threshold
+        if t is None:
+            t = float(np.quantile(np.abs(dv), threshold_quantile)) if len(dv) else np.nan
+        clear = finite & (np.abs(d) >= t) & (d != 0)
+        pr = PairResult(
+            a_label, b_label, pair.comparison, n_a, n_b, int(finite.sum()),
+            float(dv.mean()) if len(dv) else np.nan,
+            float(dv.std(ddof=1)) if len(dv) > 1 else np.nan,
+            float(np.abs(dv).mean()) if len(dv) else np.nan,
+            r_split, reliability, ceiling, float(t), int(clear.sum()), d,
+        )
+        for model, per_label in personas.items():
+            vec, missing = _persona_prediction(per_label, groups, pair)
+            if vec is None:
+                key = f"{model}: {', '.join(missing)}"
+                if key not in skipped:
+                    skipped.add(key)
+                    warn(f"RQ3 persona prediction of {model!r} skipped where it needs groups without persona scores: {', '.join(missing)}")
+                continue
+            columns.append((len(result.pairs), "persona", model, vec, clear))
+        columns.extend((len(result.pairs), "baseline", name, vec, clear) for name, vec in baselines.items())
+        if (personas or baselines) and finite.sum() < 3:
+            warn(f"RQ3 {a_label} vs {b_label}: fewer than 3 items with a difference; predictions are not tested")
+        result.pairs.append(pr)
+
+    # All predictions of all pairs at once: shared bootstrap replicates (over the data set's items)
+    # and, for predictions defined on the same items, shared permutations.
+    columns = [c for c in columns if np.isfinite(result.pairs[c[0]].difference).sum() >= 3]
+    if columns:
+        x = np.column_stack([np.where(np.isfinite(result.pairs[j].difference), vec, np.nan) for j, _, _, vec, _ in columns])
+        dm = np.column_stack([result.pairs[j].difference for j, *_ in columns])
+        tests = correlation_tests(x, dm, n_boot=n_boot, n_perm=n_perm, seed=seed, level=level)
+        for c, (j, kind, name, vec, clear) in enumerate(columns):
+            pr = result.pairs[j]
+            valid = np.isfinite(x[:, c])
+            center = 0.0 if kind == "persona" else float(x[valid, c].mean()) if valid.any() else np.nan
+            sa = sign_agreement(vec[clear], pr.difference[clear], center)
+            r = float(tests["r"][c])
+            pr.predictions.append(
+                Prediction(
+                    name, kind, r, float(tests["ci_low"][c]), float(tests["ci_high"][c]), float(tests["p_value"][c]),
+                    r / pr.noise_ceiling if np.isfinite(pr.noise_ceiling) else np.nan, int(tests["n"][c]),
+                    sa["accuracy"], sa["auc"], sa["n_positive"] + sa["n_negative"], sa["n_positive"], sa["n_negative"], center,
+                )
+            )
+            pr.predicted[(kind, name)] = vec
+    return result
