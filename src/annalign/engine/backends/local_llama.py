@@ -46,7 +46,8 @@ class LocalLlamaBackend(Backend):
             raise InputError("local: models need llama-cpp-python: pip install 'annalign[local]'") from None
         self._llama_cpp = llama_cpp
         self._path = smollm2_path()
-        self._n_threads = n_threads or max(1, min(os.cpu_count() or 1, 8))
+        # one core is left free: llama.cpp threads spin at barriers and slow down badly when oversubscribed
+        self._n_threads = n_threads or max(1, min((os.cpu_count() or 2) - 1, 8))
         self._n_ctx = n_ctx
         self._model: Any = None
         self._grammars: dict[tuple[str, ...], Any] = {}
