@@ -70,19 +70,29 @@ class Groups:
     def sizes(self) -> np.ndarray:
         return np.bincount(self.codes[self.codes >= 0], minlength=self.n_groups)
 
-    def index(self, label: str) -> int:
-        """Position of a group label; InputError naming the label and the available ones."""
+    def find(self, label: str) -> int:
+        """Position of a group label (``|`` or `` × `` between values, any case), or -1."""
         label = label.strip()
         if label in self.labels:
             return self.labels.index(label)
-        folded = [x.casefold() for x in self.labels]
-        if label.casefold() in folded:
-            return folded.index(label.casefold())
+        folded = [canonical_label(x) for x in self.labels]
+        return folded.index(canonical_label(label)) if canonical_label(label) in folded else -1
+
+    def index(self, label: str) -> int:
+        """Position of a group label; InputError naming the label and the available ones."""
+        position = self.find(label)
+        if position >= 0:
+            return position
         raise InputError(
             f"unknown group {label!r} for grouping by {', '.join(self.by)}; available: "
             + "; ".join(repr(x) for x in self.labels)
             + f" (or {REST!r} as the second group: every other rater)"
         )
+
+
+def canonical_label(label: str) -> str:
+    """A label for matching: values split on ``|`` or ``×`` (RQ2's separator), stripped, case-folded."""
+    return "|".join(part.strip().casefold() for part in label.replace("×", "|").split("|"))
 
 
 def form_groups(data: Annotations, by: Sequence[str] = ("rater_race", "rater_gender")) -> Groups:
@@ -484,8 +494,9 @@ def analyze_disagreement(
     groups = form_groups(data, by)
     chosen = resolve_pairs(groups, pairs)
     personas, baselines = _normalise_inputs(persona_scores, baseline, data.n_items)
-    for model, per_label in personas.items():
-        unknown = sorted(set(per_label) - set(groups.labels))
+    for model, per_label in list(personas.items()):
+        unknown = sorted(lab for lab in per_label if groups.find(lab) < 0)
+        personas[model] = {groups.labels[groups.find(lab)]: v for lab, v in per_label.items() if groups.find(lab) >= 0}
         if unknown:
             warn(f"persona scores of {model!r} for labels that are not groups of {', '.join(groups.by)} are ignored: {', '.join(unknown)}")
 

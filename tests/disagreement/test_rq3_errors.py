@@ -103,3 +103,14 @@ def test_cli_errors_exit_2(tmp_path, capsys):
     assert code == 2 and "not a persona rater" in capsys.readouterr().err
     code = main(["--groups", "Nobody", "rest", "--out", str(tmp_path / "o")])
     assert code == 2 and "unknown group 'Nobody'" in capsys.readouterr().err
+
+
+def test_labels_match_across_separators_and_case(dices350):
+    """RQ2 writes 'White × Woman'; RQ3 writes 'White|Woman': both (and any case) select the same group."""
+    groups = form_groups(dices350)
+    assert groups.index("White × Woman") == groups.index("white|woman") == groups.labels.index("White|Woman")
+    n = dices350.n_items
+    personas = {"White × Man": np.linspace(0, 1, n), "white|woman": np.linspace(1, 0, n)}
+    res = analyze_disagreement(dices350, personas, pairs=[("White × Man", "White|Woman")], **FAST)
+    assert (res.pairs[0].a, res.pairs[0].b) == ("White|Man", "White|Woman")
+    assert [q.kind for q in res.pairs[0].predictions] == ["persona"]
