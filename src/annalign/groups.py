@@ -1,0 +1,620 @@
+"""RQ2, group alignment: how well each machine rater agrees with each demographic group of raters.
+
+Per group g and machine m: Pearson r between m and the group's mean rating per item, a bootstrap CI
+(one set of resampled items per replicate, shared by all groups and machines, so differences are
+paired), the split-half reliability of the group mean and the reliability-adjusted r. Pairwise
+differences get a paired bootstrap CI, a permutation p-value (group labels permuted across the
+raters of the two groups, sizes kept) and Holm / Benjamini-Hochberg adjustments; an omnibus test
+asks whether any group differs. Power analysis lives in ``annalign.power``, within-group variation in
+``annalign.variation``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from itertools import combinations
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import sparse, stats
+
+from annalign.errors import InputError, warn
+from annalign.grouptests import (
+    adjusted_r,
+    benjamini_hochberg,
+    bootstrap_p,
+    holm,
+    splithalf_reliability,
+)
+from annalign.jsonsafe import jsonable
+from annalign.machine import MachineRatings
+from annalign.matrix import Annotations
+from annalign.stats.bootstrap import count_chunks, percentile_intervals
+from annalign.stats.correlation import pearson_from_sums, pearson_masked
+
+DEFAULT_BY = ("rater_race", "rater_gender")
+MISSING_MODES = ("unknown", "drop", "error")
+#: items x raters matrices up to this many cells are held dense (BLAS); larger ones sparse.
+DENSE_CELLS = 4_000_000
+#: cells of a per-permutation (items x permutations) block.
+PERM_BLOCK_CELLS = 2_000_000
+SEPARATOR = " × "
+
+
+# ----- grouping ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Grouping:
+    """Raters assigned to groups: ``code`` per rater of the data set (-1 = not in any kept group)."""
+
+    by: tuple[str, ...]
+    labels: list[str]
+    attrs: list[dict[str, str]]
+    code: np.ndarray
+    sizes: np.ndarray
+    excluded: list[dict[str, Any]] = field(default_factory=list)
+    n_missing: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def n_groups(self) -> int:
+        return len(self.labels)
+
+
+def parse_by(by: str | Sequence[str]) -> tuple[str, ...]:
+    """``"rater_race,rater_gender"`` or a sequence -> tuple of column names."""
+    parts = by.split(",") if isinstance(by, str) else list(by)
+    names = tuple(p.strip() for p in parts if p and p.strip())
+    if not names:
+        raise InputError("--by needs at least one rater attribute column")
+    return names
+
+
+def make_groups(
+    raters: pd.DataFrame,
+    by: str | Sequence[str] = DEFAULT_BY,
+    *,
+    min_group_size: int = 2,
+    missing_attr: str = "unknown",
+) -> Grouping:
+    """Groups from one attribute or a combination; small groups are reported and left out."""
+    by = parse_by(by)
+    if missing_attr not in MISSING_MODES:
+        raise InputError(f"unknown --missing-attr {missing_attr!r}: use {', '.join(MISSING_MODES)}")
+    absent = [c for c in by if c not in raters.columns]
+    if absent:
+        available = ", ".join(map(str, raters.columns)) or "(none)"
+        raise InputError(f"rater attribute column {absent[0]!r} does not exist; available columns: {available}")
+    frame = pd.DataFrame(index=raters.index)
+    keep = np.ones(len(raters), dtype=bool)
+    n_missing: dict[str, int] = {}
+    for column in by:
+        text = raters[column].astype(object).where(raters[column].notna(), None)
+        text = text.map(lambda v: None if v is None or str(v).strip() == "" else str(v).strip())
+        blank = text.isna().to_numpy()
+        if blank.any():
+            n_missing[column] = int(blank.sum())
+            if missing_attr == "error":
+                raise InputError(
+                    f"rater attribute {column!r} is missing for {int(blank.sum())} of {len(raters)} raters; "
+                    "use --missing-attr unknown or drop"
+                )
+            if missing_attr == "drop":
+                keep &= ~blank
+                warn(f"rater attribute {column!r} is missing for {int(blank.sum())} raters; they are dropped from RQ2")
+            else:
+                warn(f"rater attribute {column!r} is missing for {int(blank.sum())} raters; they form an 'unknown' group")
+        frame[column] = text.fillna("unknown")
+    keys = frame.apply(lambda row: tuple(row), axis=1) if len(frame) else pd.Series([], dtype=object)
+    labels_all = sorted({k for k, kept in zip(keys, keep, strict=True) if kept})
+    sizes_all = {k: int(sum(1 for kk, kept in zip(keys, keep, strict=True) if kept and kk == k)) for k in labels_all}
+    kept_keys = [k for k in labels_all if sizes_all[k] >= min_group_size]
+    excluded = [
+        {"group": SEPARATOR.join(k), "n_raters": sizes_all[k], "reason": f"fewer than {min_group_size} raters"}
+        for k in labels_all
+        if sizes_all[k] < min_group_size
+    ]
+    for item in excluded:
+        warn(f"group {item['group']!r} has {item['n_raters']} raters (< {min_group_size}); it is left out of RQ2")
+    position = {k: i for i, k in enumerate(kept_keys)}
+    code = np.array([position.get(k, -1) if kept else -1 for k, kept in zip(keys, keep, strict=True)], dtype=np.int64)
+    if len(kept_keys) < 2:
+        raise InputError(
+            f"grouping by {', '.join(by)} leaves {len(kept_keys)} group(s) with at least {min_group_size} raters; "
+            "RQ2 compares at least 2 groups (lower --min-group-size or choose other columns)"
+        )
+    return Grouping(
+        by=by,
+        labels=[SEPARATOR.join(k) for k in kept_keys],
+        attrs=[dict(zip(by, k, strict=True)) for k in kept_keys],
+        code=code,
+        sizes=np.bincount(code[code >= 0], minlength=len(kept_keys)),
+        excluded=excluded,
+        n_missing=n_missing,
+    )
+
+
+# ----- ratings as an items x raters operator -------------------------------------------------
+class RaterMatrix:
+    """Ratings as items x raters (dense when small): weighted sums over raters are matrix products."""
+
+    def __init__(self, item_index: np.ndarray, rater_index: np.ndarray, values: np.ndarray, n_items: int, n_raters: int):
+        self.shape = (n_items, n_raters)
+        if n_items * n_raters <= DENSE_CELLS:
+            self.vals: Any = np.zeros(self.shape)
+            self.mask: Any = np.zeros(self.shape)
+            self.vals[item_index, rater_index] = values
+            self.mask[item_index, rater_index] = 1.0
+        else:
+            ones = np.ones(len(values))
+            self.vals = sparse.csr_matrix((values, (item_index, rater_index)), shape=self.shape)
+            self.mask = sparse.csr_matrix((ones, (item_index, rater_index)), shape=self.shape)
+
+    @classmethod
+    def from_dense(cls, matrix: np.ndarray) -> RaterMatrix:
+        """From an items x raters array with NaN for missing ratings."""
+        item, rater = np.nonzero(np.isfinite(matrix))
+        return cls(item, rater, matrix[item, rater], *matrix.shape)
+
+    @classmethod
+    def of(cls, data: Annotations) -> RaterMatrix:
+        return cls(data.item_index, data.rater_index, data.values, data.n_items, data.n_raters)
+
+    def sums(self, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(weighted sum of ratings, weighted count) per item for each column of weights (raters x k)."""
+        return np.asarray(self.vals @ weights), np.asarray(self.mask @ weights)
+
+    def means(self, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(weighted mean per item, weighted count); NaN where no weighted rater rated the item."""
+        total, count = self.sums(weights)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(count > 0, total / np.where(count > 0, count, 1.0), np.nan), count
+
+    def columns(self, idx: np.ndarray) -> RaterMatrix:
+        """The same operator restricted to some raters (in the given order)."""
+        out = RaterMatrix.__new__(RaterMatrix)
+        out.shape = (self.shape[0], len(idx))
+        out.vals = self.vals[:, idx]
+        out.mask = self.mask[:, idx]
+        return out
+
+
+def one_hot(code: np.ndarray, n_groups: int) -> np.ndarray:
+    """Raters x groups indicator matrix."""
+    out = np.zeros((len(code), n_groups))
+    out[np.arange(len(code)), code] = 1.0
+    return out
+
+
+def harmonic_count(count: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """Effective raters per item (harmonic mean of counts over valid items), per column."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        inv = np.where(valid, 1.0 / np.where(count > 0, count, 1.0), 0.0).sum(axis=0)
+        return valid.sum(axis=0) / inv
+
+
+# ----- bootstrap of many correlations with one set of replicates -----------------------------
+def pearson_design(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Columns (w, dx, dy, dx^2, dy^2, dx dy) whose weighted sums give Pearson r per column pair."""
+    valid = np.isfinite(x) & np.isfinite(y)
+    n = valid.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mx = np.where(valid, x, 0.0).sum(axis=0) / n
+        my = np.where(valid, y, 0.0).sum(axis=0) / n
+    dx = np.where(valid, x - mx, 0.0)
+    dy = np.where(valid, y - my, 0.0)
+    return np.concatenate([valid.astype(float), dx, dy, dx * dx, dy * dy, dx * dy], axis=1)
+
+
+def bootstrap_many(blocks: Sequence[tuple[np.ndarray, np.ndarray]], n_items: int, n_boot: int, seed: int) -> list[np.ndarray]:
+    """Replicates (n_boot, k) of Pearson r for each block of column pairs, all on the same replicates.
+
+    Same replicates and the same result as ``stats.bootstrap.bootstrap_pearson`` per block, but the
+    count matrices are drawn once for all blocks.
+    """
+    designs = [pearson_design(x, y) for x, y in blocks]
+    outs = [np.empty((n_boot, x.shape[1])) for x, _ in blocks]
+    if n_boot == 0:
+        return outs
+    for sl, counts in count_chunks(n_items, n_boot, seed):
+        for design, out in zip(designs, outs, strict=True):
+            k = out.shape[1]
+            sums = counts @ design
+            out[sl] = pearson_from_sums(*(sums[:, j * k : (j + 1) * k] for j in range(6)))
+    return outs
+
+
+# ----- split-half reliability ---------------------------------------------------------------
+@dataclass(frozen=True)
+class Splits:
+    """Half means of each group for several random splits; columns g * n_splits + s."""
+
+    h1: np.ndarray
+    h2: np.ndarray
+    k1: np.ndarray
+    k2: np.ndarray
+    n_splits: int
+
+    def reliability(self, r_half: np.ndarray, k_eff: np.ndarray) -> np.ndarray:
+        """Group-mean reliability (..., n_groups) from split-half r (..., n_groups * n_splits)."""
+        shape = (*r_half.shape[:-1], -1, self.n_splits)
+        k1, k2 = self.k1.reshape(-1, self.n_splits), self.k2.reshape(-1, self.n_splits)
+        return splithalf_reliability(r_half.reshape(shape), k1, k2, np.asarray(k_eff)[:, None])
+
+
+def make_splits(rm: RaterMatrix, code: np.ndarray, n_groups: int, n_splits: int, seed: int) -> Splits:
+    """Random halves of each group's raters (seeded), as half-mean matrices and effective sizes."""
+    rng = np.random.default_rng([seed, 2])
+    n_raters = len(code)
+    w1 = np.zeros((n_raters, n_groups * n_splits))
+    w2 = np.zeros_like(w1)
+    for g in range(n_groups):
+        members = np.flatnonzero(code == g)
+        half = len(members) // 2
+        for s in range(n_splits):
+            order = rng.permutation(members)
+            w1[order[:half], g * n_splits + s] = 1.0
+            w2[order[half:], g * n_splits + s] = 1.0
+    h1, c1 = rm.means(w1)
+    h2, c2 = rm.means(w2)
+    both = (c1 > 0) & (c2 > 0)
+    return Splits(h1=h1, h2=h2, k1=harmonic_count(c1, both), k2=harmonic_count(c2, both), n_splits=n_splits)
+
+
+# ----- result -------------------------------------------------------------------------------
+@dataclass
+class GroupResult:
+    """Everything RQ2 reports; ``to_dict`` for results.json, ``tables`` for CSV files."""
+
+    settings: dict[str, Any]
+    groups: pd.DataFrame
+    excluded_groups: list[dict[str, Any]]
+    per_group: pd.DataFrame
+    pairwise: pd.DataFrame
+    omnibus: pd.DataFrame
+    power: pd.DataFrame | None = None
+    power_items_needed: pd.DataFrame | None = None
+    within_group: pd.DataFrame | None = None
+    variance_share: pd.DataFrame | None = None
+    rater_r: pd.DataFrame | None = None
+    notes: list[str] = field(default_factory=list)
+    replicates: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Named tables (one CSV each)."""
+        named = {
+            "groups": self.groups,
+            "per_group": self.per_group,
+            "pairwise": self.pairwise,
+            "omnibus": self.omnibus,
+            "power": self.power,
+            "power_items_needed": self.power_items_needed,
+            "within_group": self.within_group,
+            "variance_share": self.variance_share,
+            "rater_r": self.rater_r,
+        }
+        return {k: v for k, v in named.items() if v is not None}
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe dict (NaN -> None) for the "rq2" key of results.json."""
+        out: dict[str, Any] = {"settings": self.settings, "excluded_groups": self.excluded_groups, "notes": self.notes}
+        for name, table in self.tables().items():
+            if name != "rater_r":
+                out[name] = table.to_dict(orient="records")
+        return jsonable(out)
+
+
+# ----- analysis -----------------------------------------------------------------------------
+def group_means(data: Annotations, code: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mean rating per item and group over the raters who rated it (NaN if none), and the counts."""
+    keep = code[data.rater_index] >= 0
+    key = data.item_index[keep] * n_groups + code[data.rater_index[keep]]
+    size = data.n_items * n_groups
+    total = np.bincount(key, weights=data.values[keep], minlength=size).reshape(data.n_items, n_groups)
+    count = np.bincount(key, minlength=size).reshape(data.n_items, n_groups).astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, total / np.where(count > 0, count, 1.0), np.nan), count
+
+
+def correlations_with(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """(n_machines, n_groups) Pearson r of each machine column with each group column."""
+    return np.stack([pearson_masked(x[:, m][:, None], y) for m in range(x.shape[1])])
+
+
+def permutation_pair_diffs(
+    rm: RaterMatrix, x: np.ndarray, members_a: np.ndarray, members_b: np.ndarray, n_perm: int, rng: np.random.Generator
+) -> np.ndarray:
+    """r_A - r_B (n_perm, n_machines) with the raters of A and B shuffled between them, sizes kept."""
+    idx = np.concatenate([members_a, members_b])
+    sub = rm.columns(idx)
+    size, k_a = len(idx), len(members_a)
+    tot_s, tot_c = sub.sums(np.ones((size, 1)))
+    out = np.empty((n_perm, x.shape[1]))
+    per_block = max(1, PERM_BLOCK_CELLS // max(rm.shape[0], 1))
+    start = 0
+    while start < n_perm:
+        p = min(per_block, n_perm - start)
+        ranks = np.argsort(rng.random((size, p)), axis=0)
+        z = (ranks < k_a).astype(float)
+        s_a, c_a = sub.sums(z)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            y_a = np.where(c_a > 0, s_a / c_a, np.nan)
+            c_b = tot_c - c_a
+            y_b = np.where(c_b > 0, (tot_s - s_a) / c_b, np.nan)
+        for m in range(x.shape[1]):
+            out[start : start + p, m] = pearson_masked(x[:, m][:, None], y_a) - pearson_masked(x[:, m][:, None], y_b)
+        start += p
+    return out
+
+
+def spread_statistic(r: np.ndarray) -> np.ndarray:
+    """Omnibus statistic: SD across groups of Fisher-z transformed r (last axis = groups)."""
+    z = np.arctanh(np.clip(r, -0.999999, 0.999999))
+    with np.errstate(invalid="ignore"):
+        return np.nanstd(z, axis=-1, ddof=1)
+
+
+def permutation_omnibus(
+    rm: RaterMatrix, x: np.ndarray, code: np.ndarray, n_groups: int, n_perm: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Omnibus statistic (n_perm, n_machines) with all group labels shuffled across raters, sizes kept."""
+    out = np.empty((n_perm, x.shape[1]))
+    per_block = max(1, PERM_BLOCK_CELLS // max(rm.shape[0] * n_groups, 1))
+    start = 0
+    while start < n_perm:
+        p = min(per_block, n_perm - start)
+        labels = np.stack([rng.permutation(code) for _ in range(p)], axis=1)  # raters x p
+        w = np.zeros((len(code), p * n_groups))
+        w[np.arange(len(code))[:, None], labels + n_groups * np.arange(p)[None, :]] = 1.0
+        y, _ = rm.means(w)
+        for m in range(x.shape[1]):
+            r = pearson_masked(x[:, m][:, None], y).reshape(p, n_groups)
+            out[start : start + p, m] = spread_statistic(r)
+        start += p
+    return out
+
+
+def permutation_p(observed: np.ndarray, permuted: np.ndarray, centre: bool = True) -> np.ndarray:
+    """Two-sided permutation p-value (1 + #extreme) / (1 + n_perm), deviations from the permutation mean."""
+    perm = np.asarray(permuted, dtype=float)
+    obs = np.asarray(observed, dtype=float)
+    if perm.shape[0] == 0:
+        return np.full(obs.shape, np.nan)
+    middle = np.nanmean(perm, axis=0) if centre else 0.0
+    tol = 1e-12
+    extreme = (np.abs(perm - middle) >= np.abs(obs - middle) - tol).sum(axis=0)
+    valid = np.isfinite(perm).sum(axis=0)
+    return np.where(np.isfinite(obs), (1 + extreme) / (1 + valid), np.nan)
+
+
+def wald_omnibus(estimates: np.ndarray, replicates: np.ndarray) -> tuple[float, int, float]:
+    """Chi-square test that all groups share one value, with the bootstrap covariance: (chi2, df, p)."""
+    ok = np.isfinite(estimates)
+    reps = replicates[:, ok]
+    reps = reps[np.isfinite(reps).all(axis=1)]
+    g = int(ok.sum())
+    if g < 2 or len(reps) < 10 * g:
+        return float("nan"), max(g - 1, 0), float("nan")
+    contrast = np.hstack([np.eye(g - 1), -np.ones((g - 1, 1))])
+    d = contrast @ estimates[ok]
+    cov = contrast @ np.cov(reps, rowvar=False) @ contrast.T
+    chi2 = float(d @ np.linalg.pinv(cov) @ d)
+    return chi2, g - 1, float(stats.chi2.sf(chi2, g - 1))
+
+
+def analyze_groups(
+    data: Annotations,
+    machines: MachineRatings,
+    by: str | Sequence[str] = DEFAULT_BY,
+    *,
+    n_boot: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+    min_group_size: int = 2,
+    missing_attr: str = "unknown",
+    n_splits: int = 10,
+    n_perm: int = 1000,
+    power_items: Sequence[int] | None = (350, 1000, 3000, 10000),
+    power_raters: Sequence[int] | None = None,
+    power_sims: int = 1000,
+    alpha: float = 0.05,
+    noise_boot: int = 200,
+) -> GroupResult:
+    """Run RQ2 for every machine rater: per-group r, disparities, power and within-group variation."""
+    from annalign.power import delta_pair_tests, power_analysis
+    from annalign.variation import within_group_variation
+
+    if not data.has_raters:
+        raise InputError(f"data set {data.name} has no rater identities; group alignment (RQ2) needs rater-level ratings")
+    if machines is None or machines.n_machines == 0:
+        raise InputError("RQ2 needs at least one machine rater (--ratings FILE)")
+    if n_boot < 0 or n_perm < 0 or n_splits < 1:
+        raise InputError("--bootstrap and permutations must be >= 0 and splits >= 1")
+    if min_group_size < 2:
+        raise InputError("--min-group-size must be at least 2 (split-half reliability needs two raters)")
+    grouping = make_groups(data.raters, by, min_group_size=min_group_size, missing_attr=missing_attr)
+    sub = data.select_raters(grouping.code >= 0)
+    code = grouping.code[grouping.code >= 0]
+    n_groups, labels = grouping.n_groups, grouping.labels
+    x = machines.scores
+    n_machines, names = x.shape[1], machines.names
+
+    rm = RaterMatrix.of(sub)
+    y, count = group_means(sub, code, n_groups)
+    r = correlations_with(x, y)
+    n_items = np.stack([(np.isfinite(x[:, m][:, None]) & np.isfinite(y)).sum(axis=0) for m in range(n_machines)])
+    k_eff = harmonic_count(count, count > 0)
+    splits = make_splits(rm, code, n_groups, n_splits, seed)
+    rel = splits.reliability(pearson_masked(splits.h1, splits.h2), k_eff)
+    adj = adjusted_r(r, rel[None, :])
+
+    xs = np.repeat(x, n_groups, axis=1)
+    ys = np.tile(y, (1, n_machines))
+    boot_r, boot_half = bootstrap_many([(xs, ys), (splits.h1, splits.h2)], sub.n_items, n_boot, seed)
+    boot_r = boot_r.reshape(n_boot, n_machines, n_groups)
+    boot_rel = splits.reliability(boot_half, k_eff)
+    boot_adj = adjusted_r(boot_r, boot_rel[:, None, :])
+
+    rows = []
+    lo, hi = intervals(boot_r, level)
+    alo, ahi = intervals(boot_adj, level)
+    rel_lo, rel_hi = intervals(boot_rel, level)
+    for m, g in np.ndindex(n_machines, n_groups):
+        rows.append(
+            {
+                "machine": names[m],
+                "group": labels[g],
+                **grouping.attrs[g],
+                "n_raters": int(grouping.sizes[g]),
+                "raters_per_item": float(k_eff[g]),
+                "n_items": int(n_items[m, g]),
+                "r": float(r[m, g]),
+                "ci_low": float(lo[m, g]),
+                "ci_high": float(hi[m, g]),
+                "reliability": float(rel[g]),
+                "reliability_ci_low": float(rel_lo[g]),
+                "reliability_ci_high": float(rel_hi[g]),
+                "adjusted_r": float(adj[m, g]),
+                "adjusted_ci_low": float(alo[m, g]),
+                "adjusted_ci_high": float(ahi[m, g]),
+            }
+        )
+    per_group = pd.DataFrame(rows)
+
+    ss = np.random.SeedSequence([seed, 3])
+    pairs = list(combinations(range(n_groups), 2))
+    pair_rngs = [np.random.default_rng(s) for s in ss.spawn(len(pairs) + 1)]
+    delta_p = delta_pair_tests(x, y, pairs)
+    pair_rows = []
+    for j, (a, b) in enumerate(pairs):
+        members_a, members_b = np.flatnonzero(code == a), np.flatnonzero(code == b)
+        d_perm = (
+            permutation_pair_diffs(rm, x, members_a, members_b, n_perm, pair_rngs[j]) if n_perm else np.zeros((0, n_machines))
+        )
+        d = r[:, a] - r[:, b]
+        p_perm = permutation_p(d, d_perm)
+        d_boot = boot_r[:, :, a] - boot_r[:, :, b]
+        d_adj = adj[:, a] - adj[:, b]
+        d_adj_boot = boot_adj[:, :, a] - boot_adj[:, :, b]
+        dlo, dhi = intervals(d_boot, level)
+        adlo, adhi = intervals(d_adj_boot, level)
+        p_raw, p_adj = bootstrap_p(d_boot), bootstrap_p(d_adj_boot)
+        for m in range(n_machines):
+            pair_rows.append(
+                {
+                    "machine": names[m],
+                    "group_a": labels[a],
+                    "group_b": labels[b],
+                    "n_raters_a": int(grouping.sizes[a]),
+                    "n_raters_b": int(grouping.sizes[b]),
+                    "diff": float(d[m]),
+                    "ci_low": float(dlo[m]),
+                    "ci_high": float(dhi[m]),
+                    "p_perm": float(p_perm[m]),
+                    "p_boot": float(p_raw[m]),
+                    "p_delta": float(delta_p[m, j]),
+                    "diff_adjusted": float(d_adj[m]),
+                    "adjusted_ci_low": float(adlo[m]),
+                    "adjusted_ci_high": float(adhi[m]),
+                    "p_adjusted": float(p_adj[m]),
+                }
+            )
+    pairwise = pd.DataFrame(pair_rows)
+    for column in ("p_perm", "p_adjusted"):
+        pairwise[f"{column}_holm"] = pairwise.groupby("machine")[column].transform(lambda s: holm(s.to_numpy()))
+        pairwise[f"{column}_bh"] = pairwise.groupby("machine")[column].transform(lambda s: benjamini_hochberg(s.to_numpy()))
+
+    omni_obs = spread_statistic(r)
+    omni_perm = permutation_omnibus(rm, x, code, n_groups, n_perm, pair_rngs[-1]) if n_perm else np.zeros((0, n_machines))
+    omni_p = permutation_p(omni_obs, omni_perm, centre=False)
+    omni_rows = []
+    for m in range(n_machines):
+        chi2, df, p_wald = wald_omnibus(adj[m], boot_adj[:, m, :])
+        omni_rows.append(
+            {
+                "machine": names[m],
+                "n_groups": n_groups,
+                "sd_fisher_z": float(omni_obs[m]),
+                "p_perm": float(omni_p[m]),
+                "adjusted_chi2": chi2,
+                "adjusted_df": df,
+                "p_adjusted": p_wald,
+            }
+        )
+    omnibus = pd.DataFrame(omni_rows)
+
+    groups_table = pd.DataFrame(
+        [{"group": lab, **grouping.attrs[g], "n_raters": int(grouping.sizes[g])} for g, lab in enumerate(labels)]
+    )
+    settings = {
+        "by": list(grouping.by),
+        "n_boot": n_boot,
+        "seed": seed,
+        "level": level,
+        "min_group_size": min_group_size,
+        "missing_attr": missing_attr,
+        "n_splits": n_splits,
+        "n_perm": n_perm,
+        "alpha": alpha,
+        "n_raters": int(len(code)),
+        "n_items": int(sub.n_items),
+        "n_ratings": int(sub.n_ratings),
+        "missing_attribute_counts": grouping.n_missing,
+    }
+    result = GroupResult(
+        settings=settings,
+        groups=groups_table,
+        excluded_groups=grouping.excluded,
+        per_group=per_group,
+        pairwise=pairwise,
+        omnibus=omnibus,
+        notes=list(NOTES),
+        replicates={"r": boot_r, "adjusted_r": boot_adj, "reliability": boot_rel},
+    )
+    if power_items:
+        result.power, result.power_items_needed = power_analysis(
+            rm,
+            x,
+            y,
+            code,
+            names,
+            labels,
+            pairs,
+            items=power_items,
+            raters=power_raters,
+            n_sims=power_sims,
+            alpha=alpha,
+            seed=seed,
+        )
+        settings.update({"power_items": list(power_items), "power_raters": list(power_raters or []), "power_sims": power_sims})
+    variation = within_group_variation(sub, x, code, names, labels, n_perm=n_perm, noise_boot=noise_boot, seed=seed)
+    result.within_group, result.variance_share, result.rater_r = variation
+    return result
+
+
+NOTES = [
+    "r: Pearson r between the machine and the group's mean rating per item; CI: percentile bootstrap over items, "
+    "one set of resampled items for all groups and machines (paired).",
+    "reliability: split-half correlation of the group mean over random halves of its raters, stepped up to the "
+    "whole group with the Spearman-Brown model (exact for unequal halves), averaged over the splits; "
+    "adjusted_r = r / sqrt(reliability). Larger groups have more reliable means, so raw r favours them.",
+    "p_perm: group labels permuted between the two groups' raters (sizes kept), statistic centred on the "
+    "permutation mean; valid under exchangeable raters whatever the sizes. p_boot / p_adjusted: paired bootstrap "
+    "of the raw / reliability-adjusted difference; the raw bootstrap test is biased when group sizes differ. "
+    "p_delta: Wald test of the raw difference with the item-level influence-function variance (used for power).",
+    "omnibus: p_perm for the SD of Fisher-z r across groups with all labels permuted; p_adjusted: chi-square test "
+    "that all adjusted r are equal, with their bootstrap covariance.",
+]
+
+
+def intervals(replicates: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
+    """Percentile intervals over the first axis for any trailing shape (NaN when no replicates)."""
+    shape = replicates.shape[1:]
+    if replicates.shape[0] == 0:
+        return np.full(shape, np.nan), np.full(shape, np.nan)
+    flat = replicates.reshape(replicates.shape[0], -1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        lo, hi = percentile_intervals(flat, level)
+    return np.asarray(lo).reshape(shape), np.asarray(hi).reshape(shape)

@@ -1,0 +1,277 @@
+"""Power to detect a difference in alignment between two groups, by simulation from the data.
+
+Each simulated data set resamples items (with replacement, to the target number) and, when a target
+number of raters per group is given, raters within each group; the test applied is a Wald test of
+r_A - r_B with the item-level influence-function (delta-method) variance, which needs no normality
+and is what the paired item bootstrap approximates. Steiger's (1980) Fisher-z test for dependent
+correlations gives the closed-form check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+if TYPE_CHECKING:
+    from annalign.groups import RaterMatrix
+
+#: cells of an (sims x items x groups) block.
+BLOCK_CELLS = 1_500_000
+TARGET_POWER = 0.8
+
+
+def influence_cov(counts: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pearson r of x with each column of y, and the delta-method covariance of those r.
+
+    counts: (s, n) item weights (one row per simulated data set); x: (n,) or (s, n); y: (n, g) or
+    (s, n, g). Items where x or y is NaN are left out of that column. Returns r (s, g) and cov
+    (s, g, g) from the influence function IF_i = a_i b_i - r (a_i^2 + b_i^2) / 2 of standardised values.
+    """
+    s, n = counts.shape
+    xs = (x if x.ndim == 2 else x[None, :])[:, :, None]
+    ys = y if y.ndim == 3 else y[None, :, :]
+    v = np.isfinite(xs) & np.isfinite(ys)
+    w = counts[:, :, None] * v
+    total = w.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mx = (w * np.where(v, xs, 0.0)).sum(axis=1) / total
+        my = (w * np.where(v, ys, 0.0)).sum(axis=1) / total
+        dx = np.where(v, xs - mx[:, None, :], 0.0)
+        dy = np.where(v, ys - my[:, None, :], 0.0)
+        sx = np.sqrt((w * dx * dx).sum(axis=1) / total)
+        sy = np.sqrt((w * dy * dy).sum(axis=1) / total)
+        a = dx / sx[:, None, :]
+        b = dy / sy[:, None, :]
+        r = (w * a * b).sum(axis=1) / total
+        infl = np.where(v, a * b - r[:, None, :] * (a * a + b * b) / 2, 0.0) / total[:, None, :]
+    cov = np.matmul((infl * counts[:, :, None]).transpose(0, 2, 1), infl)
+    return r, cov
+
+
+def wald_pairs(r: np.ndarray, cov: np.ndarray, pairs: Sequence[tuple[int, int]]) -> np.ndarray:
+    """Wald z of r_a - r_b for each pair: (s, n_pairs)."""
+    a = np.array([p[0] for p in pairs], dtype=int)
+    b = np.array([p[1] for p in pairs], dtype=int)
+    var = cov[:, a, a] + cov[:, b, b] - 2 * cov[:, a, b]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (r[:, a] - r[:, b]) / np.sqrt(var)
+
+
+def delta_pair_tests(x: np.ndarray, y: np.ndarray, pairs: Sequence[tuple[int, int]]) -> np.ndarray:
+    """Two-sided p-values (n_machines, n_pairs) of the delta-method Wald test on the observed data."""
+    ones = np.ones((1, y.shape[0]))
+    out = np.empty((x.shape[1], len(pairs)))
+    for m in range(x.shape[1]):
+        r, cov = influence_cov(ones, x[:, m], y)
+        out[m] = 2 * stats.norm.sf(np.abs(wald_pairs(r, cov, pairs)[0]))
+    return out
+
+
+# ----- closed form -----------------------------------------------------------------------------
+def steiger_se_factor(r_xa: float, r_xb: float, r_ab: float) -> float:
+    """sqrt(2 - 2 c) of Steiger's (1980) Z for dependent correlations sharing the variable x."""
+    rbar = (r_xa + r_xb) / 2
+    psi = r_ab * (1 - 2 * rbar**2) - 0.5 * rbar**2 * (1 - 2 * rbar**2 - r_ab**2)
+    c = psi / (1 - rbar**2) ** 2
+    return float(np.sqrt(max(2 - 2 * c, 1e-12)))
+
+
+def steiger_power(r_xa: float, r_xb: float, r_ab: float, n_items: float | np.ndarray, alpha: float = 0.05) -> np.ndarray:
+    """Closed-form power of Steiger's Fisher-z test of r_xa = r_xb at n items (both tails)."""
+    delta = abs(np.arctanh(r_xa) - np.arctanh(r_xb))
+    nc = delta * np.sqrt(np.maximum(np.asarray(n_items, dtype=float) - 3, 0)) / steiger_se_factor(r_xa, r_xb, r_ab)
+    z = stats.norm.isf(alpha / 2)
+    return stats.norm.sf(z - nc) + stats.norm.cdf(-z - nc)
+
+
+def steiger_items_needed(r_xa: float, r_xb: float, r_ab: float, power: float = TARGET_POWER, alpha: float = 0.05) -> float:
+    """Items for the given power by Steiger's test (upper tail only); inf when r_xa == r_xb."""
+    delta = abs(np.arctanh(r_xa) - np.arctanh(r_xb))
+    if not np.isfinite(delta) or delta == 0:
+        return float("inf")
+    need = (stats.norm.isf(alpha / 2) + stats.norm.ppf(power)) * steiger_se_factor(r_xa, r_xb, r_ab) / delta
+    return float(3 + need**2)
+
+
+# ----- simulation ------------------------------------------------------------------------------
+def item_counts(rng: np.random.Generator, n_all: int, n_target: int, n_sims: int) -> np.ndarray:
+    """(n_sims, n_all) counts of each observed item in samples of n_target items with replacement."""
+    if n_target <= 2 * n_all:
+        draws = rng.integers(0, n_all, size=(n_sims, n_target)) + n_all * np.arange(n_sims)[:, None]
+        return np.bincount(draws.ravel(), minlength=n_sims * n_all).reshape(n_sims, n_all).astype(float)
+    return rng.multinomial(n_target, np.full(n_all, 1.0 / n_all), size=n_sims).astype(float)
+
+
+def rater_weights(rng: np.random.Generator, code: np.ndarray, n_groups: int, k: int, n_sims: int) -> np.ndarray:
+    """(raters, n_sims * n_groups) draw counts: k raters per group, without replacement when k <= size.
+
+    Sampling with replacement below the group size would repeat raters, whose noise does not
+    average out, and understate the reliability of the mean; so it is used only beyond the pool.
+    """
+    w = np.zeros((len(code), n_sims * n_groups))
+    for g in range(n_groups):
+        members = np.flatnonzero(code == g)
+        for s in range(n_sims):
+            chosen = rng.choice(members, size=k, replace=k > len(members))
+            np.add.at(w[:, s * n_groups + g], chosen, 1.0)
+    return w
+
+
+def simulate_power(
+    x: np.ndarray,
+    y: np.ndarray,
+    pairs: Sequence[tuple[int, int]],
+    n_target: int,
+    n_sims: int,
+    rng: np.random.Generator,
+    alpha: float = 0.05,
+    rm: RaterMatrix | None = None,
+    code: np.ndarray | None = None,
+    raters: int | None = None,
+) -> np.ndarray:
+    """Rejection rate per pair of the Wald test in data resampled to n_target items (and raters)."""
+    n_all, n_groups = y.shape
+    zcrit = stats.norm.isf(alpha / 2)
+    per_block = max(1, BLOCK_CELLS // max(n_all * n_groups, 1))
+    rejected = np.zeros(len(pairs))
+    done = 0
+    while done < n_sims:
+        p = min(per_block, n_sims - done)
+        counts = item_counts(rng, n_all, n_target, p)
+        if raters is None or rm is None or code is None:
+            ys = y
+        else:
+            means, _ = rm.means(rater_weights(rng, code, n_groups, raters, p))
+            ys = means.reshape(n_all, p, n_groups).transpose(1, 0, 2)
+        r, cov = influence_cov(counts, x, ys)
+        z = wald_pairs(r, cov, pairs)
+        rejected += (np.abs(z) > zcrit).sum(axis=0)
+        done += p
+    return rejected / n_sims
+
+
+def items_needed(n_items: np.ndarray, power: np.ndarray, n_sims: int, alpha: float = 0.05) -> tuple[float, str]:
+    """Items for 80% power from a simulated power curve: interpolated in probit scale, else extrapolated.
+
+    The Wald noncentrality grows as sqrt(n), so probit(power) + z_{alpha/2} = c sqrt(n); c comes from
+    the grid point nearest 50% power when 80% is not bracketed by the grid.
+    """
+    n_items = np.asarray(n_items, dtype=float)
+    order = np.argsort(n_items)
+    n_items, power = n_items[order], np.asarray(power, dtype=float)[order]
+    eps = 0.5 / n_sims
+    probit = stats.norm.ppf(np.clip(power, eps, 1 - eps))
+    target = stats.norm.ppf(TARGET_POWER)
+    for j in range(len(n_items) - 1):
+        if power[j] < TARGET_POWER <= power[j + 1]:
+            t = (target - probit[j]) / (probit[j + 1] - probit[j])
+            return float(np.exp(np.log(n_items[j]) + t * (np.log(n_items[j + 1]) - np.log(n_items[j])))), "interpolated"
+    if power[0] >= TARGET_POWER:
+        method = "extrapolated below grid"
+    else:
+        method = "extrapolated above grid"
+    best = int(np.argmin(np.abs(power - 0.5)))
+    c = (probit[best] + stats.norm.isf(alpha / 2)) / np.sqrt(n_items[best])
+    if not c > 0 or power[best] <= alpha:
+        return float("inf"), "no detectable difference in the grid"
+    return float(((target + stats.norm.isf(alpha / 2)) / c) ** 2), method
+
+
+def power_analysis(
+    rm: RaterMatrix,
+    x: np.ndarray,
+    y: np.ndarray,
+    code: np.ndarray,
+    names: Sequence[str],
+    labels: Sequence[str],
+    pairs: Sequence[tuple[int, int]],
+    *,
+    items: Sequence[int],
+    raters: Sequence[int] | None = None,
+    n_sims: int = 1000,
+    alpha: float = 0.05,
+    seed: int = 0,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Power table (machine x pair x items x raters) and items needed for 80% power per pair."""
+    rng = np.random.default_rng([seed, 4])
+    rater_levels: list[int | None] = [None, *[int(k) for k in (raters or [])]]
+    items = sorted({int(n) for n in items})
+    rows, need_rows = [], []
+    y_corr = np.ma.corrcoef(np.ma.masked_invalid(y), rowvar=False).filled(np.nan)
+    for m, name in enumerate(names):
+        xm = x[:, m]
+        r_obs = np.array([_corr(xm, y[:, g]) for g in range(y.shape[1])])
+        for k in rater_levels:
+            grid = np.stack([simulate_power(xm, y, pairs, n, n_sims, rng, alpha, rm, code, k) for n in items])
+            for j, (a, b) in enumerate(pairs):
+                closed = steiger_power(r_obs[a], r_obs[b], y_corr[a, b], np.array(items), alpha) if k is None else None
+                for i, n in enumerate(items):
+                    rows.append(
+                        {
+                            "machine": name,
+                            "group_a": labels[a],
+                            "group_b": labels[b],
+                            "raters_per_group": "observed" if k is None else k,
+                            "n_items": n,
+                            "power": float(grid[i, j]),
+                            "power_closed_form": float(closed[i]) if closed is not None else float("nan"),
+                        }
+                    )
+                needed, how = items_needed(np.array(items), grid[:, j], n_sims, alpha)
+                need_rows.append(
+                    {
+                        "machine": name,
+                        "group_a": labels[a],
+                        "group_b": labels[b],
+                        "raters_per_group": "observed" if k is None else k,
+                        "observed_diff": float(r_obs[a] - r_obs[b]),
+                        "items_for_80_power": needed,
+                        "method": how,
+                        "items_for_80_power_closed_form": steiger_items_needed(r_obs[a], r_obs[b], y_corr[a, b], alpha=alpha)
+                        if k is None
+                        else float("nan"),
+                    }
+                )
+    return pd.DataFrame(rows), pd.DataFrame(need_rows)
+
+
+def _corr(a: np.ndarray, b: np.ndarray) -> float:
+    ok = np.isfinite(a) & np.isfinite(b)
+    return float(np.corrcoef(a[ok], b[ok])[0, 1])
+
+
+def plot_power(table: pd.DataFrame, path: str | Path, machine: str | None = None, max_lines: int = 12) -> Path:
+    """Power against number of items (log scale), one line per group pair; PNG or SVG by suffix."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    part = table[table["raters_per_group"].astype(str) == "observed"]
+    machine = machine or str(part["machine"].iloc[0])
+    part = part[part["machine"] == machine]
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    keyed = part.assign(pair=part["group_a"] + " vs " + part["group_b"])
+    strongest = keyed.groupby("pair")["power"].max().sort_values(ascending=False).index[:max_lines]
+    for pair, rows in keyed.groupby("pair"):
+        rows = rows.sort_values("n_items")
+        shown = pair in set(strongest)
+        ax.plot(rows["n_items"], rows["power"], marker="o" if shown else None, lw=1.2 if shown else 0.5,
+                alpha=1.0 if shown else 0.3, color=None if shown else "grey", label=pair if shown else None)
+    ax.axhline(TARGET_POWER, ls="--", color="black", lw=0.8)
+    ax.set_xscale("log")
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("number of items")
+    ax.set_ylabel("power (alpha 0.05)")
+    ax.set_title(f"Power to detect a group difference in r: {machine}")
+    ax.legend(fontsize=6, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path

@@ -1,0 +1,117 @@
+"""Within-group variation: each rater's r with the machine, its spread per group, and how much is noise.
+
+The per-rater r vary within a group both because raters differ and because each r rests on a finite
+set of items. The item bootstrap gives each rater's sampling variance; subtracting its mean from the
+observed within-group variance estimates the real spread. A one-way random-effects decomposition
+splits the per-rater r into between- and within-group variance, with a permutation null.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+
+from annalign.grouptests import anova_f, random_effects_share
+from annalign.matrix import Annotations
+from annalign.stats.bootstrap import count_chunks
+from annalign.stats.correlation import grouped_pearson, pearson_from_sums
+
+
+def rater_r_replicates(data: Annotations, x: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
+    """Item-bootstrap replicates (n_boot, n_raters) of each rater's r with machine scores x (per item)."""
+    xe = x[data.item_index]
+    keep = np.isfinite(xe)
+    item, rater, xv, yv = data.item_index[keep], data.rater_index[keep], xe[keep], data.values[keep]
+    n_r = data.n_raters
+    cnt = np.bincount(rater, minlength=n_r).astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        dx = xv - (np.bincount(rater, weights=xv, minlength=n_r) / cnt)[rater]
+        dy = yv - (np.bincount(rater, weights=yv, minlength=n_r) / cnt)[rater]
+    parts = [np.ones_like(dx), dx, dy, dx * dx, dy * dy, dx * dy]
+    cols = np.concatenate([rater + j * n_r for j in range(6)])
+    stacked = sparse.csr_matrix(
+        (np.concatenate(parts), (cols, np.tile(item, 6))), shape=(6 * n_r, data.n_items)
+    )
+    out = np.empty((n_boot, n_r))
+    for sl, counts in count_chunks(data.n_items, n_boot, seed):
+        sums = np.asarray(stacked @ counts.T).T
+        out[sl] = pearson_from_sums(*(sums[:, j * n_r : (j + 1) * n_r] for j in range(6)))
+    return out
+
+
+def within_group_variation(
+    data: Annotations,
+    x: np.ndarray,
+    code: np.ndarray,
+    names: Sequence[str],
+    labels: Sequence[str],
+    *,
+    n_perm: int = 1000,
+    noise_boot: int = 200,
+    seed: int = 0,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(per-group spread table, between-group share table, per-rater r table) for every machine."""
+    n_groups = len(labels)
+    rng = np.random.default_rng([seed, 5])
+    group_rows, share_rows, rater_frames = [], [], []
+    for m, name in enumerate(names):
+        xm = x[:, m]
+        r, n = grouped_pearson(data.rater_index, xm[data.item_index], data.values, data.n_raters)
+        reps = rater_r_replicates(data, xm, noise_boot, seed) if noise_boot > 1 else np.full((0, data.n_raters), np.nan)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            noise_var = np.nanvar(reps, axis=0, ddof=1) if len(reps) > 1 else np.full(data.n_raters, np.nan)
+        rater_frames.append(
+            pd.DataFrame(
+                {
+                    "machine": name,
+                    "rater_id": data.rater_ids,
+                    "group": np.asarray(labels, dtype=object)[code],
+                    "r": r,
+                    "n_items": n.astype(int),
+                    "sampling_sd": np.sqrt(noise_var),
+                }
+            )
+        )
+        ok = np.isfinite(r)
+        for g, label in enumerate(labels):
+            sel = ok & (code == g)
+            group_rows.append({"machine": name, "group": label, **_spread(r[sel], noise_var[sel])})
+        share_rows.append({"machine": name, **_between_share(r[ok], code[ok], n_groups, n_perm, rng)})
+    return pd.DataFrame(group_rows), pd.DataFrame(share_rows), pd.concat(rater_frames, ignore_index=True)
+
+
+def _spread(r: np.ndarray, noise_var: np.ndarray) -> dict[str, float | int]:
+    """Mean, SD, range of per-rater r, the SD item sampling alone gives, and the SD left over."""
+    k = len(r)
+    sd = float(np.std(r, ddof=1)) if k > 1 else float("nan")
+    noise = float(np.nanmean(noise_var)) if k and np.isfinite(noise_var).any() else float("nan")
+    real = float(np.sqrt(max(0.0, sd**2 - noise))) if np.isfinite(sd) and np.isfinite(noise) else float("nan")
+    return {
+        "n_raters": k,
+        "mean_r": float(np.mean(r)) if k else float("nan"),
+        "sd_r": sd,
+        "min_r": float(np.min(r)) if k else float("nan"),
+        "max_r": float(np.max(r)) if k else float("nan"),
+        "sampling_sd": float(np.sqrt(noise)) if np.isfinite(noise) else float("nan"),
+        "real_sd": real,
+        "sampling_share": float(min(1.0, noise / sd**2)) if np.isfinite(noise) and sd > 0 else float("nan"),
+    }
+
+
+def _between_share(r: np.ndarray, groups: np.ndarray, n_groups: int, n_perm: int, rng: np.random.Generator) -> dict[str, float]:
+    """Between-group share of the per-rater r variance, with a permutation p-value (labels shuffled)."""
+    if len(r) <= n_groups:
+        return {"between_share": float("nan"), "between_var": float("nan"), "within_var": float("nan"), "p_perm": float("nan")}
+    share, var_b, var_w = random_effects_share(r, groups, n_groups)
+    f_obs = anova_f(r[None, :], groups[None, :], n_groups)[0][0]
+    p = float("nan")
+    if n_perm:
+        perms = np.argsort(rng.random((n_perm, len(r))), axis=1)
+        f_perm = anova_f(np.broadcast_to(r, perms.shape), groups[perms], n_groups)[0]
+        p = float((1 + (f_perm >= f_obs - 1e-12).sum()) / (1 + n_perm))
+    return {"between_share": share, "between_var": var_b, "within_var": var_w, "f": float(f_obs), "p_perm": p}

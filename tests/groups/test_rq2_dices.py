@@ -1,0 +1,134 @@
+"""RQ2 on DICES-350 with a synthetic machine rater: exact per-group r, group sizes, outputs."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from annalign.groups import analyze_groups, bootstrap_many, group_means, make_groups
+from annalign.machine import load_machine_ratings
+from annalign.power import plot_power
+from annalign.stats.bootstrap import bootstrap_pearson
+
+SIZES = {
+    ("Asian/Asian subcontinent", "Man"): 16,
+    ("Asian/Asian subcontinent", "Woman"): 10,
+    ("Black/African American", "Man"): 12,
+    ("Black/African American", "Woman"): 17,
+    ("LatinX, Latino, Hispanic or Spanish Origin", "Man"): 10,
+    ("LatinX, Latino, Hispanic or Spanish Origin", "Woman"): 12,
+    ("Multiracial", "Man"): 12,
+    ("Multiracial", "Woman"): 4,
+    ("White", "Man"): 11,
+    ("White", "Woman"): 19,
+}
+
+
+@pytest.fixture(scope="module")
+def machines(dices350, tmp_path_factory):
+    rng = np.random.default_rng(7)
+    path = tmp_path_factory.mktemp("rq2") / "mach.csv"
+    score = dices350.item_mean + rng.normal(0, 0.25, dices350.n_items)
+    score[:5] = np.nan  # a few unrated items
+    pd.DataFrame({"item_id": dices350.item_ids, "score": score}).to_csv(path, index=False)
+    with pytest.warns(UserWarning):
+        return load_machine_ratings([path], dices350)
+
+
+@pytest.fixture(scope="module")
+def result(dices350, machines):
+    return analyze_groups(dices350, machines, n_boot=300, n_perm=200, power_items=(350, 1000), power_raters=(5,), power_sims=200, seed=1)
+
+
+def test_group_sizes(dices350, result):
+    got = {(row.rater_race, row.rater_gender): row.n_raters for row in result.groups.itertuples()}
+    assert got == SIZES
+    assert len(result.groups) == 10
+    assert "Black/African American × Woman" in set(result.groups["group"])
+
+
+def test_per_group_r_matches_scipy(dices350, machines, result):
+    x = machines.scores[:, 0]
+    for row in result.per_group.itertuples():
+        raters = dices350.raters
+        keep = ((raters["rater_race"] == row.rater_race) & (raters["rater_gender"] == row.rater_gender)).to_numpy()
+        dense = dices350.dense()[:, keep]
+        mean = np.nanmean(dense, axis=1)
+        ok = np.isfinite(x) & np.isfinite(mean)
+        assert row.r == pytest.approx(stats.pearsonr(x[ok], mean[ok]).statistic, abs=1e-9)
+        assert row.n_items == ok.sum()
+        assert row.ci_low < row.r < row.ci_high
+        assert 0 < row.reliability < 1
+        assert row.adjusted_r == pytest.approx(row.r / np.sqrt(row.reliability), abs=1e-12)
+
+
+def test_shared_replicates_equal_library_bootstrap(dices350, machines):
+    grouping = make_groups(dices350.raters)
+    y, _ = group_means(dices350, grouping.code, grouping.n_groups)
+    x = np.repeat(machines.scores, grouping.n_groups, axis=1)
+    (mine,) = bootstrap_many([(x, y)], dices350.n_items, 200, 3)
+    ref = bootstrap_pearson(x, y, 200, 3)
+    np.testing.assert_allclose(mine, ref, atol=1e-12)
+
+
+def test_pairwise_and_adjustments(result):
+    pw = result.pairwise
+    assert len(pw) == 45
+    row = pw.iloc[0]
+    per = result.per_group.set_index("group")
+    assert row["diff"] == pytest.approx(per.loc[row.group_a, "r"] - per.loc[row.group_b, "r"])
+    assert (pw["p_perm_holm"] >= pw["p_perm"] - 1e-15).all()
+    assert (pw["p_perm_bh"] <= pw["p_perm_holm"] + 1e-15).all()
+    assert pw[["p_perm", "p_boot", "p_adjusted", "p_delta"]].notna().all().all()
+    assert len(result.omnibus) == 1 and 0 < result.omnibus["p_perm"].iloc[0] <= 1
+
+
+def test_outputs_are_json_safe(result, tmp_path):
+    text = json.dumps(result.to_dict(), allow_nan=False)
+    back = json.loads(text)
+    assert {"per_group", "pairwise", "omnibus", "power", "within_group", "variance_share"} <= set(back)
+    tables = result.tables()
+    assert {"per_group", "pairwise", "power", "power_items_needed", "within_group", "rater_r"} <= set(tables)
+    assert set(result.power["raters_per_group"].astype(str)) == {"observed", "5"}
+    for suffix in ("png", "svg"):
+        path = plot_power(result.power, tmp_path / f"power.{suffix}")
+        assert path.stat().st_size > 1000
+
+
+def test_within_group_variation(dices350, machines, result):
+    rr = result.rater_r
+    x = machines.scores[:, 0]
+    dense = dices350.dense()
+    for j in (0, 50, 100):
+        ok = np.isfinite(x) & np.isfinite(dense[:, j])
+        expected = stats.pearsonr(x[ok], dense[ok, j]).statistic if np.ptp(dense[ok, j]) > 0 else np.nan
+        got = rr.loc[rr["rater_id"] == dices350.rater_ids[j], "r"].iloc[0]
+        assert (np.isnan(expected) and np.isnan(got)) or got == pytest.approx(expected, abs=1e-9)
+    wg = result.within_group
+    assert ((wg["min_r"] <= wg["mean_r"]) & (wg["mean_r"] <= wg["max_r"])).all()
+    assert (wg["sampling_sd"] > 0).all()
+    share = result.variance_share.iloc[0]
+    assert 0 <= share["between_share"] <= 1 and 0 < share["p_perm"] <= 1
+
+
+def test_cli_writes_results(dices350, machines, tmp_path):
+    from click.testing import CliRunner
+
+    from annalign.groups_cli import groups
+
+    rng = np.random.default_rng(1)
+    path = tmp_path / "m.csv"
+    pd.DataFrame({"item_id": dices350.item_ids, "score": dices350.item_mean + rng.normal(0, 0.3, 350)}).to_csv(path, index=False)
+    out = tmp_path / "out"
+    res = CliRunner().invoke(
+        groups,
+        ["--ratings", str(path), "--out", str(out), "--bootstrap", "100", "--permutations", "50", "--power-items", "350,700", "--power-sims", "50"],
+    )
+    assert res.exit_code == 0, res.output
+    data = json.loads((out / "results.json").read_text())
+    assert len(data["rq2"]["per_group"]) == 10
+    assert (out / "rq2_pairwise.csv").exists() and (out / "rq2_power_m.png").exists()
