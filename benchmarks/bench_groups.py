@@ -19,7 +19,7 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _sparse_case(n_ratings: int, n_boot: int, queue: mp.Queue) -> None:
+def _sparse_case(n_ratings: int, n_boot: int, queue: mp.Queue, n_perm: int = 200, power: bool = True) -> None:
     """RQ1 + RQ2 on a synthetic sparse set with 10 ratings per item and 2,000 raters in 10 groups."""
     warnings.simplefilter("ignore")
     from annalign.groups import analyze_groups
@@ -40,7 +40,8 @@ def _sparse_case(n_ratings: int, n_boot: int, queue: mp.Queue) -> None:
     except ImportError:
         pass
     t1 = time.perf_counter()
-    analyze_groups(data, machines, "rater_group", n_boot=n_boot, seed=0, n_perm=200, power_items=(1000, 10000), power_sims=200)
+    power_items = (1000, 10000) if power else None
+    analyze_groups(data, machines, "rater_group", n_boot=n_boot, seed=0, n_perm=n_perm, power_items=power_items, power_sims=200)
     t2 = time.perf_counter()
     queue.put((rq1_note, t1 - t0, t2 - t1, _rss_mb(), base))
 
@@ -59,9 +60,9 @@ def _dices_case(n_boot: int, queue: mp.Queue) -> None:
     queue.put(("", 0.0, time.perf_counter() - t0, _rss_mb(), 0.0))
 
 
-def _run(target, *args):
+def _run(target, *args, **kwargs):
     queue: mp.Queue = mp.Queue()
-    proc = mp.get_context("fork").Process(target=target, args=(*args, queue))
+    proc = mp.get_context("fork").Process(target=target, args=(*args, queue), kwargs=kwargs)
     proc.start()
     out = queue.get()
     proc.join()
@@ -101,6 +102,9 @@ def main() -> None:
         note, t_rq1, t_rq2, peak, base = _run(_sparse_case, n, n_boot)
         times[n] = t_rq1 + t_rq2
         print(f"  {n:>9,} ratings: {note} {t_rq1:.1f} s, RQ2 {t_rq2:.1f} s, total {t_rq1 + t_rq2:.1f} s; peak RSS {peak:.0f} MB (data {base:.0f} MB)")
+    for n in sizes:
+        note, t_rq1, t_rq2, peak, _ = _run(_sparse_case, n, n_boot, n_perm=0, power=False)
+        print(f"  {n:>9,} ratings without permutations and power: {note} {t_rq1:.1f} s, RQ2 {t_rq2:.1f} s; peak RSS {peak:.0f} MB")
     if len(times) == 2:
         print(f"  growth 100k -> 1M ratings: x{times[1_000_000] / times[100_000]:.1f} time for x10 data")
     _, _, t, peak, _ = _run(_dices_case, 10_000)
