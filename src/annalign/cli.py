@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -10,7 +12,7 @@ import click
 from annalign import __version__
 from annalign.config import Settings, load_settings
 from annalign.errors import InputError
-from annalign.output import rq1_summary, write_outputs
+from annalign.output import rq1_summary, rq2_summary, write_outputs
 from annalign.pipeline import collect_warnings, load_data, load_machines, run_analyses
 
 
@@ -99,13 +101,27 @@ def datasets() -> None:
         click.echo(f"{row['name']:<10} items {row['items']:>5}  raters {raters:>5}  ratings {row['ratings']:>7}  {row['description']}")
 
 
-def _analyze(settings: Settings, out: str) -> None:
+def _analyze(settings: Settings, out: str, personas: bool = False) -> None:
     warnings: list[str] = []
+    provenance: dict[str, Any] = {}
     with collect_warnings(warnings, _echo_warning):
         data = load_data(settings)
-        machines = load_machines(data, settings)
+        extra = []
+        if settings.models:
+            from annalign.annotation_step import annotate_for_run
+
+            labels = None
+            if personas:
+                from annalign.disagreement import form_groups
+
+                labels = list(form_groups(data, settings.groupings[0]).labels)
+                n = len(labels) * (settings.limit or data.n_items) * len(settings.models) * len(settings.templates)
+                click.echo(f"persona annotation: {n} requests ({len(labels)} groups), answered from the ledger where already done", err=True)
+            extra, provenance = annotate_for_run(data, settings, Path(out), labels)
+        machines = load_machines(data, settings, extra)
         outputs = run_analyses(data, machines, settings)
     outputs.results["warnings"] = warnings
+    outputs.results["provenance"] = provenance
     path = write_outputs(out, outputs.results, outputs.tables)
     from annalign.report import write_report
 
@@ -113,6 +129,13 @@ def _analyze(settings: Settings, out: str) -> None:
     click.echo(f"{data.name}: {data.n_items} items, {data.n_raters} raters, {data.n_ratings} ratings")
     for line in rq1_summary(outputs.results["rq1"]):
         click.echo(line)
+    for line in rq2_summary(outputs.tables):
+        click.echo(line)
+    if "rq3" in outputs.results:
+        from annalign.disagreement_cli import rq3_summary
+
+        for line in rq3_summary(outputs.results["rq3"]):
+            click.echo(line)
     click.echo(f"results: {path}")
     click.echo(f"report: {paths['html']}")
 
@@ -132,14 +155,39 @@ def analyze(out: str, config_path: str | None, **options: Any) -> None:
 @analysis_options
 @click.option("--model", "models", multiple=True, help="model spec to annotate with (default local:smollm2-135m); repeatable")
 @click.option("--no-model", is_flag=True, help="skip LLM annotation: analyse the humans and any --ratings files only")
+@click.option("--template", "templates", multiple=True, help="prompt template name or file (default dices-likert); repeatable")
+@click.option("--personas", is_flag=True, help="also annotate as each group's persona (RQ3 predictions; groups x items requests)")
+@click.option("--ledger", type=click.Path(dir_okay=False), help="SQLite ledger (default OUT/ledger.sqlite)")
+@click.option("--concurrency", type=click.IntRange(min=1), help="parallel requests (default 8)")
+@click.option("--limit", type=click.IntRange(min=3), help="annotate only the first N items (smoke runs)")
 @click.option("--out", default="results", show_default=True, type=click.Path(file_okay=False), help="output folder")
-def run(out: str, config_path: str | None, no_model: bool, **options: Any) -> None:
+def run(out: str, config_path: str | None, no_model: bool, personas: bool, **options: Any) -> None:
     """The main job: annotate with the model(s), then run every analysis on DICES-350 (or the configured data)."""
+    from annalign.annotation_step import DEFAULT_MODEL
+
     options["models"] = list(options.get("models") or []) or None
+    options["templates"] = list(options.get("templates") or []) or None
     settings = _settings(config_path, **options)
     if no_model:
         settings.models = []
-    _analyze(settings, out)
+    elif not settings.models:
+        settings.models = [DEFAULT_MODEL]
+    Path(out).mkdir(parents=True, exist_ok=True)
+    (Path(out) / "settings.json").write_text(json.dumps(settings.to_dict(), indent=2), "utf-8")
+    _analyze(settings, out, personas=personas)
+
+
+def _register_commands() -> None:
+    """Commands that live beside their analyses: annotate (engine), groups (RQ2), disagreement (RQ3)."""
+    from annalign.disagreement_cli import disagreement
+    from annalign.engine.cli import annotate
+    from annalign.groups_cli import groups
+
+    for command in (annotate, groups, disagreement):
+        cli.add_command(command)
+
+
+_register_commands()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -41,6 +41,17 @@ class MachineRatings:
     def column(self, name: str) -> np.ndarray:
         return self.scores[:, self.names.index(name)]
 
+    def select(self, names: Sequence[str]) -> MachineRatings:
+        """The named machine raters only, in the given order."""
+        cols = [self.names.index(n) for n in names]
+        return MachineRatings(
+            list(names),
+            self.scores[:, cols],
+            [self.sources[c] for c in cols],
+            {n: self.unrated.get(n, []) for n in names},
+            self.rating_map,
+        )
+
     def summary(self) -> list[dict[str, object]]:
         """Per machine: items rated, items left out and a few of their ids."""
         out = []

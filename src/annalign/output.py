@@ -52,3 +52,24 @@ def rq1_summary(rq1: dict[str, Any]) -> list[str]:
     for d in rq1["machine_differences"]:
         lines.append(f"  {d['a']} - {d['b']}: {_fmt(d['difference'])} [{_fmt(d['ci_low'])}, {_fmt(d['ci_high'])}], p {_fmt(d['p_value'])}")
     return lines
+
+
+def rq2_summary(tables: dict[str, pd.DataFrame]) -> list[str]:
+    """Terminal lines for RQ2: per machine, the groups it aligns with best and worst, and the omnibus test."""
+    per_group = tables.get("rq2_per_group")
+    if per_group is None or per_group.empty:
+        return []
+    lines = ["RQ2 (r with each group's mean rating; raw and reliability-adjusted)"]
+    omnibus = tables.get("rq2_omnibus")
+    for machine, part in per_group.groupby("machine", sort=False):
+        part = part.sort_values("r")
+        low, high = part.iloc[0], part.iloc[-1]
+        lines.append(
+            f"  {machine}: lowest {low['group']} r {_fmt(float(low['r']))} [{_fmt(float(low['ci_low']))}, {_fmt(float(low['ci_high']))}], "
+            f"highest {high['group']} r {_fmt(float(high['r']))} [{_fmt(float(high['ci_low']))}, {_fmt(float(high['ci_high']))}]"
+        )
+        if omnibus is not None and "p_perm" in omnibus.columns:
+            row = omnibus[omnibus["machine"] == machine]
+            if len(row):
+                lines.append(f"    any difference among groups? permutation p {_fmt(float(row['p_perm'].iloc[0]))}")
+    return lines

@@ -73,10 +73,18 @@ def load_machines(data: Annotations, settings: Settings, extra: list[MachineRati
 
 
 def run_analyses(data: Annotations, machines: MachineRatings | None, settings: Settings) -> RunOutputs:
-    """Run every analysis that applies and gather results.json content and CSV tables."""
+    """Run every analysis that applies and gather results.json content and CSV tables.
+
+    Persona raters (named ``MODEL|persona=GROUP``) feed RQ3 only; the plain machine raters feed
+    RQ1, RQ2 and serve as RQ3's baseline predictors.
+    """
+    from annalign.disagreement import split_persona_raters
+
+    baselines, personas = split_persona_raters(machines) if machines is not None else ({}, {})
+    plain = machines.select(list(baselines)) if machines is not None and baselines else None
     rq1 = analyze_rq1(
         data,
-        machines,
+        plain,
         method=settings.method,
         n_boot=settings.bootstrap,
         seed=settings.seed,
@@ -93,4 +101,32 @@ def run_analyses(data: Annotations, machines: MachineRatings | None, settings: S
         "rq1": rq1.to_dict(),
     }
     tables = rq1.tables()
+    if data.has_raters and plain is not None:
+        from annalign.groups import analyze_groups
+
+        for position, by in enumerate(settings.groupings):
+            groups = analyze_groups(
+                data,
+                plain,
+                by,
+                n_boot=settings.bootstrap,
+                seed=settings.seed,
+                level=settings.level,
+                min_group_size=settings.min_group_size,
+                power_items=settings.power_items,
+            )
+            if position == 0:
+                results["rq2"] = groups.to_dict()
+                tables.update({f"rq2_{name}": frame for name, frame in groups.tables().items()})
+            else:
+                results.setdefault("rq2_other_groupings", {})["+".join(by)] = groups.to_dict()
+    if data.has_raters and {"rater_race", "rater_gender"} <= set(data.raters.columns) | set(settings.groupings[0]):
+        from annalign.disagreement import analyze_disagreement
+
+        by = settings.groupings[0] if settings.groupings else ["rater_race", "rater_gender"]
+        rq3 = analyze_disagreement(
+            data, personas or None, baselines or None, by=by, n_boot=settings.bootstrap, seed=settings.seed, level=settings.level
+        )
+        results["rq3"] = rq3.to_dict()
+        tables.update(rq3.tables())
     return RunOutputs(results, tables)

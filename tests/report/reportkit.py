@@ -118,6 +118,9 @@ def make_run(payload: bool = False, groups: bool = True) -> tuple[dict[str, Any]
     results = jsonable(outputs.results)
     results["warnings"] = warnings + ([f"a warning that mentions {PAYLOADS[0]}"] if payload else [])
     tables = dict(outputs.tables)
+    if not groups:  # an RQ1-only run: drop what the pipeline's RQ2/RQ3 produced
+        results = {k: v for k, v in results.items() if not k.startswith(("rq2", "rq3"))}
+        tables = {k: v for k, v in tables.items() if not k.startswith(("rq2", "rq3"))}
     if groups:
         tables.update(fake_rq2(data, machines, payload))
         tables.update(fake_rq3())

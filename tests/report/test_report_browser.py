@@ -13,7 +13,7 @@ from annalign.report import write_report
 
 pytestmark = pytest.mark.browser
 
-FIGURE_IDS = ["rq1_human_distribution", "rq2_group_forest", "rq2_group_strip", "rq2_power", "rq3_predictions"]
+FIGURE_IDS = ["rq1_human_distribution", "rq2_group_forest", "rq2_group_strip", "rq2_power", "rq3_predictions", "rq3_scatter"]
 
 
 def load(driver: Any, path: Path) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from annalign.report import CSP, write_report
 from annalign.report.model import flatten, num, pvalue
 from annalign.report.sections import rq2_sections, rq3_sections
 
-FIGURES = ["rq1_human_distribution", "rq2_group_forest", "rq2_group_strip", "rq2_power", "rq3_predictions"]
+FIGURES = ["rq1_human_distribution", "rq2_group_forest", "rq2_group_strip", "rq2_power", "rq3_predictions", "rq3_scatter"]
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,8 @@ SUFFIXES = (".csv", ".jsonl", ".parquet")
 def rater_label(spec: ModelSpec, template: Template, persona: str | None, prefix: str | None = None) -> str:
     """The machine rater's name: model and template, plus the persona when there is one."""
     base = prefix or f"{spec.provider}:{spec.model}/{template.name}"
-    return f"{base} [{persona}]" if persona else base
+    # The "|persona=" tag is what RQ3 (annalign.disagreement) reads back from machine-rater files.
+    return f"{base}|persona={persona}" if persona else base
 
 
 def build_frame(

@@ -1,0 +1,77 @@
+"""The annotation step of ``annalign run``: rate the items with each model and template via the ledger.
+
+It turns engine output into MachineRatings on the humans' scale, writes each model's machine-rater
+file into the output folder, and records model specs and template hashes for provenance.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from annalign.config import Settings
+from annalign.machine import MachineRatings, machine_ratings_from_frame
+from annalign.matrix import Annotations
+
+#: The model ``annalign run`` uses when none is given: offline, in-process, no key needed.
+DEFAULT_MODEL = "local:smollm2-135m"
+
+
+def persona_text(data: Annotations, by: list[str], label: str) -> str:
+    """How a persona prompt names a group, e.g. 'a woman who identifies as Black/African American'."""
+    values = label.split("|")
+    attrs = dict(zip(by, values, strict=False))
+    if set(attrs) == {"rater_race", "rater_gender"}:
+        return f"a {attrs['rater_gender'].lower()} who identifies as {attrs['rater_race']}"
+    return "an annotator with " + ", ".join(f"{k.removeprefix('rater_')} {v}" for k, v in attrs.items())
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_")[:120]
+
+
+def annotate_for_run(data: Annotations, settings: Settings, out_dir: Path, personas: list[str] | None = None) -> tuple[list[MachineRatings], dict[str, Any]]:
+    """Annotate with every configured model x template; persona runs when ``personas`` (group labels) given."""
+    from annalign.engine import annotate
+    from annalign.engine.export import write_machine_file
+    from annalign.engine.templates import resolve_template
+
+    ledger = Path(settings.ledger) if settings.ledger else out_dir / "ledger.sqlite"
+    ledger.parent.mkdir(parents=True, exist_ok=True)
+    target = (float(np.min(data.values)), float(np.max(data.values))) if data.has_raters else (0.0, 1.0)
+    parts: list[MachineRatings] = []
+    provenance: dict[str, Any] = {"models": [], "templates": {}, "ledger": str(ledger), "annotation_runs": []}
+    by = list(settings.groupings[0]) if settings.groupings else ["rater_race", "rater_gender"]
+    for model in settings.models:
+        provenance["models"].append(model)
+        for template in settings.templates:
+            jobs = [(None, template)]
+            if personas:
+                jobs.append((personas, f"{template}-persona" if not template.endswith("-persona") else template))
+            for group_labels, name in jobs:
+                texts = [persona_text(data, by, g) for g in group_labels] if group_labels else None
+                frame = annotate(
+                    data, model, template=name, personas=texts, samples=settings.samples, temperature=settings.temperature,
+                    concurrency=settings.concurrency, ledger_path=ledger, limit=settings.limit,
+                )  # fmt: skip
+                info = dict(frame.attrs.get("annotate", {}))
+                provenance["annotation_runs"].append(info)
+                provenance["templates"][info.get("template", name)] = info.get("template_hash")
+                if group_labels:
+                    back = dict(zip(texts, group_labels, strict=True))
+                    frame["rater"] = [f"{r.split('|persona=')[0]}|persona={back.get(p, p)}" for r, p in zip(frame["rater"], frame["persona"], strict=True)]
+                write_machine_file(frame, out_dir / "annotations" / f"{_safe(model)}__{_safe(name)}.csv")
+                tmpl = resolve_template(name, texts)
+                values = [v for _, v in tmpl.answers]
+                lo, hi = min(values), max(values)
+                scaled = frame.copy()
+                scaled["score"] = target[0] + (scaled["score"] - lo) * (target[1] - target[0]) / (hi - lo)
+                scaled = scaled.drop(columns=[c for c in ("label",) if c in scaled.columns])
+                scaled["_row"] = np.arange(len(scaled)) + 2
+                parts.append(
+                    machine_ratings_from_frame(scaled, data, where=f"{model} / {name}", default_name=f"{model}/{name}")
+                )
+    return parts, provenance
