@@ -14,7 +14,7 @@ import pandas as pd
 from annalign import __version__
 from annalign.config import Settings
 from annalign.datasets import load_dataset
-from annalign.errors import AnalysisWarning
+from annalign.errors import AnalysisWarning, warn
 from annalign.machine import MachineRatings, combine, load_machine_ratings, rescale
 from annalign.matrix import Annotations
 from annalign.rq1 import analyze_rq1
@@ -101,10 +101,15 @@ def run_analyses(data: Annotations, machines: MachineRatings | None, settings: S
         "rq1": rq1.to_dict(),
     }
     tables = rq1.tables()
+    groupings = [list(by) for by in settings.groupings if set(by) <= set(data.raters.columns)]
+    for by in settings.groupings:
+        if data.has_raters and not set(by) <= set(data.raters.columns):
+            missing = ", ".join(sorted(set(by) - set(data.raters.columns)))
+            warn(f"grouping {'+'.join(by)} skipped (RQ2/RQ3): data set {data.name} has no rater column(s) {missing}")
     if data.has_raters and plain is not None:
         from annalign.groups import analyze_groups
 
-        for position, by in enumerate(settings.groupings):
+        for position, by in enumerate(groupings):
             groups = analyze_groups(
                 data,
                 plain,
@@ -120,10 +125,10 @@ def run_analyses(data: Annotations, machines: MachineRatings | None, settings: S
                 tables.update({f"rq2_{name}": frame for name, frame in groups.tables().items()})
             else:
                 results.setdefault("rq2_other_groupings", {})["+".join(by)] = groups.to_dict()
-    if data.has_raters and {"rater_race", "rater_gender"} <= set(data.raters.columns) | set(settings.groupings[0]):
+    if data.has_raters and groupings:
         from annalign.disagreement import analyze_disagreement
 
-        by = settings.groupings[0] if settings.groupings else ["rater_race", "rater_gender"]
+        by = groupings[0]
         rq3 = analyze_disagreement(
             data, personas or None, baselines or None, by=by, n_boot=settings.bootstrap, seed=settings.seed, level=settings.level
         )

@@ -105,7 +105,7 @@ def test_samples_personas_and_labels(dices, fake_server, tmp_path: Path) -> None
                      samples=3, temperature=0.7, ledger_path=tmp_path / "l.sqlite", limit=5, **FAST)  # fmt: skip
     assert len(frame) == 10 and set(frame["n_samples"]) == {3}
     assert set(frame["label"]) <= {"Yes", "No", "Unsure"} and frame["score"].between(0, 1).all()
-    assert frame["rater"].str.endswith(("[a Black woman]", "[a white man]")).all()
+    assert frame["rater"].str.endswith(("|persona=a Black woman", "|persona=a white man")).all()
     assert len(server.log) == 30 and len({e["seed"] for e in server.log}) > 1
     data_path = write_machine_file(frame, tmp_path / "m.csv")
     ratings = load_machine_ratings([data_path], dataclasses.replace(dices, items=dices.items))
