@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 OUT ?= results
+RUN_ARGS ?=
 
 .PHONY: setup run test lint bench clean
 
@@ -15,7 +16,7 @@ $(VENV)/.installed: pyproject.toml
 setup: $(VENV)/.installed
 
 run: setup
-	$(VENV)/bin/annalign run --out $(OUT)
+	$(VENV)/bin/annalign run --out $(OUT) $(RUN_ARGS)
 
 test: setup
 	bash scripts/setup-browser.sh

@@ -174,6 +174,8 @@ def run(out: str, config_path: str | None, no_model: bool, personas: bool, **opt
         settings.models = [DEFAULT_MODEL]
     Path(out).mkdir(parents=True, exist_ok=True)
     (Path(out) / "settings.json").write_text(json.dumps(settings.to_dict(), indent=2), "utf-8")
+    if config_path:  # the exact config used travels with the results
+        (Path(out) / "config.toml").write_text(Path(config_path).read_text("utf-8"), "utf-8")
     _analyze(settings, out, personas=personas)
 
 

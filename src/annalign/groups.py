@@ -33,7 +33,7 @@ from annalign.jsonsafe import jsonable
 from annalign.machine import MachineRatings
 from annalign.matrix import Annotations
 from annalign.stats.bootstrap import count_chunks, percentile_intervals
-from annalign.stats.correlation import pearson_from_sums, pearson_masked
+from annalign.stats.correlation import pearson_fixed_x, pearson_from_sums, pearson_masked
 
 DEFAULT_BY = ("rater_race", "rater_gender")
 MISSING_MODES = ("unknown", "drop", "error")
@@ -343,7 +343,7 @@ def permutation_pair_diffs(
             c_b = tot_c - c_a
             y_b = np.where(c_b > 0, (tot_s - s_a) / c_b, np.nan)
         for m in range(x.shape[1]):
-            out[start : start + p, m] = pearson_masked(x[:, m][:, None], y_a) - pearson_masked(x[:, m][:, None], y_b)
+            out[start : start + p, m] = pearson_fixed_x(x[:, m], y_a) - pearson_fixed_x(x[:, m], y_b)
         start += p
     return out
 
@@ -355,11 +355,11 @@ def spread_statistic(r: np.ndarray) -> np.ndarray:
         return np.nanstd(z, axis=-1, ddof=1)
 
 
-def permutation_omnibus(
+def permutation_group_r(
     rm: RaterMatrix, x: np.ndarray, code: np.ndarray, n_groups: int, n_perm: int, rng: np.random.Generator
 ) -> np.ndarray:
-    """Omnibus statistic (n_perm, n_machines) with all group labels shuffled across raters, sizes kept."""
-    out = np.empty((n_perm, x.shape[1]))
+    """Per-group r (n_perm, n_machines, n_groups) with all group labels shuffled across raters, sizes kept."""
+    out = np.empty((n_perm, x.shape[1], n_groups))
     per_block = max(1, PERM_BLOCK_CELLS // max(rm.shape[0] * n_groups, 1))
     start = 0
     while start < n_perm:
@@ -369,10 +369,14 @@ def permutation_omnibus(
         w[np.arange(len(code))[:, None], labels + n_groups * np.arange(p)[None, :]] = 1.0
         y, _ = rm.means(w)
         for m in range(x.shape[1]):
-            r = pearson_masked(x[:, m][:, None], y).reshape(p, n_groups)
-            out[start : start + p, m] = spread_statistic(r)
+            out[start : start + p, m, :] = pearson_fixed_x(x[:, m], y).reshape(p, n_groups)
         start += p
     return out
+
+
+#: Above this many (ratings x group pairs), pairwise permutation p-values reuse the omnibus
+#: permutations (all labels shuffled at once) instead of shuffling each pair separately.
+PAIR_PERMUTATION_LIMIT = 20_000_000
 
 
 def permutation_p(observed: np.ndarray, permuted: np.ndarray, centre: bool = True) -> np.ndarray:
@@ -487,11 +491,18 @@ def analyze_groups(
     pair_rngs = [np.random.default_rng(s) for s in ss.spawn(len(pairs) + 1)]
     delta_p = delta_pair_tests(x, y, pairs)
     pair_rows = []
+    perm_scheme = "pair" if sub.n_ratings * len(pairs) <= PAIR_PERMUTATION_LIMIT else "global"
+    perm_r = (
+        permutation_group_r(rm, x, code, n_groups, n_perm, pair_rngs[-1]) if n_perm else np.zeros((0, n_machines, n_groups))
+    )
     for j, (a, b) in enumerate(pairs):
         members_a, members_b = np.flatnonzero(code == a), np.flatnonzero(code == b)
-        d_perm = (
-            permutation_pair_diffs(rm, x, members_a, members_b, n_perm, pair_rngs[j]) if n_perm else np.zeros((0, n_machines))
-        )
+        if not n_perm:
+            d_perm = np.zeros((0, n_machines))
+        elif perm_scheme == "pair":
+            d_perm = permutation_pair_diffs(rm, x, members_a, members_b, n_perm, pair_rngs[j])
+        else:
+            d_perm = perm_r[:, :, a] - perm_r[:, :, b]
         d = r[:, a] - r[:, b]
         p_perm = permutation_p(d, d_perm)
         d_boot = boot_r[:, :, a] - boot_r[:, :, b]
@@ -526,7 +537,7 @@ def analyze_groups(
         pairwise[f"{column}_bh"] = pairwise.groupby("machine")[column].transform(lambda s: benjamini_hochberg(s.to_numpy()))
 
     omni_obs = spread_statistic(r)
-    omni_perm = permutation_omnibus(rm, x, code, n_groups, n_perm, pair_rngs[-1]) if n_perm else np.zeros((0, n_machines))
+    omni_perm = spread_statistic(perm_r) if n_perm else np.zeros((0, n_machines))
     omni_p = permutation_p(omni_obs, omni_perm, centre=False)
     omni_rows = []
     for m in range(n_machines):
@@ -556,6 +567,7 @@ def analyze_groups(
         "missing_attr": missing_attr,
         "n_splits": n_splits,
         "n_perm": n_perm,
+        "permutation_scheme": perm_scheme,
         "alpha": alpha,
         "n_raters": int(len(code)),
         "n_items": int(sub.n_items),
@@ -603,6 +615,9 @@ NOTES = [
     "permutation mean; valid under exchangeable raters whatever the sizes. p_boot / p_adjusted: paired bootstrap "
     "of the raw / reliability-adjusted difference; the raw bootstrap test is biased when group sizes differ. "
     "p_delta: Wald test of the raw difference with the item-level influence-function variance (used for power).",
+    "permutation_scheme 'pair' shuffles the raters of each pair separately; 'global' (used when ratings x pairs "
+    "exceeds 20 million) shuffles all group labels across raters at once and reads every pair's difference off the "
+    "same permutations: exact under exchangeability of all raters, and 45 times cheaper for 10 groups.",
     "omnibus: p_perm for the SD of Fisher-z r across groups with all labels permuted; p_adjusted: chi-square test "
     "that all adjusted r are equal, with their bootstrap covariance.",
 ]
