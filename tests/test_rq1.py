@@ -164,3 +164,21 @@ def test_rq1_tables_and_json(dices350):
     m = as_json["machines"]["m"]
     assert {"r", "ci_low", "ci_high", "percentile_among_humans", "n_items", "alt_winning_rate", "alt_rho"} <= set(m)
     assert len(as_json["human"]["leave_one_out_r"]) == 123
+
+
+def test_alt_test_is_checked_against_a_constant_answer(dices350):
+    """A hedged, item-blind machine can pass the neg-RMSE alt-test; RQ1 says so instead of reporting a bare pass."""
+    rng = np.random.default_rng(0)
+    hedged = np.full(350, 0.18) + rng.normal(0, 0.02, 350)  # like SmolLM2's near-constant expected ratings
+    with pytest.warns(Warning, match="a constant answer"):
+        result = analyze_rq1(dices350, _machines(dices350, {"hedge": hedged}), n_boot=50)
+    alt = result.machines[0].alt
+    assert alt.scoring == "neg_rmse" and alt.passed
+    assert alt.trivial_winning_rate >= 0.5 and "constant answer" in alt.note
+    assert abs(result.machines[0].r) < 0.2
+    # Label machines are compared with the modal answer ("No" on DICES), which on these skewed data
+    # beats most individual raters on accuracy: the flag follows the constant's own result.
+    labels = np.where(dices350.item_mean > 0.5, 1.0, np.where(dices350.item_mean > 0.3, 0.5, 0.0))
+    alt = analyze_rq1(dices350, _machines(dices350, {"labels": labels}), n_boot=50).machines[0].alt
+    assert alt.scoring == "accuracy"
+    assert ("constant answer" in alt.note) == (alt.trivial_winning_rate >= 0.5)

@@ -37,6 +37,8 @@ class AltTestResult:
     per_rater: pd.DataFrame
     skipped_raters: list[str] = field(default_factory=list)
     note: str = ""
+    trivial_winning_rate: float | None = None
+    trivial_rho: float | None = None
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -48,6 +50,8 @@ class AltTestResult:
             "passed": self.passed,
             "n_raters_tested": self.n_raters_tested,
             "n_raters_skipped": len(self.skipped_raters),
+            "constant_answer_winning_rate": self.trivial_winning_rate,
+            "constant_answer_rho": self.trivial_rho,
             "note": self.note,
         }
 

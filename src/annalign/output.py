@@ -48,6 +48,8 @@ def rq1_summary(rq1: dict[str, Any]) -> list[str]:
             alt = m["alt_test"]
             verdict = "passes" if alt["passed"] else "fails"
             line += f"; alt-test ({alt['scoring']}, eps {alt['epsilon']}) winning rate {_fmt(alt['winning_rate'])}, rho {_fmt(alt['rho'])}: {verdict}"
+            if alt.get("constant_answer_winning_rate") is not None and alt["constant_answer_winning_rate"] >= 0.5:
+                line += f" (but a constant answer passes too: winning rate {_fmt(alt['constant_answer_winning_rate'])})"
         lines.append(line)
     for d in rq1["machine_differences"]:
         lines.append(f"  {d['a']} - {d['b']}: {_fmt(d['difference'])} [{_fmt(d['ci_low'])}, {_fmt(d['ci_high'])}], p {_fmt(d['p_value'])}")

@@ -167,6 +167,12 @@ class RQ1Result:
         return out
 
 
+def _mode(values: np.ndarray) -> float:
+    """The most frequent rating (the smallest one on ties)."""
+    uniques, counts = np.unique(values, return_counts=True)
+    return float(uniques[np.argmax(counts)])
+
+
 def _percentile(humans: np.ndarray, value: float) -> float:
     finite = humans[np.isfinite(humans)]
     if len(finite) == 0 or not np.isfinite(value):
@@ -225,6 +231,23 @@ def analyze_rq1(
         alt = None
         if data.has_raters:
             alt = alt_test(data, score, epsilon=alt_epsilon, q=alt_q, scoring=alt_scoring, min_items=alt_min_items)
+            # A reference that knows nothing about the items: one constant answer for all of them
+            # (the humans' mean rating, or their modal category). If it passes too, the alt-test
+            # cannot tell this machine from a constant here.
+            constant = float(np.mean(data.values)) if alt.scoring == "neg_rmse" else float(_mode(data.values))
+            trivial = alt_test(
+                data, np.where(np.isfinite(score), constant, np.nan), epsilon=alt_epsilon, q=alt_q,
+                scoring=alt.scoring, min_items=alt_min_items,
+            )  # fmt: skip
+            alt.trivial_winning_rate = trivial.winning_rate
+            alt.trivial_rho = trivial.rho
+            if trivial.passed:
+                alt.note = (
+                    f"a constant answer ({constant:g} for every item) also passes this alt-test (winning rate "
+                    f"{trivial.winning_rate:.2f}): with {alt.scoring} scoring it rewards hedging toward the majority, so a "
+                    "pass here says little about item-level alignment; read r and the percentile instead"
+                )
+                warn(f"alt-test for {name!r}: {alt.note}")
             if alt.scoring == "neg_rmse":
                 lo_h, hi_h = float(np.min(data.values)), float(np.max(data.values))
                 if np.nanmin(score) < lo_h - 1e-9 or np.nanmax(score) > hi_h + 1e-9:
