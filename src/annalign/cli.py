@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from annalign import __version__
+from annalign.clirun import invoke
 from annalign.config import Settings, load_settings
 from annalign.errors import InputError
 from annalign.output import rq1_summary, rq2_summary, write_outputs
@@ -194,23 +195,7 @@ _register_commands()
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: one-line errors with exit code 2 for bad input, 130 on Ctrl-C."""
-    try:
-        cli.main(args=argv, prog_name="annalign", standalone_mode=False)
-    except InputError as exc:
-        click.echo(f"annalign: error: {exc}", err=True)
-        return 2
-    except click.exceptions.Abort:
-        click.echo("annalign: interrupted", err=True)
-        return 130
-    except click.ClickException as exc:
-        exc.show()
-        return 2 if isinstance(exc, click.UsageError) else exc.exit_code
-    except KeyboardInterrupt:
-        click.echo("annalign: interrupted; everything finished so far is saved", err=True)
-        return 130
-    except BrokenPipeError:
-        return 0
-    return 0
+    return invoke(cli, argv, "annalign")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from annalign import __version__
+from annalign.clirun import invoke
 from annalign.datasets import load_dataset
 from annalign.disagreement import (
     PERSONA_TAG,
@@ -192,15 +193,7 @@ def disagreement(
 
 def main(argv: list[str] | None = None) -> int:
     """Stand-alone entry point: one-line errors with exit code 2 for bad input."""
-    try:
-        disagreement.main(args=argv, prog_name="annalign disagreement", standalone_mode=False)
-    except InputError as exc:
-        click.echo(f"annalign: error: {exc}", err=True)
-        return 2
-    except click.ClickException as exc:
-        exc.show()
-        return 2 if isinstance(exc, click.UsageError) else exc.exit_code
-    return 0
+    return invoke(disagreement, argv, "annalign disagreement")
 
 
 if __name__ == "__main__":
