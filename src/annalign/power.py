@@ -137,18 +137,28 @@ def simulate_power(
     """Rejection rate per pair of the Wald test in data resampled to n_target items (and raters)."""
     n_all, n_groups = y.shape
     zcrit = stats.norm.isf(alpha / 2)
-    per_block = max(1, BLOCK_CELLS // max(n_all * n_groups, 1))
+    # Fewer target items than observed ones: work on the drawn items (s x n_target) rather than on
+    # mostly-zero counts over all items (s x n_all); the two give the same statistics.
+    by_index = n_target < n_all
+    width = n_target if by_index else n_all
+    per_block = max(1, BLOCK_CELLS // max(width * n_groups, 1))
     rejected = np.zeros(len(pairs))
     done = 0
     while done < n_sims:
         p = min(per_block, n_sims - done)
-        counts = item_counts(rng, n_all, n_target, p)
+        if by_index:
+            idx = rng.integers(0, n_all, size=(p, n_target))
+            counts = np.ones((p, n_target))
+        else:
+            counts = item_counts(rng, n_all, n_target, p)
         if raters is None or rm is None or code is None:
-            ys = y
+            ys = y[idx] if by_index else y
         else:
             means, _ = rm.means(rater_weights(rng, code, n_groups, raters, p))
             ys = means.reshape(n_all, p, n_groups).transpose(1, 0, 2)
-        r, cov = influence_cov(counts, x, ys)
+            if by_index:
+                ys = ys[np.arange(p)[:, None], idx]
+        r, cov = influence_cov(counts, x[idx] if by_index else x, ys)
         z = wald_pairs(r, cov, pairs)
         rejected += (np.abs(z) > zcrit).sum(axis=0)
         done += p
