@@ -66,8 +66,9 @@ def test_model_specs(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9999/v1")
     assert parse_model_spec("openai:m").base_url == "http://127.0.0.1:9999/v1"
     assert parse_model_spec("anthropic:claude-x").provider == "anthropic"
+    assert parse_model_spec("anthropic:claude-x@http://127.0.0.1:9").base_url == "http://127.0.0.1:9"
     assert parse_model_spec("local:smollm2-135m").provider == "local"
-    for bad in ["gpt-4o", "foo:bar", "local:llama-70b", "anthropic:x@http://h/v1", "openai:", "openai:m@ftp://x"]:
+    for bad in ["gpt-4o", "foo:bar", "local:llama-70b", "local:smollm2-135m@http://h/v1", "openai:", "openai:m@ftp://x"]:
         with pytest.raises(InputError):
             parse_model_spec(bad)
     assert redact_url("https://k:s@api.example.com/v1?key=abc") == "https://api.example.com/v1"

@@ -156,14 +156,19 @@ class FakeOpenAIServer:
             self._send(writer, 200, json.dumps({"object": "list", "data": [{"id": "fake", "object": "model"}]}).encode())
             await writer.drain()
             return True
-        if method != "POST" or not path.rstrip("/").endswith("/chat/completions"):
+        anthropic_api = method == "POST" and path.rstrip("/").endswith("/messages")
+        if not anthropic_api and (method != "POST" or not path.rstrip("/").endswith("/chat/completions")):
             self._send(writer, 404, b'{"error": {"message": "not found"}}')
             await writer.drain()
             return True
         req = json.loads(body or b"{}")
         messages = req.get("messages", [])
+        if anthropic_api:  # Anthropic Messages API: the system prompt is a field of its own
+            auth = headers.get("x-api-key") or headers.get("authorization", "")
+            system = req.get("system")
+            messages = ([{"role": "system", "content": system}] if system else []) + messages
         digest = messages_hash(messages)
-        auth = headers.get("authorization", "")
+        auth = auth if anthropic_api else headers.get("authorization", "")
         with self._lock:
             attempt = self.attempts.get(digest, 0) + 1
             self.attempts[digest] = attempt
@@ -184,9 +189,9 @@ class FakeOpenAIServer:
             self._send(writer, 500, b'{"error": {"message": "internal error"}}')
         elif fault == "slow":
             await asyncio.sleep(self.slow_seconds)
-            self._send(writer, 200, self._completion(req, messages, digest))
+            self._send(writer, 200, self._body(anthropic_api, req, messages, digest))
         elif fault == "truncated":
-            payload = self._completion(req, messages, digest)
+            payload = self._body(anthropic_api, req, messages, digest)
             self._send(writer, 200, payload[: len(payload) // 2], length=len(payload))
             keep = False
         elif fault == "malformed":
@@ -197,11 +202,25 @@ class FakeOpenAIServer:
             keep = False
         else:
             text = "I'm sorry, I can't help with rating this." if fault == "refusal" else None
-            self._send(writer, 200, self._completion(req, messages, digest, text))
+            self._send(writer, 200, self._body(anthropic_api, req, messages, digest, text))
         if keep or fault == "truncated":
             await writer.drain()
         entry["t_done"] = time.time()
         return keep
+
+    def _body(self, anthropic_api: bool, req: dict[str, Any], messages: list[dict[str, str]], digest: str, text: str | None = None) -> bytes:
+        """A success body in the protocol of the request (OpenAI chat.completion or Anthropic message)."""
+        if not anthropic_api:
+            return self._completion(req, messages, digest, text)
+        answer = text if text is not None else self.answer(messages, digest)
+        usage = {"input_tokens": sum(len(m.get("content", "")) for m in messages) // 4, "output_tokens": 1}
+        return json.dumps(
+            {
+                "id": "msg_fake", "type": "message", "role": "assistant", "model": req.get("model", "fake"),
+                "content": [{"type": "text", "text": answer}], "stop_reason": "end_turn", "stop_sequence": None,
+                "usage": usage,
+            }
+        ).encode()  # fmt: skip
 
     def _completion(self, req: dict[str, Any], messages: list[dict[str, str]], digest: str, text: str | None = None) -> bytes:
         """A chat.completion body with the answer and (if asked) top log-probabilities."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 from typing import Any
 
@@ -32,7 +33,10 @@ class AnthropicBackend(Backend):
             raise InputError("anthropic: models need an API key: set ANTHROPIC_API_KEY")
         self._secrets = [key]
         self._sdk = anthropic
-        self._client = anthropic.AsyncAnthropic(api_key=key, max_retries=0, timeout=60.0)
+        # A base URL (anthropic:MODEL@URL or ANTHROPIC_BASE_URL) reaches gateways, proxies and test servers.
+        base_url = spec.base_url or os.environ.get("ANTHROPIC_BASE_URL") or None
+        self._client = anthropic.AsyncAnthropic(api_key=key, base_url=base_url, max_retries=0, timeout=60.0)
+        self._takes_temperature = "temperature" in inspect.signature(self._client.messages.create).parameters
 
     async def aclose(self) -> None:
         await self._client.close()
@@ -46,9 +50,14 @@ class AnthropicBackend(Backend):
             "model": self.spec.model,
             "messages": messages,
             "max_tokens": request.max_tokens,
-            "temperature": request.temperature,
             "timeout": timeout,
         }
+        # Recent SDK releases dropped ``temperature`` from create()'s signature; the API still
+        # reads it from the body, so it travels there when the keyword is gone.
+        if self._takes_temperature:
+            kwargs["temperature"] = request.temperature
+        else:
+            kwargs["extra_body"] = {"temperature": request.temperature}
         if system:
             kwargs["system"] = system
         try:

@@ -54,8 +54,8 @@ def parse_model_spec(spec: str, *, base_url: str | None = None) -> ModelSpec:
     model, at, url = rest.partition("@")
     model = model.strip()
     if at:
-        if provider != "openai":
-            raise InputError(f"model {spec!r}: only openai: (OpenAI-compatible) models take @BASE_URL")
+        if provider not in ("openai", "anthropic"):
+            raise InputError(f"model {spec!r}: only openai: and anthropic: models take @BASE_URL")
         if not url.strip().lower().startswith(("http://", "https://")):
             raise InputError(f"model {spec!r}: the base URL after @ must start with http:// or https://")
         base_url = url.strip()
