@@ -27,6 +27,8 @@ lint: setup
 
 bench: setup
 	$(PY) benchmarks/bench_rq1.py
+	$(PY) benchmarks/bench_groups.py
+	$(PY) benchmarks/bench_engine.py
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache
