@@ -58,18 +58,18 @@ def load_machines(data: Annotations, settings: Settings, extra: list[MachineRati
     """Machine-rater files from the settings plus any annotated in this run, on the humans' scale if asked."""
     parts = []
     if settings.ratings:
-        parts.append(load_machine_ratings(settings.ratings, data, rating_map=settings.machine_rating_map))
+        from_files = load_machine_ratings(settings.ratings, data, rating_map=settings.machine_rating_map)
+        if settings.machine_scale:  # only files: raters annotated in this run are already on the human scale
+            values = data.values if data.has_raters else np.array(data.rating_map.categories or [0.0, 1.0])
+            target = (float(np.min(values)), float(np.max(values)))
+            scales = settings.machine_scale if isinstance(settings.machine_scale, dict) else {"*": settings.machine_scale}
+            for name, (lo, hi) in scales.items():
+                from_files = rescale(from_files, (lo, hi), target, None if name == "*" else [name])
+        parts.append(from_files)
     parts.extend(extra or [])
     if not parts:
         return None
-    machines = combine(parts)
-    if settings.machine_scale:
-        values = data.values if data.has_raters else np.array(data.rating_map.categories or [0.0, 1.0])
-        target = (float(np.min(values)), float(np.max(values)))
-        scales = settings.machine_scale if isinstance(settings.machine_scale, dict) else {"*": settings.machine_scale}
-        for name, (lo, hi) in scales.items():
-            machines = rescale(machines, (lo, hi), target, None if name == "*" else [name])
-    return machines
+    return combine(parts)
 
 
 def run_analyses(data: Annotations, machines: MachineRatings | None, settings: Settings) -> RunOutputs:
