@@ -93,3 +93,25 @@ def test_sigkill_and_restart_loses_nothing_and_resends_only_in_flight(fake_serve
             assert len(again) <= CONCURRENCY, "more re-sends than requests in flight at the kill"
             resent += len(again)
     assert len(hashes) == N_ITEMS + resent
+
+
+def test_ctrl_c_exits_130_keeps_what_is_done_and_resumes(fake_server, tmp_path: Path) -> None:
+    """SIGINT (Ctrl-C) through the annalign CLI: exit code 130, one line, answered requests kept."""
+    server = fake_server(latency=0.08).start()
+    ledger, out = tmp_path / "ledger.sqlite", tmp_path / "out.csv"
+    command = [sys.executable, "-m", "annalign.cli", "annotate", *_command(server.base_url, ledger, out)[3:]]
+    proc = subprocess.Popen(command, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while len(_committed(ledger)) < 8 and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "interrupted" in err
+    done = _committed(ledger)
+    assert 8 <= len(done) < N_ITEMS
+    sent_before = len(server.log)
+    subprocess.run(command, env=_env(), check=True, capture_output=True, timeout=120)
+    resent = [e["hash"] for e in server.log[sent_before:] if e["hash"] in done]
+    assert resent == []  # nothing answered before Ctrl-C is sent again
+    assert len(pd.read_csv(out)) == N_ITEMS and len(_committed(ledger)) == N_ITEMS
