@@ -7,6 +7,7 @@ file into the output folder, and records model specs and template hashes for pro
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,25 @@ def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_")[:120]
 
 
-def annotate_for_run(data: Annotations, settings: Settings, out_dir: Path, personas: list[str] | None = None) -> tuple[list[MachineRatings], dict[str, Any]]:
+def estimate_cost(data: Annotations, model: str, template_text: str, n_requests: int) -> tuple[float, float]:
+    """(input tokens, USD) a run of ``n_requests`` would cost at list prices; roughly 4 characters per token."""
+    from annalign.engine.backends.base import parse_model_spec
+    from annalign.engine.runner import price_of
+
+    chars = [len(str(data.items[c].iloc[i])) for c in ("context", "response") if c in data.items for i in range(min(len(data.items), 200))]
+    per_item = (sum(chars) / max(1, min(len(data.items), 200)) + len(template_text)) / 4
+    price_in, price_out = price_of(parse_model_spec(model))
+    tokens = per_item * n_requests
+    return tokens, (tokens * price_in + 2 * n_requests * price_out) / 1e6
+
+
+def annotate_for_run(
+    data: Annotations,
+    settings: Settings,
+    out_dir: Path,
+    personas: list[str] | None = None,
+    say: Callable[[str], None] = print,
+) -> tuple[list[MachineRatings], dict[str, Any]]:
     """Annotate with every configured model x template; persona runs when ``personas`` (group labels) given."""
     from annalign.engine import annotate
     from annalign.engine.export import write_machine_file
@@ -53,6 +72,13 @@ def annotate_for_run(data: Annotations, settings: Settings, out_dir: Path, perso
                 jobs.append((personas, f"{template}-persona" if not template.endswith("-persona") else template))
             for group_labels, name in jobs:
                 texts = [persona_text(data, by, g) for g in group_labels] if group_labels else None
+                tmpl = resolve_template(name, texts)
+                n_requests = (settings.limit or data.n_items) * len(texts or [None]) * settings.samples
+                tokens, cost = estimate_cost(data, model, tmpl.system + tmpl.user, n_requests)
+                say(
+                    f"{model} / {name}: {n_requests} requests, about {tokens / 1e6:.2f}M input tokens, "
+                    f"estimated ${cost:.2f} at list prices; requests already in the ledger are free"
+                )
                 frame = annotate(
                     data, model, template=name, personas=texts, samples=settings.samples, temperature=settings.temperature,
                     concurrency=settings.concurrency, ledger_path=ledger, limit=settings.limit,
@@ -64,7 +90,6 @@ def annotate_for_run(data: Annotations, settings: Settings, out_dir: Path, perso
                     back = dict(zip(texts, group_labels, strict=True))
                     frame["rater"] = [f"{r.split('|persona=')[0]}|persona={back.get(p, p)}" for r, p in zip(frame["rater"], frame["persona"], strict=True)]
                 write_machine_file(frame, out_dir / "annotations" / f"{_safe(model)}__{_safe(name)}.csv")
-                tmpl = resolve_template(name, texts)
                 values = [v for _, v in tmpl.answers]
                 lo, hi = min(values), max(values)
                 scaled = frame.copy()

@@ -118,7 +118,7 @@ def _analyze(settings: Settings, out: str, personas: bool = False) -> None:
                 labels = list(form_groups(data, settings.groupings[0]).labels)
                 n = len(labels) * (settings.limit or data.n_items) * len(settings.models) * len(settings.templates)
                 click.echo(f"persona annotation: {n} requests ({len(labels)} groups), answered from the ledger where already done", err=True)
-            extra, provenance = annotate_for_run(data, settings, Path(out), labels)
+            extra, provenance = annotate_for_run(data, settings, Path(out), labels, say=lambda m: click.echo(m, err=True))
         machines = load_machines(data, settings, extra)
         outputs = run_analyses(data, machines, settings)
     outputs.results["warnings"] = warnings
