@@ -71,8 +71,9 @@ def _run(target, *args, **kwargs):
 
 def _loop_reference(n_boot: int) -> None:
     """Plain-loop per-group bootstrap of r (resample item indices, recompute group means) vs the vectorised one."""
-    from annalign.groups import bootstrap_many, group_means, make_groups
+    from annalign.groups import group_means, make_groups
     from annalign.groupsim import sparse_annotations
+    from annalign.stats.bootstrap import bootstrap_many
 
     data, x = sparse_annotations(2000, 200, 10, 10, seed=3)
     grouping = make_groups(data.raters, "rater_group")

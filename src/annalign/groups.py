@@ -32,8 +32,8 @@ from annalign.grouptests import (
 from annalign.jsonsafe import jsonable
 from annalign.machine import MachineRatings
 from annalign.matrix import Annotations
-from annalign.stats.bootstrap import count_chunks, percentile_intervals
-from annalign.stats.correlation import pearson_fixed_x, pearson_from_sums, pearson_masked
+from annalign.stats.bootstrap import bootstrap_many, percentile_intervals
+from annalign.stats.correlation import pearson_fixed_x, pearson_masked
 
 DEFAULT_BY = ("rater_race", "rater_gender")
 MISSING_MODES = ("unknown", "drop", "error")
@@ -192,37 +192,6 @@ def harmonic_count(count: np.ndarray, valid: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         inv = np.where(valid, 1.0 / np.where(count > 0, count, 1.0), 0.0).sum(axis=0)
         return valid.sum(axis=0) / inv
-
-
-# ----- bootstrap of many correlations with one set of replicates -----------------------------
-def pearson_design(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Columns (w, dx, dy, dx^2, dy^2, dx dy) whose weighted sums give Pearson r per column pair."""
-    valid = np.isfinite(x) & np.isfinite(y)
-    n = valid.sum(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mx = np.where(valid, x, 0.0).sum(axis=0) / n
-        my = np.where(valid, y, 0.0).sum(axis=0) / n
-    dx = np.where(valid, x - mx, 0.0)
-    dy = np.where(valid, y - my, 0.0)
-    return np.concatenate([valid.astype(float), dx, dy, dx * dx, dy * dy, dx * dy], axis=1)
-
-
-def bootstrap_many(blocks: Sequence[tuple[np.ndarray, np.ndarray]], n_items: int, n_boot: int, seed: int) -> list[np.ndarray]:
-    """Replicates (n_boot, k) of Pearson r for each block of column pairs, all on the same replicates.
-
-    Same replicates and the same result as ``stats.bootstrap.bootstrap_pearson`` per block, but the
-    count matrices are drawn once for all blocks.
-    """
-    designs = [pearson_design(x, y) for x, y in blocks]
-    outs = [np.empty((n_boot, x.shape[1])) for x, _ in blocks]
-    if n_boot == 0:
-        return outs
-    for sl, counts in count_chunks(n_items, n_boot, seed):
-        for design, out in zip(designs, outs, strict=True):
-            k = out.shape[1]
-            sums = counts @ design
-            out[sl] = pearson_from_sums(*(sums[:, j * k : (j + 1) * k] for j in range(6)))
-    return outs
 
 
 # ----- split-half reliability ---------------------------------------------------------------

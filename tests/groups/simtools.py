@@ -8,7 +8,6 @@ import numpy as np
 
 from annalign.groups import (
     RaterMatrix,
-    bootstrap_many,
     harmonic_count,
     intervals,
     make_splits,
@@ -18,6 +17,7 @@ from annalign.groups import (
 )
 from annalign.groupsim import panel
 from annalign.grouptests import adjusted_r, bootstrap_p
+from annalign.stats.bootstrap import bootstrap_many
 from annalign.stats.correlation import pearson_masked
 
 

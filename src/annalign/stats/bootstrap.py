@@ -8,7 +8,7 @@ between groups or models are paired by construction.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 from scipy import stats
@@ -46,6 +46,39 @@ def resample_indices(n_items: int, n_boot: int, seed: int) -> np.ndarray:
     return out
 
 
+def pearson_design(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Columns (w, dx, dy, dx^2, dy^2, dx dy) whose weighted sums give Pearson r per column pair.
+
+    x and y are (n_items, k); rows where either is NaN get weight 0 in that column.
+    """
+    valid = np.isfinite(x) & np.isfinite(y)
+    n = valid.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mx = np.where(valid, x, 0.0).sum(axis=0) / n
+        my = np.where(valid, y, 0.0).sum(axis=0) / n
+    dx = np.where(valid, x - mx, 0.0)
+    dy = np.where(valid, y - my, 0.0)
+    return np.concatenate([valid.astype(float), dx, dy, dx * dx, dy * dy, dx * dy], axis=1)
+
+
+def bootstrap_many(blocks: Sequence[tuple[np.ndarray, np.ndarray]], n_items: int, n_boot: int, seed: int) -> list[np.ndarray]:
+    """Replicates (n_boot, k) of Pearson r for each block of (n_items, k) column pairs.
+
+    All blocks share one set of replicates (the count matrices are drawn once), so statistics
+    from different blocks are paired.
+    """
+    designs = [pearson_design(x, y) for x, y in blocks]
+    outs = [np.empty((n_boot, x.shape[1])) for x, _ in blocks]
+    if n_boot == 0:
+        return outs
+    for sl, counts in count_chunks(n_items, n_boot, seed):
+        for design, out in zip(designs, outs, strict=True):
+            k = out.shape[1]
+            sums = counts @ design
+            out[sl] = pearson_from_sums(*(sums[:, j * k : (j + 1) * k] for j in range(6)))
+    return outs
+
+
 def bootstrap_pearson(x: np.ndarray, y: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
     """Bootstrap replicates of Pearson r for each column pair; shape (n_boot, k).
 
@@ -53,24 +86,10 @@ def bootstrap_pearson(x: np.ndarray, y: np.ndarray, n_boot: int, seed: int) -> n
     """
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
-    if x.ndim == 1:
-        x = x[:, None]
-    if y.ndim == 1:
-        y = y[:, None]
+    x = x[:, None] if x.ndim == 1 else x
+    y = y[:, None] if y.ndim == 1 else y
     x, y = np.broadcast_arrays(x, y)
-    valid = np.isfinite(x) & np.isfinite(y)
-    w = valid.astype(float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cx = np.where(valid, x - np.nanmean(np.where(valid, x, np.nan), axis=0), 0.0)
-        cy = np.where(valid, y - np.nanmean(np.where(valid, y, np.nan), axis=0), 0.0)
-    k = x.shape[1]
-    design = np.concatenate([w, cx, cy, cx * cx, cy * cy, cx * cy], axis=1)  # (n, 6k)
-    out = np.empty((n_boot, k))
-    for sl, counts in count_chunks(x.shape[0], n_boot, seed):
-        sums = counts @ design
-        n, sx, sy, sxx, syy, sxy = (sums[:, j * k : (j + 1) * k] for j in range(6))
-        out[sl] = pearson_from_sums(n, sx, sy, sxx, syy, sxy)
-    return out
+    return bootstrap_many([(x, y)], x.shape[0], n_boot, seed)[0]
 
 
 def bootstrap_spearman(x: np.ndarray, y: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
