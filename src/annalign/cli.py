@@ -160,6 +160,7 @@ def analyze(out: str, config_path: str | None, **options: Any) -> None:
 @click.option("--personas", is_flag=True, help="also annotate as each group's persona (RQ3 predictions; groups x items requests)")
 @click.option("--ledger", type=click.Path(dir_okay=False), help="SQLite ledger (default OUT/ledger.sqlite)")
 @click.option("--concurrency", type=click.IntRange(min=1), help="parallel requests (default 8)")
+@click.option("--threads", type=click.IntRange(min=1), help="local: models: llama.cpp threads (default: every idle core)")
 @click.option("--limit", type=click.IntRange(min=3), help="annotate only the first N items (smoke runs)")
 @click.option("--out", default="results", show_default=True, type=click.Path(file_okay=False), help="output folder")
 def run(out: str, config_path: str | None, no_model: bool, personas: bool, **options: Any) -> None:

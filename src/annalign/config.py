@@ -42,6 +42,7 @@ class Settings:
     power_items: list[int] = field(default_factory=lambda: [350, 1000, 3000, 10000])
     ledger: str | None = None
     concurrency: int = 8
+    threads: int | None = None
     samples: int = 1
     temperature: float = 0.0
     limit: int | None = None
