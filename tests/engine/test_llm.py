@@ -96,3 +96,40 @@ def test_in_process_local_backend(dices, tmp_path: Path) -> None:
     frame = annotate(dices, "local:smollm2-135m", ledger_path=tmp_path / "l.sqlite", limit=N_ITEMS, progress=False)
     _check(frame, N_ITEMS)
     assert set(frame["model"]) == {"local:smollm2-135m"}
+
+
+def test_answer_tokens_never_count_a_bare_space_for_every_answer() -> None:
+    """SmolLM2 tokenises " 1" as [" ", "1"]: the space token must not add its probability to every digit."""
+    import llama_cpp
+
+    from annalign.engine.backends.local_llama import answer_first_tokens, smollm2_path
+
+    model = llama_cpp.Llama(model_path=smollm2_path(), verbose=False, n_ctx=64)
+    digits = answer_first_tokens(model, ("1", "2", "3", "4", "5"))
+    labels = answer_first_tokens(model, ("Yes", "Unsure", "No"))
+    model.close()
+    for ids in (digits, labels):
+        flat = [t for group in ids.values() for t in group]
+        assert all(ids.values()) and len(flat) == len(set(flat)), ids
+    assert all(len(v) == 1 for v in digits.values())  # "1" only: " " is no digit's first token
+
+
+def test_one_pass_scores_equal_the_grammar_completion(dices, tmp_path: Path) -> None:
+    """The forward-pass answer and log-probabilities are those of llama.cpp's grammar-constrained completion."""
+    from annalign.engine.backends.base import parse_model_spec
+    from annalign.engine.backends.local_llama import LocalLlamaBackend
+    from annalign.engine.templates import load_template
+
+    backend = LocalLlamaBackend(parse_model_spec("local:smollm2-135m"))
+    model = backend._load()
+    template = load_template("dices-likert")
+    from annalign.engine.backends.base import ChatRequest
+
+    for _, row in dices.items.iloc[:4].iterrows():
+        request = ChatRequest(template.render(row["context"], row["response"]), ("1", "2", "3", "4", "5"), "likert", constrain="grammar")
+        fast = backend._score(model, request, backend._answer_ids(model, request.answers))
+        slow = backend._generate(model, request)
+        assert fast.text == slow.text.strip()
+        for answer, value in fast.answer_logprobs.items():
+            assert abs(value - slow.answer_logprobs[answer]) < 1e-3
+    model.close()

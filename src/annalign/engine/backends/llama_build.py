@@ -1,14 +1,15 @@
 """Is the installed llama.cpp safe to run on this CPU? Checked before the in-process model loads.
 
 A llama-cpp-python wheel compiled with ``-march=native`` carries the build machine's instruction
-sets. Where this CPU lacks one of them, the first matrix product dies with SIGILL and takes the
-whole process (a pytest run, an hour of annotation) with it. Two cases are caught here:
+sets. Where this CPU lacks one of them, llama.cpp dies with SIGILL (an AVX-512 build already when
+its CPU backend starts, an AMX build in its first large matrix product) and takes the whole process
+(a pytest run, an hour of annotation) with it. So a child process first reads the build's system
+information and, for builds with AMX kernels, evaluates a long prompt (the AMX kernel only runs on
+large batches; the OS or a hypervisor can disable the tile state of a CPU that advertises it):
 
-- the build uses an instruction set that this CPU does not report (``/proc/cpuinfo``): refused at once;
-- the build has llama.cpp's AMX kernels and the CPU advertises AMX: the tile state can still be
-  disabled by the OS or a hypervisor, so a long prompt (the AMX kernel only runs on large batches)
-  is evaluated once in a child process; a child killed by a signal means the build faults here.
-  The verdict is cached per library file and CPU, so the probe costs about a second, once.
+- a child killed by a signal means the build faults here: refused;
+- a build for an instruction set that this CPU does not report (``/proc/cpuinfo``): refused.
+The verdict is cached per library file and CPU, so the child costs about a second, once.
 
 Each failure is one line that says how to reinstall portably (``scripts/install-llama.sh``).
 """
@@ -92,25 +93,26 @@ def probe_cache_path() -> Path:
     return cache / "annalign" / "llama-probe.json"
 
 
-def run_probe(command: Sequence[str], *, timeout: float = 300.0) -> int:
-    """Run the probe child; its return code (negative: killed by that signal)."""
+def run_probe(command: Sequence[str], *, timeout: float = 300.0) -> tuple[int, str]:
+    """Run the probe child: its return code (negative: killed by that signal) and what it printed."""
     try:
-        return subprocess.run(list(command), capture_output=True, timeout=timeout).returncode
+        done = subprocess.run(list(command), capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
-        return 0  # slow, not crashed: the in-process run will tell
+        return 0, ""  # slow, not crashed: the in-process run will tell
+    return done.returncode, done.stdout
 
 
-def probe_verdict(key: str, command: Sequence[str], *, cache: Path | None = None) -> int:
-    """The probe's return code for this library and CPU, from the cache or by running it once."""
+def probe_verdict(key: str, command: Sequence[str], *, cache: Path | None = None) -> tuple[int, str]:
+    """(return code, system information) of the probe for this library and CPU: cached, or run once."""
     cache = cache or probe_cache_path()
     try:
         known = json.loads(cache.read_text("utf-8"))
     except (OSError, ValueError):
         known = {}
-    if key in known:
-        return int(known[key])
-    code = run_probe(command)
-    known[key] = code
+    if isinstance(known.get(key), dict):
+        return int(known[key]["code"]), str(known[key]["info"])
+    code, info = run_probe(command)
+    known[key] = {"code": code, "info": info}
     try:
         cache.parent.mkdir(parents=True, exist_ok=True)
         tmp = cache.with_suffix(f".{os.getpid()}.tmp")
@@ -118,7 +120,7 @@ def probe_verdict(key: str, command: Sequence[str], *, cache: Path | None = None
         tmp.replace(cache)
     except OSError:
         pass  # a read-only cache only means probing again next time
-    return code
+    return code, info
 
 
 def signal_name(code: int) -> str:
@@ -130,31 +132,45 @@ def signal_name(code: int) -> str:
 
 
 def check_build(llama_cpp_module: object, model_path: str, *, probe_command: Sequence[str] | None = None) -> None:
-    """Raise InputError (one line) if the installed llama.cpp would crash on this CPU."""
-    info = llama_cpp_module.llama_print_system_info().decode("utf-8", "replace")  # type: ignore[attr-defined]
+    """Raise InputError (one line) if the installed llama.cpp would crash on this CPU.
+
+    Everything that touches the library's code runs in a child process: a build for instructions
+    this CPU lacks can die by SIGILL as soon as its backend starts (reading its own system
+    information), before any kernel runs.
+    """
+    if os.environ.get("ANNALIGN_TRUST_LLAMA_BUILD") == "1":
+        return
     where = Path(getattr(llama_cpp_module, "__file__", "llama_cpp")).parent
     fix = REINSTALL.format(python=sys.executable)
+    command = probe_command or [sys.executable, "-m", "annalign.engine.backends.llama_build", model_path]
+    code, info = probe_verdict(library_identity(llama_cpp_module), command)
     missing = missing_features(info, cpu_flags())
+    if code < 0:
+        if has_amx(info):
+            what = "built with llama.cpp's AMX kernels"
+        elif info.strip():
+            what = f"built with {', '.join(sorted(built_features(info)))}"
+        else:
+            what = "it died before it could report its instruction sets, as a -march=native build for a newer CPU does"
+        lacks = f"; this CPU lacks {', '.join(missing)}" if missing else ""
+        raise InputError(
+            f"llama-cpp-python in {where} crashes on this CPU ({signal_name(code)} in a probe run; {what}{lacks}); {fix}"
+        )
     if missing:
         raise InputError(
             f"llama-cpp-python in {where} was built for {', '.join(missing)}, which this CPU lacks, "
             f"and would crash (SIGILL); {fix}"
         )
-    if not has_amx(info) or os.environ.get("ANNALIGN_TRUST_LLAMA_BUILD") == "1":
-        return
-    command = probe_command or [sys.executable, "-m", "annalign.engine.backends.llama_build", model_path]
-    code = probe_verdict(library_identity(llama_cpp_module), command)
-    if code < 0:
-        raise InputError(
-            f"llama-cpp-python in {where} was built with llama.cpp's AMX kernels, which crash on this "
-            f"machine ({signal_name(code)} in a probe on a {PROBE_TOKENS}-token prompt); {fix}"
-        )
 
 
 def probe(model_path: str) -> None:
-    """Child-process probe: evaluate a long prompt once (exits by signal where the kernels fault)."""
+    """Child-process probe: print the build's system information, then, for AMX builds, run a long prompt."""
     import llama_cpp
 
+    info = llama_cpp.llama_print_system_info().decode("utf-8", "replace")
+    print(info, flush=True)
+    if not has_amx(info):
+        return
     model = llama_cpp.Llama(model_path=model_path, n_ctx=2048, n_batch=2048, n_ubatch=2048, verbose=False)
     words = model.tokenize(b" safety", add_bos=False, special=False)
     model.eval((words * PROBE_TOKENS)[:PROBE_TOKENS])

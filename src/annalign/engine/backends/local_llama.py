@@ -112,6 +112,26 @@ def default_threads() -> int:
     return max(1, min(cores - min(busy, cores - 1), 16))
 
 
+def answer_first_tokens(model: Any, answers: tuple[str, ...]) -> dict[str, list[int]]:
+    """Ids of the tokens that can begin each answer: its own first token, with or without a leading space.
+
+    A token that is only whitespace (" " before a digit, in some vocabularies) begins every answer
+    and says nothing about which: it is left out, so its probability is never counted for all of them.
+    """
+    out: dict[str, list[int]] = {}
+    for answer in answers:
+        ids = set()
+        for variant in (answer, " " + answer):
+            tokens = model.tokenize(variant.encode("utf-8"), add_bos=False, special=False)
+            if not tokens:
+                continue
+            piece = model.detokenize([tokens[0]]).decode("utf-8", "replace").strip()
+            if piece and answer.startswith(piece):
+                ids.add(int(tokens[0]))
+        out[answer] = sorted(ids)
+    return out
+
+
 class LocalLlamaBackend(Backend):
     """A llama.cpp model in this process; requests run one at a time in a worker thread."""
 
@@ -173,18 +193,12 @@ class LocalLlamaBackend(Backend):
         return model.tokenize(result.prompt.encode("utf-8"), add_bos=not result.added_special, special=True)
 
     def _answer_ids(self, model: Any, answers: tuple[str, ...]) -> dict[str, list[int]] | None:
-        """First token ids of each answer (with and without a leading space); None if two answers share one."""
+        """First token ids of each answer; None where two answers share one (then generation decides)."""
         if answers not in self._first_ids:
-            out: dict[str, list[int]] = {}
-            for a in answers:
-                ids = set()
-                for variant in (a, " " + a):
-                    toks = model.tokenize(variant.encode("utf-8"), add_bos=False, special=False)
-                    if toks:
-                        ids.add(int(toks[0]))
-                out[a] = sorted(ids)
+            out = answer_first_tokens(model, answers)
             flat = [t for ids in out.values() for t in ids]
-            self._first_ids[answers] = out if flat and len(flat) == len(set(flat)) else None
+            usable = all(out.values()) and len(flat) == len(set(flat))
+            self._first_ids[answers] = out if usable else None
         return self._first_ids[answers]
 
     def _eval_with_prefix_reuse(self, model: Any, tokens: list[int]) -> np.ndarray:
@@ -265,13 +279,8 @@ class LocalLlamaBackend(Backend):
         if captured and request.top_logprobs:
             scores = captured[0]
             logz = float(np.logaddexp.reduce(scores))
-            first: dict[str, set[int]] = {}
-            for a in request.answers:
-                for variant in (a, " " + a):
-                    toks = model.tokenize(variant.encode("utf-8"), add_bos=False, special=False)
-                    if toks:
-                        first.setdefault(a, set()).add(int(toks[0]))
-            lp = {a: float(np.logaddexp.reduce(scores[sorted(t)]) - logz) for a, t in first.items()}
+            first = answer_first_tokens(model, request.answers)
+            lp = {a: float(np.logaddexp.reduce(scores[t]) - logz) for a, t in first.items() if t}
         choice = result["choices"][0]
         usage = result.get("usage") or {}
         return Completion(
