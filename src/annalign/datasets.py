@@ -78,7 +78,7 @@ def load_dataset(
         known = ", ".join(BUNDLED)
         raise InputError(f"data set {key!r} is neither a bundled name ({known}) nor an existing file")
     if not path.name.lower().endswith(TABLE_SUFFIXES):
-        raise InputError(f"{path}: unknown file type; use CSV, CSV.gz, TSV, Parquet or JSONL")
+        raise InputError(f"{path}: unknown file type; use CSV, CSV.gz, TSV, Parquet, JSONL or JSON")
     frame = read_table(path)
     if fmt == "auto":
         fmt = "dices" if {"rater_id", "item_id", "Q_overall"} <= set(frame.columns) and columns is None else "long"
@@ -139,7 +139,7 @@ def from_votes_frame(frame: pd.DataFrame, rmap: RatingMap, *, name: str, where: 
         counts[label] = numbers.to_numpy(dtype=float)
     vote_sum = sum(counts[lab] * lookup[lab] for lab in counts)
     vote_count = sum(counts.values())
-    ids = ids_as_text(frame["item_id"])
+    ids = ids_as_text(frame["item_id"], where=where)
     if ids.duplicated().any():
         raise InputError(f"{where}: item_id {ids[ids.duplicated()].iloc[0]!r} appears twice")
     fields = [c for c in frame.columns if c not in {"item_id", "_row"}]
@@ -173,8 +173,8 @@ def from_long_frame(frame: pd.DataFrame, cmap: ColumnMap, rmap: RatingMap, *, na
     for column in (cmap.rater_attrs or []) + (cmap.item_fields or []):
         require_columns(frame, [column], where)
     frame = frame.copy()
-    frame["_item"] = ids_as_text(frame[cmap.item])
-    frame["_rater"] = ids_as_text(frame[cmap.rater])
+    frame["_item"] = ids_as_text(frame[cmap.item], where=f"{where}, column {cmap.item!r}", what="item id")
+    frame["_rater"] = ids_as_text(frame[cmap.rater], where=f"{where}, column {cmap.rater!r}", what="rater id")
     for key, column in (("_item", cmap.item), ("_rater", cmap.rater)):
         blank = frame[key].isna()
         if blank.any():

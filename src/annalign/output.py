@@ -2,13 +2,41 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
+from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from annalign.jsonsafe import jsonable
+
+
+def safe_file_name(name: str) -> str:
+    """A name that is safe as part of a file name: letters, digits, '.', '-' and '_' only."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", str(name)).strip("._") or "rater"
+
+
+def distinct_file_names(names: Sequence[str]) -> list[str]:
+    """Safe file-name stems for ``names``, distinct even where sanitising makes two names equal.
+
+    A name whose safe form clashes with another's (``a/b`` and ``a_b``; case is ignored, as on
+    macOS and Windows) gets a short hash of the original name appended, so no output overwrites
+    another; names that need no change keep their form.
+    """
+    stems = [safe_file_name(n) for n in names]
+    counts = Counter(s.casefold() for s in stems)
+    out: list[str] = []
+    used: set[str] = set()
+    for name, stem in zip(names, stems, strict=True):
+        if (counts[stem.casefold()] > 1 and stem != name) or stem.casefold() in used:
+            stem = f"{stem}-{hashlib.sha256(str(name).encode('utf-8')).hexdigest()[:8]}"
+        used.add(stem.casefold())
+        out.append(stem)
+    return out
 
 
 def write_outputs(out_dir: str | Path, results: dict[str, Any], tables: dict[str, pd.DataFrame]) -> Path:

@@ -6,6 +6,21 @@ import numpy as np
 from scipy import stats
 
 METHODS = ("pearson", "spearman", "kendall")
+#: Magnitudes above this are rescaled before squaring (their squares would near the float limit).
+LARGE = 1e100
+
+
+def unit_scale(d: np.ndarray, axis: int | None = 0) -> np.ndarray:
+    """Centred values divided by their largest magnitude (per column), so squares and products cannot overflow.
+
+    Pearson r does not change under a positive rescaling, and values of at most 1 in magnitude
+    keep every sum of squares finite even for scores near the float limit (1e300); an all-zero
+    column stays zero. NaN entries are ignored when the scale is found.
+    """
+    with np.errstate(invalid="ignore"):
+        top = np.nanmax(np.abs(d), axis=axis, keepdims=axis is not None) if d.size else np.ones(())
+    top = np.where(np.isfinite(top) & (top > 0), top, 1.0)
+    return d / top
 
 
 def pearson_from_sums(n, sx, sy, sxx, syy, sxy) -> np.ndarray:
@@ -30,14 +45,17 @@ def pearson_masked(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     x, y = np.broadcast_arrays(x, y)
     valid = np.isfinite(x) & np.isfinite(y)
     w = valid.astype(float)
-    xv = np.where(valid, x, 0.0)
-    yv = np.where(valid, y, 0.0)
+    # Scaled before the means: a sum of values near the float limit would overflow.
+    xv = unit_scale(np.where(valid, x, 0.0))
+    yv = unit_scale(np.where(valid, y, 0.0))
+    x, y = np.where(valid, xv, np.nan), np.where(valid, yv, np.nan)
     n = w.sum(axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
         mx = xv.sum(axis=0) / n
         my = yv.sum(axis=0) / n
-    dx = np.where(valid, x - mx, 0.0)
-    dy = np.where(valid, y - my, 0.0)
+    with np.errstate(invalid="ignore", over="ignore"):
+        dx = unit_scale(np.where(valid, x - mx, 0.0))
+        dy = unit_scale(np.where(valid, y - my, 0.0))
     return pearson_from_sums(n, dx.sum(0), dy.sum(0), (dx * dx).sum(0), (dy * dy).sum(0), (dx * dy).sum(0))
 
 
@@ -48,18 +66,26 @@ def grouped_pearson(group: np.ndarray, x: np.ndarray, y: np.ndarray, n_groups: i
     are formed, so the result is accurate to rounding (checked against scipy in the tests).
     """
     keep = np.isfinite(x) & np.isfinite(y)
-    g, x, y = group[keep], x[keep], y[keep]
+    g, x, y = group[keep], unit_scale(x[keep], None), unit_scale(y[keep], None)
     n = np.bincount(g, minlength=n_groups).astype(float)
     with np.errstate(invalid="ignore", divide="ignore"):
         mx = np.bincount(g, weights=x, minlength=n_groups) / n
         my = np.bincount(g, weights=y, minlength=n_groups) / n
-    dx = x - mx[g]
-    dy = y - my[g]
+    dx = _scale_within(x - mx[g], g, n_groups)
+    dy = _scale_within(y - my[g], g, n_groups)
 
     def s(w: np.ndarray) -> np.ndarray:
         return np.bincount(g, weights=w, minlength=n_groups)
 
     return pearson_from_sums(n, s(dx), s(dy), s(dx * dx), s(dy * dy), s(dx * dy)), n
+
+
+def _scale_within(d: np.ndarray, g: np.ndarray, n_groups: int) -> np.ndarray:
+    """Centred values divided by the largest magnitude within their group (see ``unit_scale``)."""
+    top = np.zeros(n_groups)
+    np.maximum.at(top, g, np.abs(d))
+    top = np.where(top > 0, top, 1.0)
+    return d / top[g]
 
 
 def rank_columns(x: np.ndarray) -> np.ndarray:
@@ -93,10 +119,16 @@ def pearson_fixed_x(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     y = np.asarray(y, dtype=float)
     rows = np.isfinite(x)
     x, y = x[rows], y[rows]
-    x = x - x.mean() if len(x) else x
+    if len(x):
+        x = unit_scale(x, None)
+        x = unit_scale(x - x.mean(), None)
     valid = np.isfinite(y)
     w = valid.astype(float)
     yz = np.where(valid, y, 0.0)
+    if yz.size and np.abs(yz).max() > LARGE:  # rare: scale so the squares below stay finite
+        yz = unit_scale(yz)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            yz = np.where(valid, unit_scale(yz - yz.sum(axis=0) / np.maximum(w.sum(axis=0), 1)), 0.0)
     n = w.sum(axis=0)
     sx = x @ w
     sxx = (x * x) @ w
