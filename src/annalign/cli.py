@@ -13,7 +13,7 @@ from annalign import __version__
 from annalign.cli_options import analysis_options, data_options, settings_from_options
 from annalign.clirun import invoke
 from annalign.config import Settings
-from annalign.output import rq1_summary, rq2_summary, write_outputs
+from annalign.output import output_errors, prepare_out_dir, rq1_summary, rq2_summary, write_outputs
 from annalign.pipeline import collect_warnings, load_data, load_machines, run_analyses
 
 
@@ -42,6 +42,7 @@ def datasets() -> None:
 
 
 def _analyze(settings: Settings, out: str, personas: bool = False) -> None:
+    prepare_out_dir(out)
     warnings: list[str] = []
     provenance: dict[str, Any] = {}
     with collect_warnings(warnings, _echo_warning):
@@ -65,7 +66,8 @@ def _analyze(settings: Settings, out: str, personas: bool = False) -> None:
     path = write_outputs(out, outputs.results, outputs.tables)
     from annalign.report import write_report
 
-    paths = write_report(out, outputs.results, outputs.tables, data, machines)
+    with output_errors("the report"):
+        paths = write_report(out, outputs.results, outputs.tables, data, machines)
     click.echo(f"{data.name}: {data.n_items} items, {data.n_raters} raters, {data.n_ratings} ratings")
     for line in rq1_summary(outputs.results["rq1"]):
         click.echo(line)
@@ -83,7 +85,7 @@ def _analyze(settings: Settings, out: str, personas: bool = False) -> None:
 @cli.command()
 @data_options
 @analysis_options
-@click.option("--out", required=True, type=click.Path(file_okay=False), help="output folder")
+@click.option("--out", required=True, metavar="DIR", help="output folder")
 def analyze(out: str, config_path: str | None, **options: Any) -> None:
     """Compare machine raters with the human raters of a data set (RQ1 and the analyses that apply)."""
     settings = _settings(config_path, **options)
@@ -100,7 +102,7 @@ def analyze(out: str, config_path: str | None, **options: Any) -> None:
 @click.option("--ledger", type=click.Path(dir_okay=False), help="SQLite ledger (default OUT/ledger.sqlite)")
 @click.option("--concurrency", metavar="N", help="parallel requests (default 8)")
 @click.option("--limit", metavar="N", help="annotate only the first N items, at least 3 (smoke runs)")
-@click.option("--out", default="results", show_default=True, type=click.Path(file_okay=False), help="output folder")
+@click.option("--out", default="results", show_default=True, metavar="DIR", help="output folder")
 def run(out: str, config_path: str | None, no_model: bool, personas: bool, **options: Any) -> None:
     """The main job: annotate with the model(s), then run every analysis on DICES-350 (or the configured data)."""
     from annalign.annotation_step import DEFAULT_MODEL
@@ -112,10 +114,11 @@ def run(out: str, config_path: str | None, no_model: bool, personas: bool, **opt
         settings.models = []
     elif not settings.models:
         settings.models = [DEFAULT_MODEL]
-    Path(out).mkdir(parents=True, exist_ok=True)
-    (Path(out) / "settings.json").write_text(json.dumps(settings.to_dict(), indent=2), "utf-8")
-    if config_path:  # the exact config used travels with the results
-        (Path(out) / "config.toml").write_text(Path(config_path).read_text("utf-8"), "utf-8")
+    prepare_out_dir(out)
+    with output_errors("the settings"):
+        (Path(out) / "settings.json").write_text(json.dumps(settings.to_dict(), indent=2), "utf-8")
+        if config_path:  # the exact config used travels with the results
+            (Path(out) / "config.toml").write_text(Path(config_path).read_text("utf-8"), "utf-8")
     _analyze(settings, out, personas=personas)
 
 

@@ -52,7 +52,7 @@ def data_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--scale", metavar="LO,HI", help="declared human rating scale: ratings outside it are refused"),
         click.option("--raters", metavar="all|dices-kept", help="rater filter (default all)"),
         click.option("--min-ratings", metavar="N", help="drop raters with fewer ratings"),
-        click.option("--config", "config_path", type=click.Path(dir_okay=False), help="TOML settings file"),
+        click.option("--config", "config_path", metavar="FILE", help="TOML settings file"),
     ])  # fmt: skip
 
 

@@ -29,7 +29,7 @@ from annalign.disagreement import (
 )
 from annalign.errors import InputError
 from annalign.machine import drop_constant, load_machine_ratings
-from annalign.output import write_outputs
+from annalign.output import prepare_out_dir, write_outputs
 from annalign.pipeline import collect_warnings, load_data
 
 
@@ -144,11 +144,12 @@ def _scales(settings: Settings) -> dict[str, list[float]] | None:
 @click.option("--threshold-quantile", metavar="Q", help="quantile of |d| used when --threshold is not given (default 0.75)")
 @click.option("--permutations", metavar="N", help="permutations (0: no p-value; default 1000)")
 @click.option("--splits", metavar="N", help="random split halves for reliability (default 100)")
-@click.option("--out", required=True, type=click.Path(file_okay=False), help="output folder")
+@click.option("--out", required=True, metavar="DIR", help="output folder")
 def disagreement(config_path: str | None, by: str | None, groups: tuple[tuple[str, str], ...], out: str, **options: Any) -> None:
     """RQ3: do groups disagree, how reliably, and can a machine rater (persona or plain) predict it?"""
     options["persona_ratings"] = list(options.get("persona_ratings") or []) or None
     settings = settings_from_options(config_path, groupings=by, **options)
+    prepare_out_dir(out)
     results, result, _ = run_disagreement(settings, groups=[(a, b) for a, b in groups])
     path = write_outputs(out, results, result.tables())
     for line in rq3_summary(results["rq3"]):

@@ -14,7 +14,7 @@ from annalign.cli_options import (
     settings_from_options,
 )
 from annalign.groups import MISSING_MODES, GroupResult, analyze_groups
-from annalign.output import distinct_file_names, write_outputs
+from annalign.output import distinct_file_names, output_errors, prepare_out_dir, write_outputs
 from annalign.pipeline import collect_warnings, load_data, load_machines
 from annalign.power import plot_power
 
@@ -37,7 +37,7 @@ def summary_lines(result: GroupResult) -> list[str]:
 @machine_options
 @resampling_options
 @click.option("--by", help="comma-separated rater attribute columns (default rater_race,rater_gender)")
-@click.option("--out", required=True, type=click.Path(file_okay=False), help="output folder")
+@click.option("--out", required=True, metavar="DIR", help="output folder")
 @click.option("--permutations", metavar="N", help="permutations (default 1000)")
 @click.option("--min-group-size", metavar="N", help="smaller groups are left out (default 2)")
 @click.option("--missing-attr", metavar="|".join(MISSING_MODES), help="raters with a missing attribute (default unknown)")
@@ -47,6 +47,7 @@ def summary_lines(result: GroupResult) -> list[str]:
 def groups(config_path: str | None, by: str | None, out: str, **options: Any) -> None:
     """Alignment of each machine rater with each demographic group, disparities, power and within-group spread."""
     settings = settings_from_options(config_path, groupings=by, **options)
+    prepare_out_dir(out)
     messages: list[str] = []
     with collect_warnings(messages, lambda m: click.echo(f"warning: {m}", err=True)):
         data = load_data(settings)
@@ -74,8 +75,9 @@ def groups(config_path: str | None, by: str | None, out: str, **options: Any) ->
     path = write_outputs(out, results, {f"rq2_{k}": v for k, v in result.tables().items()})
     if result.power is not None and len(result.power):
         machine_names = list(result.per_group["machine"].unique())
-        for machine, stem in zip(machine_names, distinct_file_names(machine_names), strict=True):
-            plot_power(result.power, Path(out) / f"rq2_power_{stem}.png", machine=machine)
+        with output_errors("a power figure"):
+            for machine, stem in zip(machine_names, distinct_file_names(machine_names), strict=True):
+                plot_power(result.power, Path(out) / f"rq2_power_{stem}.png", machine=machine)
     for line in summary_lines(result):
         click.echo(line)
     click.echo(f"results: {path}")

@@ -4,15 +4,50 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from annalign.errors import InputError
 from annalign.jsonsafe import jsonable
+
+
+def _reason(exc: OSError) -> str:
+    """'Not a directory', 'Permission denied', ... without the errno number."""
+    return exc.strerror or type(exc).__name__
+
+
+def prepare_out_dir(path: str | Path, option: str = "--out") -> Path:
+    """Create the output folder (and parents) and check it is writable, before any work; a one-line InputError if not."""
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{option} {out}: is a file, not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename and str(exc.filename) != str(out) else ""
+        raise InputError(f"{option} {out}: cannot create the folder: {_reason(exc)}{where}") from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise InputError(f"{option} {out}: the folder is not writable")
+    return out
+
+
+@contextmanager
+def output_errors(what: str = "output") -> Iterator[None]:
+    """Turn an OSError while writing outputs (disk full, permissions, a file in the way) into a one-line InputError."""
+    try:
+        yield
+    except InputError:
+        raise
+    except OSError as exc:
+        target = f" {exc.filename}" if exc.filename else ""
+        raise InputError(f"cannot write {what}{target}: {_reason(exc)}") from None
 
 
 def safe_file_name(name: str) -> str:
@@ -40,15 +75,15 @@ def distinct_file_names(names: Sequence[str]) -> list[str]:
 
 
 def write_outputs(out_dir: str | Path, results: dict[str, Any], tables: dict[str, pd.DataFrame]) -> Path:
-    """Write DIR/results.json and one CSV per table; returns the results.json path."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    for name, frame in tables.items():
-        frame.to_csv(out / f"{name}.csv", index=False)
-    path = out / "results.json"
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(jsonable(results), indent=2, ensure_ascii=False, allow_nan=False), "utf-8")
-    tmp.replace(path)
+    """Write DIR/results.json and one CSV per table; returns the results.json path (OSError: one-line InputError)."""
+    out = prepare_out_dir(out_dir)
+    with output_errors("the results"):
+        for name, frame in tables.items():
+            frame.to_csv(out / f"{name}.csv", index=False)
+        path = out / "results.json"
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(jsonable(results), indent=2, ensure_ascii=False, allow_nan=False), "utf-8")
+        tmp.replace(path)
     return path
 
 
