@@ -193,3 +193,30 @@ def test_values_in_messages_are_plain_python_not_numpy_reprs(tmp_path, dices350)
         load_machine_ratings([path], dices350)
     assert "label True is not in the rating map" in str(exc.value) and "np." not in str(exc.value)
     assert "map it with --machine-rating-map" in str(exc.value)
+
+
+@pytest.mark.parametrize("value", ["inf", "1e309", "-1", "2.5", "many"])
+def test_vote_counts_must_be_finite_whole_numbers(tmp_path, value):
+    path = tmp_path / "votes.csv"
+    path.write_text(f"item_id,n_yes,n_no,n_unsure\n1,3,2,1\n2,{value},1,0\n3,1,1,1\n")
+    with pytest.raises(InputError, match=rf"row 3: column n_yes must be a non-negative whole count, got '{value}'"):
+        load_dataset(path, fmt="votes")
+
+
+def test_id_spellings_give_the_numbers_of_the_clean_file(capsys, tmp_path):
+    """'1' and '1.0' for one item: r and the human median are those of the file with one spelling (was 16 items)."""
+    rng = np.random.default_rng(9)
+    truth = rng.normal(size=8)
+    ratings = {(i, r): round(float(truth[i] + rng.normal(0, 0.7)), 2) for i in range(8) for r in "abcd"}
+    clean = tmp_path / "clean.csv"
+    mixed = tmp_path / "mixed.csv"
+    clean.write_text("item_id,rater_id,rating\n" + "".join(f"{i + 1},{r},{v}\n" for (i, r), v in ratings.items()))
+    mixed.write_text("item_id,rater_id,rating\n" + "".join(f"{i + 1}{'.0' if r in 'bd' else ''},{r},{v}\n" for (i, r), v in ratings.items()))
+    medians = []
+    for path in (clean, mixed):
+        code, _, err = run_cli(capsys, "analyze", "--dataset", str(path), "--rating-map", "numeric", "--out", str(tmp_path / path.stem),
+                               "--bootstrap", "20")
+        assert code == 0, err
+        results = json.loads((tmp_path / path.stem / "results.json").read_text())
+        medians.append((results["dataset"]["n_items"], results["rq1"]["human_loo_median"]))
+    assert medians[0] == medians[1] and medians[0][0] == 8

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from annalign.errors import InputError, warn
+from annalign.errors import InputError, shown, warn
 from annalign.matrix import Annotations
 from annalign.ratingmap import RatingMap
 from annalign.tables import TABLE_SUFFIXES, ids_as_text, read_table, require_columns
@@ -133,9 +133,11 @@ def from_votes_frame(frame: pd.DataFrame, rmap: RatingMap, *, name: str, where: 
     for label in ("yes", "no", "unsure"):
         column = f"n_{label}"
         numbers = pd.to_numeric(frame[column], errors="coerce")
-        if numbers.isna().any() or (numbers < 0).any():
-            row = int(frame.loc[numbers.isna() | (numbers < 0), "_row"].iloc[0])
-            raise InputError(f"{where}, row {row}: column {column} must be a non-negative count")
+        bad = numbers.isna() | ~np.isfinite(numbers) | (numbers < 0) | (numbers % 1 != 0)
+        if bad.any():
+            row = int(frame.loc[bad, "_row"].iloc[0])
+            value = frame.loc[bad, column].iloc[0]
+            raise InputError(f"{where}, row {row}: column {column} must be a non-negative whole count, got {shown(value)}")
         counts[label] = numbers.to_numpy(dtype=float)
     vote_sum = sum(counts[lab] * lookup[lab] for lab in counts)
     vote_count = sum(counts.values())
