@@ -10,6 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from tests.needs import missing
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -29,28 +30,40 @@ def test_readme_gives_exactly_two_commands_and_ci_runs_the_test_one():
 
 
 def _offline_prefix() -> list[str]:
-    """Run in a new network namespace (no network at all) when the machine allows it."""
-    if shutil.which("unshare") and subprocess.run(["unshare", "-n", "true"], capture_output=True).returncode == 0:
-        return ["unshare", "-n"]
-    return []
+    """``unshare -n``: run in a new network namespace, with no network at all.
+
+    Where the machine refuses it, the run would silently have the network: that skips the test
+    here with the reason, and fails it in CI.
+    """
+    if not shutil.which("unshare"):
+        missing("cannot cut the network for the offline run: no unshare command")
+    probe = subprocess.run(["unshare", "-n", "true"], capture_output=True, text=True)
+    if probe.returncode != 0:
+        missing(f"cannot cut the network for the offline run: unshare -n refused ({probe.stderr.strip()[:200]})")
+    return ["unshare", "-n"]
+
+
+#: Subprocess limits, inside the test's own pytest timeout (set below) so a hang fails with output.
+SETUP_S, RUN_S, RERUN_S = 1500, 600, 300
 
 
 @pytest.mark.slow
 @pytest.mark.llm
+@pytest.mark.timeout(SETUP_S + RUN_S + RERUN_S + 120)
 def test_make_run_from_a_fresh_clone(tmp_path):
     if not (REPO / ".git").exists():
         pytest.skip("not a git checkout")
+    offline = _offline_prefix()
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "--quiet", str(REPO), str(clone)], check=True)
     assert not (clone / ".venv").exists()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "PYTHONPATH"))}
     # Set-up needs the package registry (pip); the run itself must not touch the network.
-    setup = subprocess.run(["make", "setup"], cwd=clone, env=env, capture_output=True, text=True, timeout=1800)
+    setup = subprocess.run(["make", "setup"], cwd=clone, env=env, capture_output=True, text=True, timeout=SETUP_S)
     assert setup.returncode == 0, setup.stderr[-2000:]
-    offline = _offline_prefix()
     run = subprocess.run(
         [*offline, "make", "run", "OUT=out", "RUN_ARGS=--limit 12 --bootstrap 200"],
-        cwd=clone, env={**env, "HF_HUB_OFFLINE": "1"}, capture_output=True, text=True, timeout=1800,
+        cwd=clone, env={**env, "HF_HUB_OFFLINE": "1"}, capture_output=True, text=True, timeout=RUN_S,
     )  # fmt: skip
     assert run.returncode == 0, run.stderr[-3000:]
     out = clone / "out"
@@ -64,7 +77,7 @@ def test_make_run_from_a_fresh_clone(tmp_path):
     # A second run is answered from the ledger.
     again = subprocess.run(
         [*offline, "make", "run", "OUT=out", "RUN_ARGS=--limit 12 --bootstrap 200"],
-        cwd=clone, env=env, capture_output=True, text=True, timeout=600,
+        cwd=clone, env=env, capture_output=True, text=True, timeout=RERUN_S,
     )  # fmt: skip
     assert again.returncode == 0
     assert json.loads((out / "results.json").read_text("utf-8"))["rq1"]["machines"] == results["rq1"]["machines"]

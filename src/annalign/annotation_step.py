@@ -56,7 +56,7 @@ def annotate_for_run(
     """Annotate with every configured model x template; persona runs when ``personas`` (group labels) given."""
     from annalign.engine import annotate
     from annalign.engine.export import write_machine_file
-    from annalign.engine.templates import resolve_template
+    from annalign.engine.templates import builtin_names, persona_variant, resolve_template
 
     ledger = Path(settings.ledger) if settings.ledger else out_dir / "ledger.sqlite"
     ledger.parent.mkdir(parents=True, exist_ok=True)
@@ -69,7 +69,7 @@ def annotate_for_run(
         for template in settings.templates:
             jobs = [(None, template)]
             if personas:
-                jobs.append((personas, f"{template}-persona" if not template.endswith("-persona") else template))
+                jobs.append((personas, persona_variant(template) if template in builtin_names() else template))
             for group_labels, name in jobs:
                 texts = [persona_text(data, by, g) for g in group_labels] if group_labels else None
                 tmpl = resolve_template(name, texts)
@@ -82,6 +82,7 @@ def annotate_for_run(
                 frame = annotate(
                     data, model, template=name, personas=texts, samples=settings.samples, temperature=settings.temperature,
                     concurrency=settings.concurrency, ledger_path=ledger, limit=settings.limit,
+                    n_threads=settings.threads,
                 )  # fmt: skip
                 info = dict(frame.attrs.get("annotate", {}))
                 provenance["annotation_runs"].append(info)

@@ -101,6 +101,7 @@ def analyze(out: str, config_path: str | None, **options: Any) -> None:
 @click.option("--personas", is_flag=True, help="also annotate as each group's persona (RQ3 predictions; groups x items requests)")
 @click.option("--ledger", type=click.Path(dir_okay=False), help="SQLite ledger (default OUT/ledger.sqlite)")
 @click.option("--concurrency", metavar="N", help="parallel requests (default 8)")
+@click.option("--threads", metavar="N", help="local: models: llama.cpp threads (default: every idle core)")
 @click.option("--limit", metavar="N", help="annotate only the first N items, at least 3 (smoke runs)")
 @click.option("--out", default="results", show_default=True, metavar="DIR", help="output folder")
 def run(out: str, config_path: str | None, no_model: bool, personas: bool, **options: Any) -> None:

@@ -279,6 +279,7 @@ class Settings:
     threshold_quantile: float = 0.75
     ledger: str | None = None
     concurrency: int = 8
+    threads: int | None = None
     samples: int = 1
     temperature: float = 0.0
     limit: int | None = None
@@ -377,6 +378,7 @@ RULES: dict[str, Check] = {
     "threshold_quantile": number(0, 1, lo_open=True, hi_open=True),
     "ledger": text(optional=True),
     "concurrency": integer(1),
+    "threads": integer(1, optional=True),
     "samples": integer(1),
     "temperature": number(0, 2),
     "limit": integer(3, optional=True),

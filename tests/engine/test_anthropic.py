@@ -5,10 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from tests.needs import require_modules
 
-pytest.importorskip("anthropic")
+from annalign.engine import annotate
 
-from annalign.engine import annotate  # noqa: E402
+
+@pytest.fixture(autouse=True)
+def _needs_anthropic() -> None:
+    require_modules("anthropic", hint="pip install 'annalign[anthropic]' (make setup does)")
+
 
 FAST = {"timeout": 2.0, "backoff_base": 0.02, "backoff_max": 0.1, "progress": False}
 FAKE_KEY = "sk-ant-test-DO-NOT-LEAK-0123456789"

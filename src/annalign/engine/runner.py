@@ -130,15 +130,20 @@ def build_jobs(
     samples: int,
     params: dict[str, Any],
 ) -> list[Job]:
-    """One job per (item, persona, sample); identical items share a key and are sent once."""
+    """One job per (item, persona, sample); identical items share a key and are sent once.
+
+    Jobs run item by item, each item's personas and samples together: consecutive prompts then
+    share the longest prefix (the template's instructions and the conversation), which a model
+    server's prompt cache and the in-process backend reuse instead of evaluating it again.
+    """
     jobs: list[Job] = []
     seen: set[str] = set()
     answers = tuple(a for a, _ in template.answers)
     ids = items.index.astype(str).tolist()
     contexts = items["context"].fillna("").astype(str).tolist()
     responses = items["response"].fillna("").astype(str).tolist()
-    for persona in personas:
-        for item_id, context, response in zip(ids, contexts, responses, strict=True):
+    for item_id, context, response in zip(ids, contexts, responses, strict=True):
+        for persona in personas:
             ihash = item_hash(context, response)
             messages = template.render(context, response, persona)
             phash = messages_hash(messages)

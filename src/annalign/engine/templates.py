@@ -20,6 +20,8 @@ PLACEHOLDER = re.compile(r"\{\{\s*(context|response|persona)\s*\}\}")
 #: Tags that delimit the data in the built-in templates; neutralised inside the data itself.
 DATA_TAGS = re.compile(r"<\s*(/?)\s*(conversation|final_response)\s*>", re.IGNORECASE)
 KINDS = ("likert", "label")
+#: ``dices-likert-v1`` -> (``dices-likert``, ``-v1``): an older version of a built-in template.
+VERSION_SUFFIX = re.compile(r"^(.*?)(-v\d+)?$")
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,8 @@ def load_template(name_or_path: str | Path) -> Template:
     if key in builtin_names():
         source = f"builtin:{key}"
         text = resources.files("annalign").joinpath("templates", f"{key}.txt").read_text(encoding="utf-8")
+        # A built-in is named by its file (dices-likert-v1 keeps its version-1 text, and so its hash).
+        return parse_template(text, source=source, name=key)
     else:
         path = Path(key)
         if not path.is_file():
@@ -96,7 +100,7 @@ def load_template(name_or_path: str | Path) -> Template:
     return parse_template(text, source=source)
 
 
-def parse_template(text: str, *, source: str = "<text>") -> Template:
+def parse_template(text: str, *, source: str = "<text>", name: str | None = None) -> Template:
     """Parse template text (see the module docstring for the format)."""
     text = text.replace("\r\n", "\n")
     header: dict[str, str] = {}
@@ -124,7 +128,7 @@ def parse_template(text: str, *, source: str = "<text>") -> Template:
     system = "\n".join(sections.get("system", [])).strip("\n")
     if not {"context", "response"} <= set(PLACEHOLDER.findall(system + user)):
         raise InputError(f"{source}: the template must contain {{{{context}}}} and {{{{response}}}}")
-    name = header.get("name") or Path(source).name.split(".")[0]
+    name = name or header.get("name") or Path(source).name.split(".")[0]
     return Template(
         name=name,
         version=header.get("version", "1"),
@@ -156,12 +160,18 @@ def _parse_answers(spec: str | None, kind: str, source: str) -> tuple[tuple[str,
     return tuple(out)
 
 
+def persona_variant(name: str) -> str:
+    """The persona version of a built-in template name: dices-likert-v1 -> dices-likert-persona-v1."""
+    base, version = VERSION_SUFFIX.match(name).groups()  # type: ignore[union-attr]
+    return name if base.endswith("-persona") else f"{base}-persona{version or ''}"
+
+
 def resolve_template(name_or_path: str | Path, personas: list[str] | None) -> Template:
     """Load a template, switching a built-in to its persona variant when personas are given."""
     template = load_template(name_or_path)
     if personas:
         if not template.uses_persona:
-            variant = f"{name_or_path}-persona"
+            variant = persona_variant(str(name_or_path))
             if str(name_or_path) in builtin_names() and variant in builtin_names():
                 return load_template(variant)
             raise InputError(f"template {template.name!r} has no {{{{persona}}}} placeholder, so --persona cannot be used with it")

