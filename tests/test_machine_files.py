@@ -102,6 +102,8 @@ def test_huge_machine_scores_give_the_right_r(capsys, tmp_path, dices350, score)
                                "--out", str(tmp_path / "o"), "--bootstrap", "50")
     assert code == 0, err
     assert "RuntimeWarning" not in err
+    assert "machine rater 'outlier': " in err and "bootstrap replicates are undefined" in err  # said, not silent
+    assert "machine rater 'big': " not in err
     m = json.loads((tmp_path / "o" / "results.json").read_text())["rq1"]["machines"]
     assert m["big"]["r"] == pytest.approx(m["small"]["r"], abs=1e-12)
     assert (m["big"]["ci_low"], m["big"]["ci_high"]) == pytest.approx((m["small"]["ci_low"], m["small"]["ci_high"]), abs=1e-12)

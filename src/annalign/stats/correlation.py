@@ -6,21 +6,26 @@ import numpy as np
 from scipy import stats
 
 METHODS = ("pearson", "spearman", "kendall")
-#: Magnitudes above this are rescaled before squaring (their squares would near the float limit).
+#: Magnitudes above LARGE or below SMALL are rescaled before squaring (their squares would overflow or underflow).
 LARGE = 1e100
+SMALL = 1e-100
 
 
 def unit_scale(d: np.ndarray, axis: int | None = 0) -> np.ndarray:
-    """Centred values divided by their largest magnitude (per column), so squares and products cannot overflow.
+    """``d`` divided by its largest magnitude (per column) when that lies outside [SMALL, LARGE].
 
-    Pearson r does not change under a positive rescaling, and values of at most 1 in magnitude
-    keep every sum of squares finite even for scores near the float limit (1e300); an all-zero
-    column stays zero. NaN entries are ignored when the scale is found.
+    Pearson r does not change under a positive rescaling. Magnitudes from 1e-100 to 1e100 are
+    returned as they are (their squares and sums neither overflow nor underflow for any realistic
+    n); others, up to the float limits (1e300 or 1e-300 scores), are brought to magnitude 1.
+    NaN entries are ignored.
     """
-    with np.errstate(invalid="ignore"):
-        top = np.nanmax(np.abs(d), axis=axis, keepdims=axis is not None) if d.size else np.ones(())
-    top = np.where(np.isfinite(top) & (top > 0), top, 1.0)
-    return d / top
+    if d.size == 0:
+        return d
+    top = np.fmax.reduce(np.abs(d), axis=axis, keepdims=axis is not None)
+    rescale = np.isfinite(top) & (top > 0) & ((top > LARGE) | (top < SMALL))
+    if not np.any(rescale):
+        return d
+    return d / np.where(rescale, top, 1.0)
 
 
 def pearson_from_sums(n, sx, sy, sxx, syy, sxy) -> np.ndarray:
@@ -81,11 +86,15 @@ def grouped_pearson(group: np.ndarray, x: np.ndarray, y: np.ndarray, n_groups: i
 
 
 def _scale_within(d: np.ndarray, g: np.ndarray, n_groups: int) -> np.ndarray:
-    """Centred values divided by the largest magnitude within their group (see ``unit_scale``)."""
+    """Centred values divided by the largest magnitude within their group when it exceeds LARGE (see ``unit_scale``)."""
+    if not len(d):
+        return d
     top = np.zeros(n_groups)
     np.maximum.at(top, g, np.abs(d))
-    top = np.where(top > 0, top, 1.0)
-    return d / top[g]
+    rescale = (top > 0) & ((top > LARGE) | (top < SMALL))
+    if not rescale.any():
+        return d
+    return d / np.where(rescale, top, 1.0)[g]
 
 
 def rank_columns(x: np.ndarray) -> np.ndarray:
@@ -125,10 +134,7 @@ def pearson_fixed_x(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     valid = np.isfinite(y)
     w = valid.astype(float)
     yz = np.where(valid, y, 0.0)
-    if yz.size and np.abs(yz).max() > LARGE:  # rare: scale so the squares below stay finite
-        yz = unit_scale(yz)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            yz = np.where(valid, unit_scale(yz - yz.sum(axis=0) / np.maximum(w.sum(axis=0), 1)), 0.0)
+    yz = unit_scale(yz)  # rare: magnitudes whose squares would overflow or underflow
     n = w.sum(axis=0)
     sx = x @ w
     sxx = (x * x) @ w
