@@ -191,3 +191,38 @@ def test_a_text_column_alone_is_parsed_against_the_rating_map(tmp_path, dices350
     pd.DataFrame({"item_id": dices350.item_ids, "text": ["**Yes**" if v > 0.4 else "No." for v in dices350.item_mean]}).to_csv(path, index=False)
     machines = load_machine_ratings([path], dices350)
     np.testing.assert_array_equal(machines.column("raw"), (dices350.item_mean > 0.4).astype(float))
+
+
+def test_run_leaves_a_constant_rater_out_too(capsys, tmp_path, dices350, score):
+    const = write(tmp_path / "const.csv", dices350, np.full(350, 2.0))
+    good = write(tmp_path / "good.csv", dices350, score)
+    code, _, err = run_cli(capsys, "run", "--no-model", "--ratings", const, "--ratings", good, "--out", str(tmp_path / "o"),
+                           "--bootstrap", "20")
+    assert code == 0, err
+    assert f"{const}: machine rater 'const' gives every item the same score (2)" in err
+    assert set(json.loads((tmp_path / "o" / "results.json").read_text())["rq1"]["machines"]) == {"good"}
+
+
+@pytest.mark.parametrize("command", ["groups", "disagreement"])
+def test_groups_and_disagreement_take_the_data_options_of_analyze(capsys, tmp_path, command):
+    rng = np.random.default_rng(8)
+    truth = rng.normal(size=40)
+    rows = [f"q{i},ann{j},{int(np.clip(np.round(3 + truth[i] + rng.normal(0, 0.8)), 1, 5))},{'x' if j % 2 else 'y'}"
+            for i in range(40) for j in range(8)]
+    data = tmp_path / "survey.csv"
+    data.write_text("question,annotator,stars,team\n" + "\n".join(rows) + "\n")
+    machine = tmp_path / "judge-1.5.csv"
+    pd.DataFrame({"item_id": [f"q{i}" for i in range(40)], "score": truth + rng.normal(0, 0.5, 40)}).to_csv(machine, index=False)
+    common = ["--dataset", str(data), "--format", "long", "--item-col", "question", "--rater-col", "annotator",
+              "--rating-col", "stars", "--rating-map", "numeric", "--scale", "1,5", "--by", "team", "--ratings", str(machine),
+              "--bootstrap", "20", "--permutations", "10", "--out", str(tmp_path / "o")]
+    extra = ["--power-items", ""] if command == "groups" else ["--splits", "5", "--pairs", "all"]
+    code, out, err = run_cli(capsys, command, *common, *extra)
+    assert code == 0, err
+    results = json.loads((tmp_path / "o" / "results.json").read_text())
+    assert results["dataset"]["n_items"] == 40 and results["dataset"]["n_raters"] == 8
+    assert results["settings"]["scale"] == [1.0, 5.0] and results["machines"][0]["rater"] == "judge-1.5"
+    bad = tmp_path / "bad.csv"
+    bad.write_text("question,annotator,stars,team\nq1,ann1,9,x\n")
+    code, _, err = run_cli(capsys, command, *[str(bad) if a == str(data) else a for a in common], *extra)
+    assert code == 2 and "value '9' lies outside the declared scale 1,5" in error_line(err)
