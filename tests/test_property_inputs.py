@@ -29,6 +29,8 @@ CELLS = st.one_of(
     st.sampled_from(["", " ", "1", "1.0", "01", "nan", "NA", "inf", "1e309", "Yes", "No", "Unsure", "x;y", "a,b", "é", "\t", "\"q"]),
     st.booleans(),
     st.text(max_size=6),
+    st.lists(st.integers(0, 3), max_size=2),
+    st.dictionaries(st.sampled_from(["a", "b"]), st.integers(0, 3), max_size=1),
 )
 COLUMNS = st.sampled_from(["item_id", "rater_id", "rating", "rater_race", "context", "score", "label", "text", "rater", "x"])
 SUFFIXES = st.sampled_from([".csv", ".tsv", ".jsonl", ".json", ".parquet", ".csv.gz"])

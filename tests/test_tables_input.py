@@ -220,3 +220,12 @@ def test_id_spellings_give_the_numbers_of_the_clean_file(capsys, tmp_path):
         results = json.loads((tmp_path / path.stem / "results.json").read_text())
         medians.append((results["dataset"]["n_items"], results["rq1"]["human_loo_median"]))
     assert medians[0] == medians[1] and medians[0][0] == 8
+
+
+def test_nested_json_cells_are_text_not_a_crash(tmp_path):
+    path = tmp_path / "nested.jsonl"
+    rows = [{"item_id": [1, 2] if i == 0 else i, "rater_id": r, "rating": 1 + (i + len(r)) % 3, "meta": {"k": i}}
+            for i in range(4) for r in ("a", "bb")]
+    path.write_text("\n".join(json.dumps(r) for r in rows))
+    data = load_dataset(path, rating_map="numeric")
+    assert "[1, 2]" in data.item_ids and data.n_items == 4

@@ -76,6 +76,17 @@ def _read_json_array(path: Path) -> tuple[pd.DataFrame, int]:
     return pd.DataFrame.from_records(records), 1
 
 
+def _flatten_nested(frame: pd.DataFrame) -> pd.DataFrame:
+    """Nested JSON/Parquet cells (lists, objects, arrays) as their JSON text, so every cell is one value."""
+    for column in frame.columns:
+        if frame[column].dtype == object:
+            values = frame[column]
+            nested = values.map(lambda v: isinstance(v, (list, dict, tuple, np.ndarray)))
+            if nested.any():
+                frame[column] = values.where(~nested, values[nested].map(lambda v: json.dumps(v.tolist() if isinstance(v, np.ndarray) else v, default=str)))
+    return frame
+
+
 def read_table(path: str | Path) -> pd.DataFrame:
     """Read a table with every column as text (ids stay exact); raise InputError on bad files.
 
@@ -125,6 +136,8 @@ def read_table(path: str | Path) -> pd.DataFrame:
         raise InputError(f"{path}: cannot read: {exc}") from None
     if frame.empty:
         raise InputError(f"{path}: the file has a header but no rows")
+    if kind in ("json", "jsonl", "parquet"):
+        frame = _flatten_nested(frame)
     frame.columns = [str(c).strip() for c in frame.columns]
     frame = frame.reset_index(drop=True)
     frame["_row"] = frame.index + offset
