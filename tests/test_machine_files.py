@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import warnings
 
 import numpy as np
@@ -226,3 +227,12 @@ def test_groups_and_disagreement_take_the_data_options_of_analyze(capsys, tmp_pa
     bad.write_text("question,annotator,stars,team\nq1,ann1,9,x\n")
     code, _, err = run_cli(capsys, command, *[str(bad) if a == str(data) else a for a in common], *extra)
     assert code == 2 and "value '9' lies outside the declared scale 1,5" in error_line(err)
+
+
+def test_annotation_file_stems_differ_for_models_that_sanitise_alike():
+    from annalign.annotation_step import _safe
+
+    stems = {_safe(m) for m in ("openai:a/b", "openai:a_b", "openai_a_b", "openai:a b")}
+    assert len(stems) == 4 and all(re.fullmatch(r"[A-Za-z0-9._-]+", s) for s in stems)
+    assert _safe("dices-likert") == "dices-likert" and len(_safe("m" * 300)) <= 120
+    assert _safe("m" * 300) != _safe("m" * 301)

@@ -55,6 +55,19 @@ def safe_file_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", str(name)).strip("._") or "rater"
 
 
+def file_stem(name: str, limit: int = 120) -> str:
+    """A file-name stem for ``name`` on its own: its safe form, plus a short hash of ``name`` when that changed it.
+
+    Names that need no change keep their form; any other name gets the hash, so two names that
+    sanitise (or truncate) to the same text still get different stems ("a/b" is "a_b-<hash>",
+    "a_b" stays "a_b").
+    """
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", str(name)).strip("_") or "rater"
+    if safe == name and len(safe) <= limit:
+        return safe
+    return f"{safe[: limit - 9]}-{hashlib.sha256(str(name).encode('utf-8')).hexdigest()[:8]}"
+
+
 def distinct_file_names(names: Sequence[str]) -> list[str]:
     """Safe file-name stems for ``names``, distinct even where sanitising makes two names equal.
 
