@@ -110,8 +110,6 @@ BAD_MACHINE = {
     "unknown_label": ("item_id,label\n1,Yes\n2,Perhaps\n3,No\n", "label 'Perhaps'"),
     "not_a_number": ("item_id,score\n1,3\n2,high\n3,1\n", "'high' is not a number"),
     "conflicting_duplicate": ("item_id,score\n1,3\n1,4\n2,1\n3,2\n", "two different ratings"),
-    "constant_machine": ("item_id,score\n1,3\n2,3\n3,3\n4,3\n", "same score"),
-    "too_few_rated": ("item_id,score\n1,3\n2,\n", "fewer than 3 items"),
 }
 
 

@@ -65,6 +65,18 @@ def choose_scoring(data: Annotations, machine: np.ndarray) -> str:
     return "neg_rmse"
 
 
+def rms_to_others(v: np.ndarray, x: np.ndarray, m: np.ndarray, ss: np.ndarray, n: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """Root mean squared distance of ``v`` from an item's other ratings (all n but the rater's own x).
+
+    sum over the others of (v - x_o)^2 = n (v - m)^2 + ss - (v - x)^2, with m the item mean and
+    ss the squares about it; computed in units of k = max(1, |v - m|, |v - x|) so a score near the
+    float limit (1e300) gives a huge distance, not an overflow.
+    """
+    k = np.maximum(1.0, np.maximum(np.abs(v - m), np.abs(v - x)))
+    q = n * ((v - m) / k) ** 2 + ss / k / k - ((v - x) / k) ** 2
+    return k * np.sqrt(np.maximum(q, 0.0) / others)
+
+
 def alt_test(
     data: Annotations,
     machine: np.ndarray,
@@ -96,13 +108,11 @@ def alt_test(
         s_h = (table[item, own] - 1) / others
         s_f = (np.where(f_known, table[item, f_code], 0.0) - (f == x)) / others
     else:
-        s1 = data.item_sum[item]
-        s2 = data.item_sumsq[item]
         n = count[item]
-        human_sq = np.maximum(n * x * x - 2 * x * s1 + s2, 0.0)
-        machine_sq = np.maximum(n * f * f - 2 * f * s1 + s2 - (f - x) ** 2, 0.0)
-        s_h = -np.sqrt(human_sq / others)
-        s_f = -np.sqrt(machine_sq / others)
+        m = data.item_sum[item] / n
+        ss = np.maximum(data.item_sumsq[item] - data.item_sum[item] * m, 0.0)  # squares about the item mean
+        s_h = -rms_to_others(x, x, m, ss, n, others)
+        s_f = -rms_to_others(f, x, m, ss, n, others)
     w_f = (s_f >= s_h - TIE_TOLERANCE).astype(float)
     w_h = (s_h >= s_f - TIE_TOLERANCE).astype(float)
     d = w_h - w_f

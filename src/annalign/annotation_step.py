@@ -6,7 +6,6 @@ file into the output folder, and records model specs and template hashes for pro
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ import numpy as np
 from annalign.config import Settings
 from annalign.machine import MachineRatings, machine_ratings_from_frame
 from annalign.matrix import Annotations
+from annalign.output import file_stem
 
 #: The model ``annalign run`` uses when none is given: offline, in-process, no key needed.
 DEFAULT_MODEL = "local:smollm2-135m"
@@ -31,7 +31,8 @@ def persona_text(data: Annotations, by: list[str], label: str) -> str:
 
 
 def _safe(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_")[:120]
+    """The file-name stem of a model or template name, distinct for names that sanitise alike."""
+    return file_stem(name)
 
 
 def estimate_cost(data: Annotations, model: str, template_text: str, n_requests: int) -> tuple[float, float]:

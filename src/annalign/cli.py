@@ -10,10 +10,10 @@ from typing import Any
 import click
 
 from annalign import __version__
+from annalign.cli_options import analysis_options, data_options, settings_from_options
 from annalign.clirun import invoke
-from annalign.config import Settings, load_settings
-from annalign.errors import InputError
-from annalign.output import rq1_summary, rq2_summary, write_outputs
+from annalign.config import Settings
+from annalign.output import output_errors, prepare_out_dir, rq1_summary, rq2_summary, write_outputs
 from annalign.pipeline import collect_warnings, load_data, load_machines, run_analyses
 
 
@@ -21,69 +21,8 @@ def _echo_warning(message: str) -> None:
     click.echo(f"warning: {message}", err=True)
 
 
-def _split(text: str | None) -> list[str] | None:
-    return [p.strip() for p in text.split(",") if p.strip()] if text else None
-
-
-def _scale(texts: tuple[str, ...] | None) -> dict[str, list[float]] | None:
-    """Parse --machine-scale values: ``LO,HI`` for every machine rater or ``NAME=LO,HI`` for one."""
-    if not texts:
-        return None
-    out: dict[str, list[float]] = {}
-    for text in texts:
-        name, _, spec = text.rpartition("=")
-        try:
-            lo, hi = (float(p) for p in spec.split(","))
-        except ValueError:
-            raise InputError(f"--machine-scale must be LO,HI or NAME=LO,HI (for example 1,5), got {text!r}") from None
-        out[name or "*"] = [lo, hi]
-    return out
-
-
-def data_options(func):
-    """Options shared by every command that reads a data set."""
-    options = [
-        click.option("--dataset", help="bundled name (dices350, dices990) or a file (official DICES CSV, long-form CSV/Parquet/JSONL)"),
-        click.option("--format", "fmt", type=click.Choice(["auto", "dices", "long", "votes"]), help="data set layout (default: auto)"),
-        click.option("--item-col", help="long form: item id column (default item_id)"),
-        click.option("--rater-col", help="long form: rater id column (default rater_id)"),
-        click.option("--rating-col", help="long form: rating column (default rating)"),
-        click.option("--rater-attrs", help="long form: comma-separated rater attribute columns (default: detected)"),
-        click.option("--item-fields", help="long form: comma-separated item text columns (default: detected)"),
-        click.option("--rating-map", help="labels to numbers: dices (Yes=1,Unsure=0.5,No=0), numeric, 'A=1,B=0', or a JSON/TOML file"),
-        click.option("--raters", type=click.Choice(["all", "dices-kept"]), help="rater filter (default all)"),
-        click.option("--min-ratings", type=click.IntRange(min=0), help="drop raters with fewer ratings"),
-        click.option("--config", "config_path", type=click.Path(dir_okay=False), help="TOML settings file"),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
-
-
-def analysis_options(func):
-    """Options of the statistical analyses."""
-    options = [
-        click.option("--ratings", "ratings", multiple=True, help="machine-rater file (item_id + score or label [+ rater]); repeatable"),
-        click.option("--machine-rating-map", help="rating map for machine labels (default: the data set's)"),
-        click.option("--machine-scale", multiple=True, help="LO,HI or NAME=LO,HI: map machine scores from this range onto the human scale (alt-test RMSE)"),
-        click.option("--method", type=click.Choice(["pearson", "spearman", "kendall"]), help="correlation (default pearson)"),
-        click.option("--bootstrap", type=click.IntRange(min=10), help="bootstrap replicates (default 1000)"),
-        click.option("--seed", type=int, help="random seed (default 0)"),
-        click.option("--alt-epsilon", type=click.FloatRange(0, 1), help="alt-test cost parameter epsilon (default 0.1)"),
-        click.option("--alt-scoring", type=click.Choice(["auto", "accuracy", "neg_rmse"]), help="alt-test scoring"),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
-
-
 def _settings(config_path: str | None, **cli: Any) -> Settings:
-    cli["rater_attrs"] = _split(cli.get("rater_attrs"))
-    cli["item_fields"] = _split(cli.get("item_fields"))
-    cli["machine_scale"] = _scale(cli.get("machine_scale"))
-    cli["format"] = cli.pop("fmt", None)
-    cli["ratings"] = list(cli.get("ratings") or []) or None
-    return load_settings(config_path, cli)
+    return settings_from_options(config_path, **cli)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -103,6 +42,7 @@ def datasets() -> None:
 
 
 def _analyze(settings: Settings, out: str, personas: bool = False) -> None:
+    prepare_out_dir(out)
     warnings: list[str] = []
     provenance: dict[str, Any] = {}
     with collect_warnings(warnings, _echo_warning):
@@ -126,7 +66,8 @@ def _analyze(settings: Settings, out: str, personas: bool = False) -> None:
     path = write_outputs(out, outputs.results, outputs.tables)
     from annalign.report import write_report
 
-    paths = write_report(out, outputs.results, outputs.tables, data, machines)
+    with output_errors("the report"):
+        paths = write_report(out, outputs.results, outputs.tables, data, machines)
     click.echo(f"{data.name}: {data.n_items} items, {data.n_raters} raters, {data.n_ratings} ratings")
     for line in rq1_summary(outputs.results["rq1"]):
         click.echo(line)
@@ -144,7 +85,7 @@ def _analyze(settings: Settings, out: str, personas: bool = False) -> None:
 @cli.command()
 @data_options
 @analysis_options
-@click.option("--out", required=True, type=click.Path(file_okay=False), help="output folder")
+@click.option("--out", required=True, metavar="DIR", help="output folder")
 def analyze(out: str, config_path: str | None, **options: Any) -> None:
     """Compare machine raters with the human raters of a data set (RQ1 and the analyses that apply)."""
     settings = _settings(config_path, **options)
@@ -159,10 +100,10 @@ def analyze(out: str, config_path: str | None, **options: Any) -> None:
 @click.option("--template", "templates", multiple=True, help="prompt template name or file (default dices-likert); repeatable")
 @click.option("--personas", is_flag=True, help="also annotate as each group's persona (RQ3 predictions; groups x items requests)")
 @click.option("--ledger", type=click.Path(dir_okay=False), help="SQLite ledger (default OUT/ledger.sqlite)")
-@click.option("--concurrency", type=click.IntRange(min=1), help="parallel requests (default 8)")
-@click.option("--threads", type=click.IntRange(min=1), help="local: models: llama.cpp threads (default: every idle core)")
-@click.option("--limit", type=click.IntRange(min=3), help="annotate only the first N items (smoke runs)")
-@click.option("--out", default="results", show_default=True, type=click.Path(file_okay=False), help="output folder")
+@click.option("--concurrency", metavar="N", help="parallel requests (default 8)")
+@click.option("--threads", metavar="N", help="local: models: llama.cpp threads (default: every idle core)")
+@click.option("--limit", metavar="N", help="annotate only the first N items, at least 3 (smoke runs)")
+@click.option("--out", default="results", show_default=True, metavar="DIR", help="output folder")
 def run(out: str, config_path: str | None, no_model: bool, personas: bool, **options: Any) -> None:
     """The main job: annotate with the model(s), then run every analysis on DICES-350 (or the configured data)."""
     from annalign.annotation_step import DEFAULT_MODEL
@@ -174,10 +115,11 @@ def run(out: str, config_path: str | None, no_model: bool, personas: bool, **opt
         settings.models = []
     elif not settings.models:
         settings.models = [DEFAULT_MODEL]
-    Path(out).mkdir(parents=True, exist_ok=True)
-    (Path(out) / "settings.json").write_text(json.dumps(settings.to_dict(), indent=2), "utf-8")
-    if config_path:  # the exact config used travels with the results
-        (Path(out) / "config.toml").write_text(Path(config_path).read_text("utf-8"), "utf-8")
+    prepare_out_dir(out)
+    with output_errors("the settings"):
+        (Path(out) / "settings.json").write_text(json.dumps(settings.to_dict(), indent=2), "utf-8")
+        if config_path:  # the exact config used travels with the results
+            (Path(out) / "config.toml").write_text(Path(config_path).read_text("utf-8"), "utf-8")
     _analyze(settings, out, personas=personas)
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from annalign.errors import InputError, warn
+from annalign.errors import InputError, shown, warn
 from annalign.matrix import Annotations
 from annalign.ratingmap import RatingMap
 from annalign.tables import TABLE_SUFFIXES, ids_as_text, read_table, require_columns
@@ -78,7 +78,7 @@ def load_dataset(
         known = ", ".join(BUNDLED)
         raise InputError(f"data set {key!r} is neither a bundled name ({known}) nor an existing file")
     if not path.name.lower().endswith(TABLE_SUFFIXES):
-        raise InputError(f"{path}: unknown file type; use CSV, CSV.gz, TSV, Parquet or JSONL")
+        raise InputError(f"{path}: unknown file type; use CSV, CSV.gz, TSV, Parquet, JSONL or JSON")
     frame = read_table(path)
     if fmt == "auto":
         fmt = "dices" if {"rater_id", "item_id", "Q_overall"} <= set(frame.columns) and columns is None else "long"
@@ -133,13 +133,15 @@ def from_votes_frame(frame: pd.DataFrame, rmap: RatingMap, *, name: str, where: 
     for label in ("yes", "no", "unsure"):
         column = f"n_{label}"
         numbers = pd.to_numeric(frame[column], errors="coerce")
-        if numbers.isna().any() or (numbers < 0).any():
-            row = int(frame.loc[numbers.isna() | (numbers < 0), "_row"].iloc[0])
-            raise InputError(f"{where}, row {row}: column {column} must be a non-negative count")
+        bad = numbers.isna() | ~np.isfinite(numbers) | (numbers < 0) | (numbers % 1 != 0)
+        if bad.any():
+            row = int(frame.loc[bad, "_row"].iloc[0])
+            value = frame.loc[bad, column].iloc[0]
+            raise InputError(f"{where}, row {row}: column {column} must be a non-negative whole count, got {shown(value)}")
         counts[label] = numbers.to_numpy(dtype=float)
     vote_sum = sum(counts[lab] * lookup[lab] for lab in counts)
     vote_count = sum(counts.values())
-    ids = ids_as_text(frame["item_id"])
+    ids = ids_as_text(frame["item_id"], where=where)
     if ids.duplicated().any():
         raise InputError(f"{where}: item_id {ids[ids.duplicated()].iloc[0]!r} appears twice")
     fields = [c for c in frame.columns if c not in {"item_id", "_row"}]
@@ -173,8 +175,8 @@ def from_long_frame(frame: pd.DataFrame, cmap: ColumnMap, rmap: RatingMap, *, na
     for column in (cmap.rater_attrs or []) + (cmap.item_fields or []):
         require_columns(frame, [column], where)
     frame = frame.copy()
-    frame["_item"] = ids_as_text(frame[cmap.item])
-    frame["_rater"] = ids_as_text(frame[cmap.rater])
+    frame["_item"] = ids_as_text(frame[cmap.item], where=f"{where}, column {cmap.item!r}", what="item id")
+    frame["_rater"] = ids_as_text(frame[cmap.rater], where=f"{where}, column {cmap.rater!r}", what="rater id")
     for key, column in (("_item", cmap.item), ("_rater", cmap.rater)):
         blank = frame[key].isna()
         if blank.any():

@@ -42,7 +42,7 @@ from annalign.jsonsafe import jsonable
 from annalign.machine import MachineRatings
 from annalign.matrix import Annotations
 from annalign.stats.bootstrap import bootstrap_pearson, percentile_intervals
-from annalign.stats.correlation import pearson_masked
+from annalign.stats.correlation import pearson_masked, unit_scale
 
 #: The group label that means "every grouped rater not in A".
 REST = "rest"
@@ -260,8 +260,8 @@ def permutation_pvalues(x: np.ndarray, y: np.ndarray, n_perm: int, seed: int) ->
 
     x's rows are permuted (the same permutations for every column); p = (1 + #|r_perm| >= |r|) / (1 + n_perm).
     """
-    x = np.atleast_2d(np.asarray(x, dtype=float).T).T
-    y = np.atleast_2d(np.asarray(y, dtype=float).T).T
+    x = unit_scale(np.atleast_2d(np.asarray(x, dtype=float).T).T)  # scale-free; keeps the sums finite
+    y = unit_scale(np.atleast_2d(np.asarray(y, dtype=float).T).T)
     n, k = x.shape
     with np.errstate(invalid="ignore", divide="ignore"):
         zx = (x - x.mean(0)) / np.sqrt(((x - x.mean(0)) ** 2).sum(0))

@@ -12,8 +12,14 @@ from typing import Any
 import click
 
 from annalign import __version__
+from annalign.cli_options import (
+    data_options,
+    machine_options,
+    resampling_options,
+    settings_from_options,
+)
 from annalign.clirun import invoke
-from annalign.datasets import load_dataset
+from annalign.config import Settings
 from annalign.disagreement import (
     PERSONA_TAG,
     DisagreementResult,
@@ -22,9 +28,9 @@ from annalign.disagreement import (
     split_persona_raters,
 )
 from annalign.errors import InputError
-from annalign.machine import load_machine_ratings
-from annalign.output import write_outputs
-from annalign.pipeline import collect_warnings
+from annalign.machine import drop_constant, load_machine_ratings
+from annalign.output import prepare_out_dir, write_outputs
+from annalign.pipeline import collect_warnings, load_data
 
 
 def _fmt(value: object, digits: int = 3) -> str:
@@ -57,64 +63,56 @@ def _echo_warning(message: str) -> None:
 
 
 def run_disagreement(
-    dataset: str,
-    ratings: list[str],
-    persona_ratings: list[str],
-    *,
-    by: list[str],
-    groups: list[tuple[str, str]],
-    pairs: str,
-    raters: str = "all",
-    min_ratings: int = 0,
-    rating_map: str | None = None,
-    machine_rating_map: str | None = None,
-    threshold: float | None = None,
-    threshold_quantile: float = 0.75,
-    n_boot: int = 1000,
-    n_perm: int = 1000,
-    n_splits: int = 100,
-    seed: int = 0,
+    settings: Settings, *, groups: list[tuple[str, str]] | None = None
 ) -> tuple[dict[str, Any], DisagreementResult, list[str]]:
-    """Load data and machine ratings, run RQ3; returns (results.json content, result, warnings)."""
+    """Load data and machine ratings as the settings say, run RQ3; returns (results.json content, result, warnings).
+
+    ``settings.ratings`` are baseline machine raters, ``settings.persona_ratings`` persona raters
+    (named ``<model>|persona=<group label>``); ``groups`` lists explicit (A, B) pairs.
+    """
     warnings: list[str] = []
+    by = settings.groupings[0]
     with collect_warnings(warnings, _echo_warning):
-        data = load_dataset(dataset, rating_map=rating_map)
-        if data.has_raters:
-            data = data.filter_raters(raters, min_ratings)
+        data = load_data(settings)
         n_groups = form_groups(data, by).n_groups
         click.echo(
             f"{data.name}: {data.n_items} items, {data.n_raters} raters; a persona run needs {n_groups} groups x "
             f"{data.n_items} items = {n_groups * data.n_items:,} requests per model"
         )
         baselines, personas, summary = {}, {}, []
-        paths = [*ratings, *persona_ratings]
+        paths = [*settings.ratings, *settings.persona_ratings]
         if paths:
-            machines = load_machine_ratings(paths, data, rating_map=machine_rating_map)
-            summary = machines.summary()
-            persona_sources = set(persona_ratings)
+            machines = load_machine_ratings(
+                paths, data, rating_map=settings.machine_rating_map, parse=settings.parse, scales=_scales(settings)
+            )
+            persona_sources = set(settings.persona_ratings)
             for name, source in zip(machines.names, machines.sources, strict=True):
                 if source in persona_sources and PERSONA_TAG not in name:
                     raise InputError(
                         f"{source}: rater {name!r} is not a persona rater; persona files need a 'rater' column "
                         f"with values '<model>{PERSONA_TAG}<group label>'"
                     )
-            baselines, personas = split_persona_raters(machines)
+            kept = drop_constant(machines, data)
+            if kept is not None:
+                summary = kept.summary()
+                baselines, personas = split_persona_raters(kept)
         result = analyze_disagreement(
             data,
             personas or None,
             baselines or None,
             by=by,
-            pairs=groups if groups else pairs,
-            n_boot=n_boot,
-            n_perm=n_perm,
-            n_splits=n_splits,
-            seed=seed,
-            threshold=threshold,
-            threshold_quantile=threshold_quantile,
+            pairs=groups if groups else settings.pairs,
+            n_boot=settings.bootstrap,
+            n_perm=settings.permutations,
+            n_splits=settings.splits,
+            seed=settings.seed,
+            threshold=settings.threshold,
+            threshold_quantile=settings.threshold_quantile,
         )
     results = {
         "annalign_version": __version__,
         "dataset": data.describe(),
+        "settings": settings.to_dict(),
         "machines": summary,
         "rq3": result.to_dict(),
         "warnings": warnings,
@@ -122,69 +120,37 @@ def run_disagreement(
     return results, result, warnings
 
 
+def _scales(settings: Settings) -> dict[str, list[float]] | None:
+    """--machine-scale as {rater or "*": [LO, HI]}."""
+    if isinstance(settings.machine_scale, dict):
+        return settings.machine_scale
+    return {"*": settings.machine_scale} if settings.machine_scale else None
+
+
 @click.command("disagreement")
-@click.option("--dataset", default="dices350", show_default=True, help="bundled name or a ratings file with rater identities")
-@click.option("--rating-map", help="labels to numbers for the human ratings (default: the data set's)")
-@click.option("--raters", type=click.Choice(["all", "dices-kept"]), default="all", show_default=True, help="rater filter")
-@click.option("--min-ratings", type=click.IntRange(min=0), default=0, help="drop raters with fewer ratings")
-@click.option("--ratings", multiple=True, help="baseline machine-rater file (item_id + score or label [+ rater]); repeatable")
+@data_options
+@machine_options
+@resampling_options
 @click.option(
     "--persona-ratings",
     multiple=True,
     help=f"persona machine-rater file: rater column '<model>{PERSONA_TAG}<group label>'; repeatable",
 )
-@click.option("--machine-rating-map", help="rating map for machine labels (default: the data set's)")
-@click.option("--by", default="rater_race,rater_gender", show_default=True, help="comma-separated rater attributes forming the groups")
-@click.option("--pairs", type=click.Choice(["default", "all"]), default="default", show_default=True,
+@click.option("--by", help="comma-separated rater attributes forming the groups (default rater_race,rater_gender)")
+@click.option("--pairs", metavar="default|all",
               help="default: each group vs the rest, and pairs within levels of the other attributes; all: every pair")
 @click.option("--groups", nargs=2, multiple=True, metavar="A B", help="compare group A with group B (B may be 'rest'); repeatable")
-@click.option("--threshold", type=click.FloatRange(min=0), help="clear disagreement: |d| at or above this (default: top quartile)")
-@click.option("--threshold-quantile", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.75, show_default=True,
-              help="quantile of |d| used when --threshold is not given")
-@click.option("--bootstrap", type=click.IntRange(min=10), default=1000, show_default=True, help="bootstrap replicates")
-@click.option("--permutations", type=click.IntRange(min=0), default=1000, show_default=True, help="permutations (0: no p-value)")
-@click.option("--splits", type=click.IntRange(min=1), default=100, show_default=True, help="random split halves for reliability")
-@click.option("--seed", type=int, default=0, show_default=True, help="random seed")
-@click.option("--out", required=True, type=click.Path(file_okay=False), help="output folder")
-def disagreement(
-    dataset: str,
-    rating_map: str | None,
-    raters: str,
-    min_ratings: int,
-    ratings: tuple[str, ...],
-    persona_ratings: tuple[str, ...],
-    machine_rating_map: str | None,
-    by: str,
-    pairs: str,
-    groups: tuple[tuple[str, str], ...],
-    threshold: float | None,
-    threshold_quantile: float,
-    bootstrap: int,
-    permutations: int,
-    splits: int,
-    seed: int,
-    out: str,
-) -> None:
+@click.option("--threshold", metavar="D", help="clear disagreement: |d| at or above this (default: top quartile)")
+@click.option("--threshold-quantile", metavar="Q", help="quantile of |d| used when --threshold is not given (default 0.75)")
+@click.option("--permutations", metavar="N", help="permutations (0: no p-value; default 1000)")
+@click.option("--splits", metavar="N", help="random split halves for reliability (default 100)")
+@click.option("--out", required=True, metavar="DIR", help="output folder")
+def disagreement(config_path: str | None, by: str | None, groups: tuple[tuple[str, str], ...], out: str, **options: Any) -> None:
     """RQ3: do groups disagree, how reliably, and can a machine rater (persona or plain) predict it?"""
-    by_cols = [c.strip() for c in by.split(",") if c.strip()]
-    results, result, _ = run_disagreement(
-        dataset,
-        list(ratings),
-        list(persona_ratings),
-        by=by_cols,
-        groups=[tuple(g) for g in groups],
-        pairs=pairs,
-        raters=raters,
-        min_ratings=min_ratings,
-        rating_map=rating_map,
-        machine_rating_map=machine_rating_map,
-        threshold=threshold,
-        threshold_quantile=threshold_quantile,
-        n_boot=bootstrap,
-        n_perm=permutations,
-        n_splits=splits,
-        seed=seed,
-    )
+    options["persona_ratings"] = list(options.get("persona_ratings") or []) or None
+    settings = settings_from_options(config_path, groupings=by, **options)
+    prepare_out_dir(out)
+    results, result, _ = run_disagreement(settings, groups=[(a, b) for a, b in groups])
     path = write_outputs(out, results, result.tables())
     for line in rq3_summary(results["rq3"]):
         click.echo(line)

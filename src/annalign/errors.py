@@ -13,6 +13,16 @@ class AnalysisWarning(UserWarning):
     """Something was left out of an analysis (a constant rater, an unrated item, a small group)."""
 
 
+def shown(value: object) -> str:
+    """``repr`` of a value as the user wrote it: numpy scalars as plain Python (``True``, not ``np.True_``)."""
+    if hasattr(value, "item") and type(value).__module__ == "numpy":
+        try:
+            value = value.item()  # type: ignore[union-attr]
+        except (TypeError, ValueError):
+            pass
+    return repr(value)
+
+
 def warn(message: str) -> None:
     """Emit a one-line AnalysisWarning that the CLI shows and results.json records."""
     warnings.warn(message, AnalysisWarning, stacklevel=2)

@@ -3,29 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
-from annalign.datasets import load_dataset
-from annalign.errors import InputError
-from annalign.groups import DEFAULT_BY, MISSING_MODES, GroupResult, analyze_groups
-from annalign.machine import load_machine_ratings
-from annalign.output import write_outputs
-from annalign.pipeline import collect_warnings
+from annalign.cli_options import (
+    data_options,
+    machine_options,
+    resampling_options,
+    settings_from_options,
+)
+from annalign.groups import MISSING_MODES, GroupResult, analyze_groups
+from annalign.output import distinct_file_names, output_errors, prepare_out_dir, write_outputs
+from annalign.pipeline import collect_warnings, load_data, load_machines
 from annalign.power import plot_power
-
-
-def parse_int_list(text: str | None, option: str) -> list[int] | None:
-    """``"350,1000"`` -> [350, 1000]; a one-line InputError for anything else."""
-    if not text:
-        return None
-    try:
-        values = [int(p) for p in text.split(",") if p.strip()]
-    except ValueError:
-        raise InputError(f"{option} must be comma-separated whole numbers, got {text!r}") from None
-    if any(v < 4 for v in values):
-        raise InputError(f"{option} values must be at least 4, got {text!r}")
-    return values
 
 
 def summary_lines(result: GroupResult) -> list[str]:
@@ -42,61 +33,51 @@ def summary_lines(result: GroupResult) -> list[str]:
 
 
 @click.command("groups")
-@click.option("--dataset", default="dices350", show_default=True, help="bundled name or data file")
-@click.option("--ratings", "ratings", multiple=True, required=True, help="machine-rater file; repeatable")
-@click.option("--by", default=",".join(DEFAULT_BY), show_default=True, help="comma-separated rater attribute columns")
-@click.option("--out", required=True, type=click.Path(file_okay=False), help="output folder")
-@click.option("--bootstrap", "n_boot", default=1000, show_default=True, type=click.IntRange(min=0), help="bootstrap replicates")
-@click.option("--permutations", "n_perm", default=1000, show_default=True, type=click.IntRange(min=0), help="permutations")
-@click.option("--seed", default=0, show_default=True, type=int, help="random seed")
-@click.option("--min-group-size", default=2, show_default=True, type=click.IntRange(min=2), help="smaller groups are left out")
-@click.option("--missing-attr", default="unknown", show_default=True, type=click.Choice(MISSING_MODES), help="raters with a missing attribute")
-@click.option("--power-items", default="350,1000,3000,10000", show_default=True, help="item counts for the power table ('' to skip)")
+@data_options
+@machine_options
+@resampling_options
+@click.option("--by", help="comma-separated rater attribute columns (default rater_race,rater_gender)")
+@click.option("--out", required=True, metavar="DIR", help="output folder")
+@click.option("--permutations", metavar="N", help="permutations (default 1000)")
+@click.option("--min-group-size", metavar="N", help="smaller groups are left out (default 2)")
+@click.option("--missing-attr", metavar="|".join(MISSING_MODES), help="raters with a missing attribute (default unknown)")
+@click.option("--power-items", help="item counts for the power table (default 350,1000,3000,10000; '' to skip)")
 @click.option("--power-raters", default=None, help="raters per group for extra power rows, e.g. 5,10,20")
-@click.option("--power-sims", default=1000, show_default=True, type=click.IntRange(min=50), help="simulated data sets per power point")
-@click.option("--raters", "rater_filter", default="all", show_default=True, type=click.Choice(["all", "dices-kept"]), help="rater filter")
-def groups(
-    dataset: str,
-    ratings: tuple[str, ...],
-    by: str,
-    out: str,
-    n_boot: int,
-    n_perm: int,
-    seed: int,
-    min_group_size: int,
-    missing_attr: str,
-    power_items: str,
-    power_raters: str | None,
-    power_sims: int,
-    rater_filter: str,
-) -> None:
+@click.option("--power-sims", metavar="N", help="simulated data sets per power point, at least 50 (default 1000)")
+def groups(config_path: str | None, by: str | None, out: str, **options: Any) -> None:
     """Alignment of each machine rater with each demographic group, disparities, power and within-group spread."""
+    settings = settings_from_options(config_path, groupings=by, **options)
+    prepare_out_dir(out)
     messages: list[str] = []
     with collect_warnings(messages, lambda m: click.echo(f"warning: {m}", err=True)):
-        data = load_dataset(dataset).filter_raters(rater_filter)
-        machines = load_machine_ratings(list(ratings), data)
+        data = load_data(settings)
+        machines = load_machines(data, settings)
         result = analyze_groups(
             data,
             machines,
-            by,
-            n_boot=n_boot,
-            seed=seed,
-            min_group_size=min_group_size,
-            missing_attr=missing_attr,
-            n_perm=n_perm,
-            power_items=parse_int_list(power_items, "--power-items"),
-            power_raters=parse_int_list(power_raters, "--power-raters"),
-            power_sims=power_sims,
+            settings.groupings[0],
+            n_boot=settings.bootstrap,
+            seed=settings.seed,
+            min_group_size=settings.min_group_size,
+            missing_attr=settings.missing_attr,
+            n_perm=settings.permutations,
+            power_items=settings.power_items or None,
+            power_raters=settings.power_raters,
+            power_sims=settings.power_sims,
         )
-    results = {"dataset": data.describe(), "machines": machines.summary(), "rq2": result.to_dict(), "warnings": messages}
+    results = {
+        "dataset": data.describe(),
+        "settings": settings.to_dict(),
+        "machines": machines.summary() if machines is not None else [],
+        "rq2": result.to_dict(),
+        "warnings": messages,
+    }
     path = write_outputs(out, results, {f"rq2_{k}": v for k, v in result.tables().items()})
     if result.power is not None and len(result.power):
-        for machine in result.per_group["machine"].unique():
-            plot_power(result.power, Path(out) / f"rq2_power_{_safe(machine)}.png", machine=machine)
+        machine_names = list(result.per_group["machine"].unique())
+        with output_errors("a power figure"):
+            for machine, stem in zip(machine_names, distinct_file_names(machine_names), strict=True):
+                plot_power(result.power, Path(out) / f"rq2_power_{stem}.png", machine=machine)
     for line in summary_lines(result):
         click.echo(line)
     click.echo(f"results: {path}")
-
-
-def _safe(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_" else "_" for c in str(name))

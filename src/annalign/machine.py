@@ -1,24 +1,30 @@
 """Machine-rater files: an LLM's (or any model's) ratings of the items of a data set.
 
-Format (CSV, JSONL or Parquet): ``item_id`` and either a numeric ``score`` or a ``label`` mapped by a
-rating map; optionally a ``rater`` column for several machine raters in one file. A blank score or
-label is an item the machine did not rate (a refusal, a parse failure): it is reported and left
-out, never filled in.
+Format (CSV, JSONL, JSON or Parquet): ``item_id`` and either a numeric ``score`` or a ``label``
+mapped by a rating map, or a ``text`` column with the model's raw answer, which the engine's
+strict parser reads (``--parse TEMPLATE``); optionally a ``rater`` column for several machine raters
+in one file. A blank score or label, or an answer the parser cannot read, is an item the machine
+did not rate (a refusal, a parse failure): it is reported and left out, never filled in. Without a
+``rater`` column the rater is named after the file, minus a known table suffix only
+(``gpt-4.1-mini.csv`` is ``gpt-4.1-mini``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from annalign.errors import InputError, warn
+from annalign.errors import InputError, shown, warn
 from annalign.matrix import Annotations
 from annalign.ratingmap import RatingMap
-from annalign.tables import ids_as_text, read_table, require_columns
+from annalign.tables import ids_as_text, read_table, require_columns, table_stem
+
+#: Columns that may hold a model's raw answer text, in the order they are looked for.
+TEXT_COLUMNS = ("text", "raw_output")
 
 
 @dataclass(frozen=True, eq=False)
@@ -70,6 +76,33 @@ class MachineRatings:
         return out
 
 
+def _parse_texts(frame: pd.DataFrame, column: str, answers: Mapping[str, float], where: str) -> np.ndarray:
+    """Run the engine's strict answer parser on a column of raw model text; unparsed rows become NaN (reported)."""
+    from annalign.engine.parsing import parse_answer
+
+    labels = list(answers)
+    values = np.full(len(frame), np.nan)
+    reasons: dict[str, int] = {}
+    first: tuple[int, str, str] | None = None
+    for k, (text, row) in enumerate(zip(frame[column], frame["_row"], strict=True)):
+        if text is None or (isinstance(text, float) and np.isnan(text)):
+            continue
+        result = parse_answer(str(text), labels)
+        if result.ok:
+            values[k] = answers[result.answer]  # type: ignore[index]
+        else:
+            reasons[result.reason] = reasons.get(result.reason, 0) + 1
+            if first is None:
+                first = (int(row), str(text)[:60], result.reason)
+    if first is not None:
+        n = sum(reasons.values())
+        warn(
+            f"{where}, column {column!r}: {n} of {len(frame)} answers could not be parsed and are left out "
+            f"(e.g. row {first[0]}: {first[1]!r}: {first[2]})"
+        )
+    return values
+
+
 def machine_ratings_from_frame(
     frame: pd.DataFrame,
     data: Annotations,
@@ -77,26 +110,58 @@ def machine_ratings_from_frame(
     where: str,
     default_name: str,
     rating_map: RatingMap | None = None,
+    parse: Mapping[str, float] | None = None,
+    scales: Mapping[str, tuple[float, float]] | None = None,
 ) -> MachineRatings:
-    """Align one machine-rater table to ``data``; see the module docstring for the format."""
+    """Align one machine-rater table to ``data``; see the module docstring for the format.
+
+    ``parse`` (answer -> value, from a template) runs the strict parser on the ``text`` column (or
+    the ``label`` column when there is none); a ``text`` column alone is parsed against the rating
+    map's labels. ``scales`` ({rater or "*": (LO, HI)}) refuses scores outside a declared range.
+    """
     require_columns(frame, ["item_id"], where)
     has_score, has_label = "score" in frame.columns, "label" in frame.columns
-    if not (has_score or has_label):
-        raise InputError(f"{where}: needs a 'score' column (numbers) or a 'label' column (mapped by the rating map)")
+    text_col = next((c for c in TEXT_COLUMNS if c in frame.columns), None)
+    rmap = rating_map or data.rating_map
+    if parse is None and not (has_score or has_label) and text_col is not None:
+        if rmap.numeric:
+            raise InputError(
+                f"{where}: column {text_col!r} holds raw answers; say how to read them with --parse TEMPLATE "
+                "(the rating map is numeric, so it has no labels to look for)"
+            )
+        parse = dict(rmap.mapping)
+    if not (has_score or has_label or parse is not None):
+        raise InputError(
+            f"{where}: needs a 'score' column (numbers), a 'label' column (mapped by the rating map) "
+            "or a 'text' column of raw answers (--parse TEMPLATE)"
+        )
+    if parse is not None and text_col is None and not has_label:
+        raise InputError(f"{where}: --parse needs a 'text' (or 'label') column with the model's raw answers")
     frame = frame.copy()
-    frame["item_id"] = ids_as_text(frame["item_id"])
+    frame["item_id"] = ids_as_text(frame["item_id"], where=where, what="item id")
     if frame["item_id"].isna().any():
         raise InputError(f"{where}, row {int(frame.loc[frame['item_id'].isna(), '_row'].iloc[0])}: item_id is empty")
-    if has_score:
-        values = RatingMap.numeric_scale().apply(frame["score"], where=f"{where}, column 'score'", rows=frame["_row"].tolist())
+    rows = frame["_row"].tolist()
+    if parse is not None:
+        values = _parse_texts(frame, text_col or "label", parse, where)
+    elif has_score:
+        values = RatingMap.numeric_scale().apply(frame["score"], where=f"{where}, column 'score'", rows=rows)
         if has_label:  # rows with no score may still carry a label
-            label_values = (rating_map or data.rating_map).apply(
-                frame["label"], where=f"{where}, column 'label'", rows=frame["_row"].tolist()
-            )
+            label_values = rmap.apply(frame["label"], where=f"{where}, column 'label'", rows=rows, option="--machine-rating-map")
+            both = np.isfinite(values) & np.isfinite(label_values)
+            if "n_samples" in frame.columns:  # the engine's files: a mean over samples need not equal the modal label
+                samples = pd.to_numeric(frame["n_samples"], errors="coerce").fillna(1).to_numpy()
+                both &= samples <= 1
+            clash = both & ~np.isclose(values, label_values, rtol=0, atol=1e-9)
+            if clash.any():
+                k = int(np.flatnonzero(clash)[0])
+                warn(
+                    f"{where}, row {rows[k]}: score {values[k]:g} and label {shown(frame['label'].iloc[k])} "
+                    f"(= {label_values[k]:g}) disagree ({int(clash.sum())} such rows); the score is used"
+                )
             values = np.where(np.isnan(values), label_values, values)
     else:
-        rmap = rating_map or data.rating_map
-        values = rmap.apply(frame["label"], where=f"{where}, column 'label'", rows=frame["_row"].tolist())
+        values = rmap.apply(frame["label"], where=f"{where}, column 'label'", rows=rows, option="--machine-rating-map")
     frame["_value"] = values
     if "rater" in frame.columns:
         frame["rater"] = frame["rater"].astype(object).where(frame["rater"].notna(), default_name).astype(str)
@@ -117,12 +182,27 @@ def machine_ratings_from_frame(
     unrated: dict[str, list[str]] = {}
     for k, name in enumerate(names):
         part = frame[frame["rater"] == name]
+        scale = (scales or {}).get(name, (scales or {}).get("*"))
+        if scale is not None:
+            lo, hi = scale
+            outside = np.isfinite(part["_value"].to_numpy()) & ~part["_value"].between(lo - 1e-9, hi + 1e-9).to_numpy()
+            if outside.any():
+                bad = part.loc[outside].iloc[0]
+                raise InputError(
+                    f"{where}, row {int(bad['_row'])}: machine rater {name!r} score {bad['_value']:g} lies outside "
+                    f"--machine-scale {lo:g},{hi:g} ({int(outside.sum())} such rows)"
+                )
         dup = part.duplicated("_pos", keep=False)
         if dup.any():
             conflict = part.loc[dup].groupby("_pos")["_value"].nunique(dropna=False)
             if (conflict > 1).any():
                 item = data.item_ids[int(conflict[conflict > 1].index[0])]
-                raise InputError(f"{where}: machine rater {name!r} gives item {item!r} two different ratings")
+                rows_of = part.loc[part["_pos"] == int(conflict[conflict > 1].index[0]), "_row"].tolist()
+                raise InputError(
+                    f"{where}: machine rater {name!r} gives item {item!r} two different ratings (rows {', '.join(map(str, rows_of))})"
+                )
+            n_dropped = int(part.duplicated("_pos").sum())
+            warn(f"{where}: {n_dropped} identical duplicate row(s) of machine rater {name!r} dropped")
             part = part.drop_duplicates("_pos")
         scores[part["_pos"].to_numpy(), k] = part["_value"].to_numpy()
         missing = data.item_ids[~np.isfinite(scores[:, k])]
@@ -139,15 +219,57 @@ def machine_ratings_from_frame(
 
 
 def load_machine_ratings(
-    paths: Sequence[str | Path], data: Annotations, *, rating_map: RatingMap | str | None = None
+    paths: Sequence[str | Path],
+    data: Annotations,
+    *,
+    rating_map: RatingMap | str | None = None,
+    parse: str | Path | None = None,
+    scales: Mapping[str, Sequence[float]] | None = None,
 ) -> MachineRatings:
-    """Read and align several machine-rater files; rater names must be unique across files."""
+    """Read and align several machine-rater files; rater names must be unique across files.
+
+    ``parse`` names a prompt template whose answers the strict parser looks for in raw answer
+    text; ``scales`` ({rater or "*": (LO, HI)}) refuses scores outside the declared range.
+    """
     rmap = RatingMap.parse(rating_map) if rating_map is not None else None
+    answers = None
+    if parse is not None:
+        from annalign.engine.templates import load_template
+
+        answers = load_template(parse).answer_values
+    checked = {k: (float(v[0]), float(v[1])) for k, v in (scales or {}).items()}
     parts = [
-        machine_ratings_from_frame(read_table(p), data, where=str(p), default_name=Path(p).name.split(".")[0], rating_map=rmap)
+        machine_ratings_from_frame(
+            read_table(p), data, where=str(p), default_name=table_stem(p), rating_map=rmap, parse=answers, scales=checked
+        )
         for p in paths
     ]
     return combine(parts)
+
+
+def drop_constant(machines: MachineRatings | None, data: Annotations) -> MachineRatings | None:
+    """Leave out machine raters whose scores do not vary on the items the humans rated, with a warning naming the file.
+
+    Every correlation with such a rater is undefined (0/0), so it would break RQ1, RQ2 and RQ3;
+    the other raters are analysed as usual. Returns None when no rater is left.
+    """
+    if machines is None:
+        return None
+    human = np.isfinite(data.item_mean)
+    keep = []
+    for k, name in enumerate(machines.names):
+        score = machines.scores[:, k]
+        valid = np.isfinite(score) & human
+        if valid.sum() >= 1 and np.ptp(score[valid]) == 0:
+            warn(
+                f"{machines.sources[k]}: machine rater {name!r} gives every item the same score "
+                f"({score[valid][0]:g}); its correlations are undefined, so it is left out of the analyses"
+            )
+        else:
+            keep.append(name)
+    if len(keep) == machines.n_machines:
+        return machines
+    return machines.select(keep) if keep else None
 
 
 def combine(parts: Sequence[MachineRatings]) -> MachineRatings:

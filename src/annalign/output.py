@@ -2,25 +2,101 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import re
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from annalign.errors import InputError
 from annalign.jsonsafe import jsonable
 
 
+def _reason(exc: OSError) -> str:
+    """'Not a directory', 'Permission denied', ... without the errno number."""
+    return exc.strerror or type(exc).__name__
+
+
+def prepare_out_dir(path: str | Path, option: str = "--out") -> Path:
+    """Create the output folder (and parents) and check it is writable, before any work; a one-line InputError if not."""
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{option} {out}: is a file, not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename and str(exc.filename) != str(out) else ""
+        raise InputError(f"{option} {out}: cannot create the folder: {_reason(exc)}{where}") from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise InputError(f"{option} {out}: the folder is not writable")
+    return out
+
+
+@contextmanager
+def output_errors(what: str = "output") -> Iterator[None]:
+    """Turn an OSError while writing outputs (disk full, permissions, a file in the way) into a one-line InputError."""
+    try:
+        yield
+    except InputError:
+        raise
+    except OSError as exc:
+        target = f" {exc.filename}" if exc.filename else ""
+        raise InputError(f"cannot write {what}{target}: {_reason(exc)}") from None
+
+
+def safe_file_name(name: str) -> str:
+    """A name that is safe as part of a file name: letters, digits, '.', '-' and '_' only."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", str(name)).strip("._") or "rater"
+
+
+def file_stem(name: str, limit: int = 120) -> str:
+    """A file-name stem for ``name`` on its own: its safe form, plus a short hash of ``name`` when that changed it.
+
+    Names that need no change keep their form; any other name gets the hash, so two names that
+    sanitise (or truncate) to the same text still get different stems ("a/b" is "a_b-<hash>",
+    "a_b" stays "a_b").
+    """
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", str(name)).strip("_") or "rater"
+    if safe == name and len(safe) <= limit:
+        return safe
+    return f"{safe[: limit - 9]}-{hashlib.sha256(str(name).encode('utf-8')).hexdigest()[:8]}"
+
+
+def distinct_file_names(names: Sequence[str]) -> list[str]:
+    """Safe file-name stems for ``names``, distinct even where sanitising makes two names equal.
+
+    A name whose safe form clashes with another's (``a/b`` and ``a_b``; case is ignored, as on
+    macOS and Windows) gets a short hash of the original name appended, so no output overwrites
+    another; names that need no change keep their form.
+    """
+    stems = [safe_file_name(n) for n in names]
+    counts = Counter(s.casefold() for s in stems)
+    out: list[str] = []
+    used: set[str] = set()
+    for name, stem in zip(names, stems, strict=True):
+        if (counts[stem.casefold()] > 1 and stem != name) or stem.casefold() in used:
+            stem = f"{stem}-{hashlib.sha256(str(name).encode('utf-8')).hexdigest()[:8]}"
+        used.add(stem.casefold())
+        out.append(stem)
+    return out
+
+
 def write_outputs(out_dir: str | Path, results: dict[str, Any], tables: dict[str, pd.DataFrame]) -> Path:
-    """Write DIR/results.json and one CSV per table; returns the results.json path."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    for name, frame in tables.items():
-        frame.to_csv(out / f"{name}.csv", index=False)
-    path = out / "results.json"
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(jsonable(results), indent=2, ensure_ascii=False, allow_nan=False), "utf-8")
-    tmp.replace(path)
+    """Write DIR/results.json and one CSV per table; returns the results.json path (OSError: one-line InputError)."""
+    out = prepare_out_dir(out_dir)
+    with output_errors("the results"):
+        for name, frame in tables.items():
+            frame.to_csv(out / f"{name}.csv", index=False)
+        path = out / "results.json"
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(jsonable(results), indent=2, ensure_ascii=False, allow_nan=False), "utf-8")
+        tmp.replace(path)
     return path
 
 

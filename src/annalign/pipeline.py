@@ -5,7 +5,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -14,9 +14,10 @@ import pandas as pd
 from annalign import __version__
 from annalign.config import Settings
 from annalign.datasets import load_dataset
-from annalign.errors import AnalysisWarning, warn
-from annalign.machine import MachineRatings, combine, load_machine_ratings, rescale
+from annalign.errors import AnalysisWarning, InputError, warn
+from annalign.machine import MachineRatings, combine, drop_constant, load_machine_ratings, rescale
 from annalign.matrix import Annotations
+from annalign.ratingmap import RatingMap
 from annalign.rq1 import analyze_rq1
 
 
@@ -32,9 +33,18 @@ class RunOutputs:
 @contextmanager
 def collect_warnings(sink: list[str], echo: Callable[[str], None] | None = None):
     """Record AnalysisWarnings (and echo them) instead of letting Python print them."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", AnalysisWarning)
-        yield
+    caught: list[warnings.WarningMessage] = []
+    try:
+        with warnings.catch_warnings(record=True) as recorded:
+            warnings.simplefilter("always", AnalysisWarning)
+            caught = recorded
+            yield
+    finally:  # after the filters are restored; warnings raised before an error still reach the user
+        _flush(caught, sink, echo)
+
+
+def _flush(caught: list[warnings.WarningMessage], sink: list[str], echo: Callable[[str], None] | None) -> None:
+    """Record and echo the AnalysisWarnings; pass every other warning on unchanged."""
     for w in caught:
         if issubclass(w.category, AnalysisWarning):
             message = str(w.message)
@@ -47,18 +57,38 @@ def collect_warnings(sink: list[str], echo: Callable[[str], None] | None = None)
 
 
 def load_data(settings: Settings) -> Annotations:
-    """The human ratings as the settings describe them (data set, format, rating map, rater filter)."""
-    data = load_dataset(settings.dataset, rating_map=settings.rating_map, columns=settings.column_map(), fmt=settings.format)
+    """The human ratings as the settings describe them (data set, format, rating map, scale, rater filter, text columns)."""
+    rmap = RatingMap.parse(settings.rating_map)
+    if settings.scale is not None:
+        rmap = rmap.with_scale(settings.scale)
+    data = load_dataset(settings.dataset, rating_map=rmap, columns=settings.column_map(), fmt=settings.format)
     if data.has_raters:
         data = data.filter_raters(settings.raters, settings.min_ratings)
+    renames = {c: t for c, t in ((settings.context_col, "context"), (settings.response_col, "response")) if c != t}
+    if renames:
+        absent = [c for c in renames if c not in data.items.columns]
+        if absent:
+            fields_ = ", ".join(map(str, data.items.columns)) or "none"
+            raise InputError(f"data set {data.name} has no item column {absent[0]!r} (item columns: {fields_})")
+        items = data.items.drop(columns=[t for t in renames.values() if t in data.items.columns]).rename(columns=renames)
+        data = replace(data, items=items)
     return data
 
 
 def load_machines(data: Annotations, settings: Settings, extra: list[MachineRatings] | None = None) -> MachineRatings | None:
-    """Machine-rater files from the settings plus any annotated in this run, on the humans' scale if asked."""
+    """Machine-rater files from the settings plus any annotated in this run, on the humans' scale if asked.
+
+    Machine raters that give every item the same score are left out with a warning naming their
+    file (``drop_constant``); None when no machine rater is left.
+    """
     parts = []
     if settings.ratings:
-        from_files = load_machine_ratings(settings.ratings, data, rating_map=settings.machine_rating_map)
+        declared = settings.machine_scale if isinstance(settings.machine_scale, dict) else (
+            {"*": settings.machine_scale} if settings.machine_scale else None
+        )
+        from_files = load_machine_ratings(
+            settings.ratings, data, rating_map=settings.machine_rating_map, parse=settings.parse, scales=declared
+        )
         if settings.machine_scale:  # only files: raters annotated in this run are already on the human scale
             values = data.values if data.has_raters else np.array(data.rating_map.categories or [0.0, 1.0])
             target = (float(np.min(values)), float(np.max(values)))
@@ -69,7 +99,7 @@ def load_machines(data: Annotations, settings: Settings, extra: list[MachineRati
     parts.extend(extra or [])
     if not parts:
         return None
-    return combine(parts)
+    return drop_constant(combine(parts), data)
 
 
 def run_analyses(data: Annotations, machines: MachineRatings | None, settings: Settings) -> RunOutputs:

@@ -17,6 +17,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from annalign.stats.correlation import pearson_masked, unit_scale
+
 if TYPE_CHECKING:
     from annalign.groups import RaterMatrix
 
@@ -33,8 +35,9 @@ def influence_cov(counts: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[np.
     (s, g, g) from the influence function IF_i = a_i b_i - r (a_i^2 + b_i^2) / 2 of standardised values.
     """
     s, n = counts.shape
-    xs = (x if x.ndim == 2 else x[None, :])[:, :, None]
-    ys = y if y.ndim == 3 else y[None, :, :]
+    # Scaled to magnitude <= 1 first (r is scale-free), so no square overflows.
+    xs = unit_scale((x if x.ndim == 2 else x[None, :])[:, :, None], None)
+    ys = unit_scale(y if y.ndim == 3 else y[None, :, :], None)
     v = np.isfinite(xs) & np.isfinite(ys)
     w = counts[:, :, None] * v
     total = w.sum(axis=1)
@@ -251,8 +254,7 @@ def power_analysis(
 
 
 def _corr(a: np.ndarray, b: np.ndarray) -> float:
-    ok = np.isfinite(a) & np.isfinite(b)
-    return float(np.corrcoef(a[ok], b[ok])[0, 1])
+    return float(pearson_masked(a, b))
 
 
 def plot_power(table: pd.DataFrame, path: str | Path, machine: str | None = None, max_lines: int = 12) -> Path:

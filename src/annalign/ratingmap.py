@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from annalign.errors import InputError
+from annalign.errors import InputError, shown
 
 #: Labels that mean "this rater gave no rating" (left out, never filled in).
 MISSING_WORDS = {"nan", "na", "missing", "none", "null"}
@@ -33,6 +33,27 @@ class RatingMap:
     mapping: Mapping[str, float] = field(default_factory=dict)
     numeric: bool = False
     name: str = "custom"
+    #: The declared scale (LO, HI): every rating must lie in it; None means no check beyond finiteness.
+    scale: tuple[float, float] | None = None
+
+    def __post_init__(self) -> None:
+        if self.scale is not None:
+            lo, hi = (float(v) for v in self.scale)
+            if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+                raise InputError(f"a rating scale needs finite LO < HI, got {lo:g},{hi:g}")
+            object.__setattr__(self, "scale", (lo, hi))
+            outside = [k for k, v in self.mapping.items() if not math.isnan(v) and not lo <= v <= hi]
+            if outside:
+                label = outside[0]
+                raise InputError(
+                    f"rating map {self.name}: label {label!r} = {self.mapping[label]:g} lies outside the declared scale {lo:g},{hi:g}"
+                )
+
+    def with_scale(self, scale: tuple[float, float] | list[float] | None) -> RatingMap:
+        """The same map with a declared scale (ratings outside it are refused); None keeps the map's own."""
+        if scale is None:
+            return self
+        return RatingMap(self.mapping, self.numeric, self.name, (float(scale[0]), float(scale[1])))
 
     @classmethod
     def dices(cls) -> RatingMap:
@@ -58,6 +79,8 @@ class RatingMap:
             return cls.dices()
         if text.casefold() == "numeric":
             return cls.numeric_scale()
+        if text.casefold().startswith("numeric:"):
+            return cls(numeric=True, name="numeric", scale=parse_scale(text.split(":", 1)[1], f"rating map {text!r}"))
         path = Path(text)
         if path.suffix.lower() in {".json", ".toml"}:
             if not path.is_file():
@@ -66,11 +89,19 @@ class RatingMap:
                 raw = json.loads(path.read_text("utf-8")) if path.suffix.lower() == ".json" else tomllib.loads(path.read_text("utf-8"))
             except (ValueError, UnicodeDecodeError) as exc:
                 raise InputError(f"{path}: not a valid rating map file ({exc})") from None
+            scale = None
             if isinstance(raw, dict) and "rating_map" in raw:
+                scale = raw.get("scale")
                 raw = raw["rating_map"]
+            elif isinstance(raw, dict) and "scale" in raw:
+                scale = raw.pop("scale")
+            if scale is not None:
+                scale = parse_scale(scale, f"{path}, key 'scale'")
+            if isinstance(raw, str) and raw.strip().casefold() == "numeric":
+                return cls(numeric=True, name="numeric", scale=scale)
             if not isinstance(raw, dict):
                 raise InputError(f"{path}: a rating map must be a table of label = number")
-            return cls._from_mapping(raw, str(path))
+            return cls._from_mapping(raw, str(path)).with_scale(scale)
         pairs: dict[str, float] = {}
         for part in text.split(","):
             if not part.strip():
@@ -85,13 +116,17 @@ class RatingMap:
     def _from_mapping(cls, raw: Mapping[str, object], where: str) -> RatingMap:
         out: dict[str, float] = {}
         for label, value in raw.items():
-            try:
-                number = float(value)  # type: ignore[arg-type]
-            except (TypeError, ValueError):
-                if _norm(value) in MISSING_WORDS:
-                    number = math.nan
-                else:
-                    raise InputError(f"rating map {where}: value {value!r} for label {label!r} is not a number") from None
+            if _norm(value) in MISSING_WORDS:
+                number = math.nan
+            else:
+                try:
+                    if isinstance(value, bool):
+                        raise TypeError
+                    number = float(value)  # type: ignore[arg-type]
+                except (TypeError, ValueError):
+                    raise InputError(f"rating map {where}: value {shown(value)} for label {label!r} is not a number") from None
+                if not math.isfinite(number):
+                    raise InputError(f"rating map {where}: value {shown(value)} for label {label!r} is not a finite number")
             out[str(label).strip()] = number
         if not out:
             raise InputError(f"rating map {where} is empty")
@@ -103,19 +138,39 @@ class RatingMap:
         return tuple(sorted({v for v in self.mapping.values() if not math.isnan(v)}))
 
     def to_dict(self) -> dict[str, object]:
-        return {"name": self.name, "numeric": self.numeric, "mapping": dict(self.mapping)}
+        out: dict[str, object] = {"name": self.name, "numeric": self.numeric, "mapping": dict(self.mapping)}
+        if self.scale is not None:
+            out["scale"] = list(self.scale)
+        return out
 
-    def apply(self, labels: pd.Series | Iterable[object], *, where: str, rows: Iterable[int] | None = None) -> np.ndarray:
-        """Map labels to float64; blanks become NaN; an unknown label raises, naming where it was."""
+    def apply(
+        self,
+        labels: pd.Series | Iterable[object],
+        *,
+        where: str,
+        rows: Iterable[int] | None = None,
+        option: str = "--rating-map",
+    ) -> np.ndarray:
+        """Map labels to float64; blanks become NaN; an unknown label, a non-finite or an out-of-scale number raises.
+
+        ``option`` is the command-line option the hint for an unknown label names.
+        """
         series = labels if isinstance(labels, pd.Series) else pd.Series(list(labels), dtype=object)
         blank = series.isna() | (series.astype(str).str.strip() == "")
         if self.numeric:
-            text = series.astype(str).str.strip()
+            text = series.map(lambda v: v if isinstance(v, str) else shown(v)).str.strip()
             missing_word = text.str.casefold().isin(MISSING_WORDS)
-            values = pd.to_numeric(text.where(~(blank | missing_word)), errors="coerce").to_numpy(dtype=float, copy=True)
+            boolean = series.map(lambda v: isinstance(v, (bool, np.bool_))).to_numpy(dtype=bool)
+            with np.errstate(over="ignore"):
+                values = pd.to_numeric(text.where(~(blank | missing_word)), errors="coerce").to_numpy(dtype=float, copy=True)
+            values[boolean] = np.nan
             bad = np.isnan(values) & ~(blank | missing_word).to_numpy()
             if bad.any():
                 self._raise_unknown(series, bad, where, rows, "is not a number (the rating map is numeric)")
+            infinite = np.isinf(values)
+            if infinite.any():
+                self._raise_unknown(series, infinite, where, rows, "is not a finite number (infinite or too large for a float)", "value")
+            self.check_scale(values, series, where=where, rows=rows)
             return values
         lookup = {_norm(k): v for k, v in self.mapping.items()}
         normed = series.map(_norm)
@@ -123,13 +178,40 @@ class RatingMap:
         unknown = (~normed.isin(lookup.keys())).to_numpy() & ~blank.to_numpy()
         # Numbers given as text are accepted when the map's values are those numbers (e.g. "1.0").
         if unknown.any():
-            self._raise_unknown(series, unknown, where, rows, f"is not in the rating map ({', '.join(self.mapping)}); map it with --rating-map")
+            self._raise_unknown(series, unknown, where, rows, f"is not in the rating map ({', '.join(self.mapping)}); map it with {option}")
         values[blank.to_numpy()] = np.nan
         return values
 
+    def check_scale(self, values: np.ndarray, series: pd.Series | None = None, *, where: str, rows: Iterable[int] | None = None) -> None:
+        """Raise when a value lies outside the declared scale (no check without one)."""
+        if self.scale is None:
+            return
+        lo, hi = self.scale
+        outside = np.isfinite(values) & ((values < lo) | (values > hi))
+        if outside.any():
+            shown_series = series if series is not None else pd.Series(values)
+            why = f"lies outside the declared scale {lo:g},{hi:g}" + (" (negative)" if lo >= 0 and (values[outside] < 0).any() else "")
+            self._raise_unknown(shown_series, outside, where, rows, why, "value")
+
     @staticmethod
-    def _raise_unknown(series: pd.Series, bad: np.ndarray, where: str, rows: Iterable[int] | None, why: str) -> None:
+    def _raise_unknown(
+        series: pd.Series, bad: np.ndarray, where: str, rows: Iterable[int] | None, why: str, what: str = "label"
+    ) -> None:
         position = int(np.flatnonzero(bad)[0])
         row_numbers = list(rows) if rows is not None else None
         row = row_numbers[position] if row_numbers is not None else position + 2
-        raise InputError(f"{where}, row {row}: label {series.iloc[position]!r} {why} ({int(bad.sum())} such rows)")
+        raise InputError(f"{where}, row {row}: {what} {shown(series.iloc[position])} {why} ({int(bad.sum())} such rows)")
+
+
+def parse_scale(spec: object, where: str) -> tuple[float, float]:
+    """``"1,5"``, ``[1, 5]`` or ``(1, 5)`` -> (1.0, 5.0); a one-line InputError naming ``where`` otherwise."""
+    parts = spec.split(",") if isinstance(spec, str) else spec
+    try:
+        if isinstance(parts, (str, bytes)) or len(parts) != 2 or any(isinstance(p, bool) for p in parts):  # type: ignore[arg-type]
+            raise ValueError
+        lo, hi = (float(p) for p in parts)  # type: ignore[union-attr]
+    except (TypeError, ValueError):
+        raise InputError(f"{where}: a scale must be LO,HI (two numbers, for example 1,5), got {shown(spec)}") from None
+    if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+        raise InputError(f"{where}: a scale needs finite LO < HI, got {shown(spec)}")
+    return lo, hi

@@ -227,6 +227,13 @@ def analyze_rq1(
             raise InputError(f"machine rater {name!r} gives every item the same score; its correlation is undefined")
         r = correlation(score, human_mean, method)
         reps = bootstrap_correlation(np.where(valid, score, np.nan), human_mean, n_boot, seed, method)
+        undefined = int((~np.isfinite(reps)).sum())
+        if undefined:
+            warn(
+                f"machine rater {name!r}: {undefined} of {n_boot} bootstrap replicates are undefined (resamples where its "
+                "scores do not vary, or vary over more than the float range can square, e.g. one score of 1e300 among "
+                "small ones); the interval rests on the others"
+            )
         lo, hi = percentile_interval(reps, level)
         alt = None
         if data.has_raters:

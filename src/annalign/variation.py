@@ -18,14 +18,15 @@ from scipy import sparse
 from annalign.grouptests import anova_f, random_effects_share
 from annalign.matrix import Annotations
 from annalign.stats.bootstrap import count_chunks
-from annalign.stats.correlation import grouped_pearson, pearson_from_sums
+from annalign.stats.correlation import grouped_pearson, pearson_from_sums, unit_scale
 
 
 def rater_r_replicates(data: Annotations, x: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
     """Item-bootstrap replicates (n_boot, n_raters) of each rater's r with machine scores x (per item)."""
     xe = x[data.item_index]
     keep = np.isfinite(xe)
-    item, rater, xv, yv = data.item_index[keep], data.rater_index[keep], xe[keep], data.values[keep]
+    item, rater = data.item_index[keep], data.rater_index[keep]
+    xv, yv = unit_scale(xe[keep], None), unit_scale(data.values[keep], None)  # r is scale-free; no overflow
     n_r = data.n_raters
     cnt = np.bincount(rater, minlength=n_r).astype(float)
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from annalign.cli_options import data_options, settings_from_options
 from annalign.engine.api import annotate as run_annotate
 from annalign.engine.api import default_ledger_path
 from annalign.engine.backends.base import DEFAULT_MODEL
@@ -15,7 +16,7 @@ from annalign.errors import InputError
 
 
 @click.command("annotate")
-@click.option("--dataset", "dataset", required=True, help="Bundled data set name (dices350, dices990) or a data file.")
+@data_options
 @click.option("--model", "model", default=DEFAULT_MODEL, show_default=True,
               help="openai:MODEL[@BASE_URL], anthropic:MODEL or local:smollm2-135m.")
 @click.option("--template", "template", default="dices-likert", show_default=True,
@@ -41,17 +42,22 @@ from annalign.errors import InputError
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @click.option("--out", "out", required=True, help="Machine-rater file to write (.csv, .jsonl or .parquet).")
 def annotate(
-    dataset: str, model: str, template: str, personas: tuple[str, ...], samples: int, temperature: float,
+    config_path: str | None, model: str, template: str, personas: tuple[str, ...], samples: int, temperature: float,
     concurrency: int, ledger: str | None, limit: int | None, requests_per_minute: float | None,
     tokens_per_minute: float | None, max_tokens: int, top_logprobs: int, constrain: str, timeout: float,
     max_attempts: int, api_key: str | None, base_url: str | None, threads: int | None, no_progress: bool, out: str,
+    **data_opts: str | None,
 ) -> None:  # fmt: skip
-    """Rate the conversations of a data set with an LLM and write a machine-rater file."""
-    from annalign.datasets import load_dataset
+    """Rate the conversations of a data set with an LLM and write a machine-rater file.
+
+    The data options are those of ``analyze``; ``--context-col``/``--response-col`` name the
+    item columns that hold the conversation text.
+    """
+    from annalign.pipeline import load_data
 
     if not out.lower().endswith((".csv", ".jsonl", ".parquet")):
         raise InputError(f"--out {out!r}: use a .csv, .jsonl or .parquet file name")
-    data = load_dataset(dataset)
+    data = load_data(settings_from_options(config_path, **data_opts))
     frame = run_annotate(
         data, model, template=template, personas=list(personas) or None, samples=samples,
         temperature=temperature, concurrency=concurrency, ledger_path=ledger or default_ledger_path(),

@@ -19,6 +19,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from annalign.report.sections import label_pair  # noqa: E402
+from annalign.stats.correlation import correlation
 
 #: Okabe & Ito (2008) colour-blind-safe palette, black first.
 OKABE_ITO = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
@@ -241,10 +242,11 @@ def rq3_predictions(summary: pd.DataFrame | None, items: pd.DataFrame | None) ->
                 ax.scatter(x, y, s=10, color=colour(k), alpha=0.6, edgecolors="none")
                 ok = np.isfinite(x) & np.isfinite(y)
                 if ok.sum() >= 3 and np.ptp(x[ok]) > 0:
-                    slope, icpt = np.polyfit(x[ok], y[ok], 1)
+                    unit = float(np.abs(x[ok]).max())  # fit in units of the largest |x|: no overflow near 1e300
+                    slope, icpt = np.polyfit(x[ok] / unit, y[ok], 1)
                     xs = np.linspace(x[ok].min(), x[ok].max(), 2)
-                    ax.plot(xs, icpt + slope * xs, color="black", linewidth=1)
-                    ax.set_title(f"{wrap(label)}\nr = {np.corrcoef(x[ok], y[ok])[0, 1]:.2f}", fontsize=8)
+                    ax.plot(xs, icpt + slope * (xs / unit), color="black", linewidth=1)
+                    ax.set_title(f"{wrap(label)}\nr = {correlation(x[ok], y[ok]):.2f}", fontsize=8)
                 else:
                     ax.set_title(wrap(label), fontsize=8)
                 ax.axhline(0, color=GREY, linewidth=0.6)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -30,12 +31,34 @@ def environment(html: bool) -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.filters["md"] = md_cell
+    env.filters["mdline"] = md_line
     return env
 
 
+#: Characters that start Markdown or HTML syntax inline; "_" only at a word edge (inside a word it is plain).
+_MD_SPECIAL = re.compile(r"[\\`*\[\]()!#|~{}$<>&]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
+_HTML_ENTITY = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+#: What GitHub's renderer turns into links by itself: scheme://, www., mailto:/xmpp:.
+_AUTOLINK = re.compile(r"(?i)(?<=[a-z])(?=://)|(?<=\bwww)(?=\.)|(?<=\bmailto)(?=:)|(?<=\bxmpp)(?=:)")
+
+
 def md_cell(text: object) -> str:
-    """A Markdown table cell: pipes escaped, line breaks flattened."""
-    return clean(text).replace("\\", "\\\\").replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+    """Text for anywhere inline in report.md (cells, headings, alt text): shown as text, never as markup.
+
+    HTML's ``<``, ``>`` and ``&`` become entities (no live tag); Markdown's punctuation is
+    backslash-escaped (no link, image, emphasis, code or table break); URLs and ``www.`` lose the
+    character that makes GitHub's renderer link them; line breaks are flattened. E-mail addresses
+    may still be shown as mailto links by GFM (its e-mail autolinks cannot be escaped).
+    """
+    flat = clean(text).replace("\r", " ").replace("\n", " ")
+    escaped = _MD_SPECIAL.sub(lambda m: _HTML_ENTITY.get(m.group(0), "\\" + m.group(0)), flat)
+    return _AUTOLINK.sub("\\\\", escaped)
+
+
+def md_line(text: object) -> str:
+    """``md_cell`` for text that starts a line: a leading list, heading or setext marker is escaped too."""
+    text_ = re.sub(r"^(\s*)([-+=])", r"\1\\\2", md_cell(text))
+    return re.sub(r"^(\s*\d+)\.", r"\1\\.", text_)
 
 
 def build_context(

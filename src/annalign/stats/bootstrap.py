@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 from scipy import stats
 
-from annalign.stats.correlation import pearson_from_sums
+from annalign.stats.correlation import pearson_from_sums, unit_scale
 
 #: Count-matrix entries per chunk (x 8 bytes): bounds memory whatever the data size.
 CHUNK_ENTRIES = 4_000_000
@@ -53,11 +53,13 @@ def pearson_design(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """
     valid = np.isfinite(x) & np.isfinite(y)
     n = valid.sum(axis=0)
+    # Scaled to magnitude <= 1 before summing (r is scale-free), so no sum of squares overflows.
+    x, y = unit_scale(np.where(valid, x, 0.0)), unit_scale(np.where(valid, y, 0.0))
     with np.errstate(invalid="ignore", divide="ignore"):
         mx = np.where(valid, x, 0.0).sum(axis=0) / n
         my = np.where(valid, y, 0.0).sum(axis=0) / n
-    dx = np.where(valid, x - mx, 0.0)
-    dy = np.where(valid, y - my, 0.0)
+    dx = unit_scale(np.where(valid, x - mx, 0.0))
+    dy = unit_scale(np.where(valid, y - my, 0.0))
     return np.concatenate([valid.astype(float), dx, dy, dx * dx, dy * dy, dx * dy], axis=1)
 
 

@@ -6,6 +6,26 @@ import numpy as np
 from scipy import stats
 
 METHODS = ("pearson", "spearman", "kendall")
+#: Magnitudes above LARGE or below SMALL are rescaled before squaring (their squares would overflow or underflow).
+LARGE = 1e100
+SMALL = 1e-100
+
+
+def unit_scale(d: np.ndarray, axis: int | None = 0) -> np.ndarray:
+    """``d`` divided by its largest magnitude (per column) when that lies outside [SMALL, LARGE].
+
+    Pearson r does not change under a positive rescaling. Magnitudes from 1e-100 to 1e100 are
+    returned as they are (their squares and sums neither overflow nor underflow for any realistic
+    n); others, up to the float limits (1e300 or 1e-300 scores), are brought to magnitude 1.
+    NaN entries are ignored.
+    """
+    if d.size == 0:
+        return d
+    top = np.fmax.reduce(np.abs(d), axis=axis, keepdims=axis is not None)
+    rescale = np.isfinite(top) & (top > 0) & ((top > LARGE) | (top < SMALL))
+    if not np.any(rescale):
+        return d
+    return d / np.where(rescale, top, 1.0)
 
 
 def pearson_from_sums(n, sx, sy, sxx, syy, sxy) -> np.ndarray:
@@ -30,14 +50,17 @@ def pearson_masked(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     x, y = np.broadcast_arrays(x, y)
     valid = np.isfinite(x) & np.isfinite(y)
     w = valid.astype(float)
-    xv = np.where(valid, x, 0.0)
-    yv = np.where(valid, y, 0.0)
+    # Scaled before the means: a sum of values near the float limit would overflow.
+    xv = unit_scale(np.where(valid, x, 0.0))
+    yv = unit_scale(np.where(valid, y, 0.0))
+    x, y = np.where(valid, xv, np.nan), np.where(valid, yv, np.nan)
     n = w.sum(axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
         mx = xv.sum(axis=0) / n
         my = yv.sum(axis=0) / n
-    dx = np.where(valid, x - mx, 0.0)
-    dy = np.where(valid, y - my, 0.0)
+    with np.errstate(invalid="ignore", over="ignore"):
+        dx = unit_scale(np.where(valid, x - mx, 0.0))
+        dy = unit_scale(np.where(valid, y - my, 0.0))
     return pearson_from_sums(n, dx.sum(0), dy.sum(0), (dx * dx).sum(0), (dy * dy).sum(0), (dx * dy).sum(0))
 
 
@@ -48,18 +71,30 @@ def grouped_pearson(group: np.ndarray, x: np.ndarray, y: np.ndarray, n_groups: i
     are formed, so the result is accurate to rounding (checked against scipy in the tests).
     """
     keep = np.isfinite(x) & np.isfinite(y)
-    g, x, y = group[keep], x[keep], y[keep]
+    g, x, y = group[keep], unit_scale(x[keep], None), unit_scale(y[keep], None)
     n = np.bincount(g, minlength=n_groups).astype(float)
     with np.errstate(invalid="ignore", divide="ignore"):
         mx = np.bincount(g, weights=x, minlength=n_groups) / n
         my = np.bincount(g, weights=y, minlength=n_groups) / n
-    dx = x - mx[g]
-    dy = y - my[g]
+    dx = _scale_within(x - mx[g], g, n_groups)
+    dy = _scale_within(y - my[g], g, n_groups)
 
     def s(w: np.ndarray) -> np.ndarray:
         return np.bincount(g, weights=w, minlength=n_groups)
 
     return pearson_from_sums(n, s(dx), s(dy), s(dx * dx), s(dy * dy), s(dx * dy)), n
+
+
+def _scale_within(d: np.ndarray, g: np.ndarray, n_groups: int) -> np.ndarray:
+    """Centred values divided by the largest magnitude within their group when it exceeds LARGE (see ``unit_scale``)."""
+    if not len(d):
+        return d
+    top = np.zeros(n_groups)
+    np.maximum.at(top, g, np.abs(d))
+    rescale = (top > 0) & ((top > LARGE) | (top < SMALL))
+    if not rescale.any():
+        return d
+    return d / np.where(rescale, top, 1.0)[g]
 
 
 def rank_columns(x: np.ndarray) -> np.ndarray:
@@ -93,10 +128,13 @@ def pearson_fixed_x(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     y = np.asarray(y, dtype=float)
     rows = np.isfinite(x)
     x, y = x[rows], y[rows]
-    x = x - x.mean() if len(x) else x
+    if len(x):
+        x = unit_scale(x, None)
+        x = unit_scale(x - x.mean(), None)
     valid = np.isfinite(y)
     w = valid.astype(float)
     yz = np.where(valid, y, 0.0)
+    yz = unit_scale(yz)  # rare: magnitudes whose squares would overflow or underflow
     n = w.sum(axis=0)
     sx = x @ w
     sxx = (x * x) @ w

@@ -1,0 +1,95 @@
+"""Command-line options shared by every command that reads data (analyze, run, groups, disagreement, annotate).
+
+Options arrive as text and are checked by the settings layer (``annalign.config``), so a bad
+value gets the same one-line message from the command line, a TOML file or a Python call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from annalign.config import Settings, load_settings
+from annalign.errors import InputError
+
+
+def _scale(texts: tuple[str, ...] | None) -> dict[str, list[float]] | None:
+    """Parse --machine-scale values: ``LO,HI`` for every machine rater or ``NAME=LO,HI`` for one."""
+    if not texts:
+        return None
+    out: dict[str, list[float]] = {}
+    for text in texts:
+        name, _, spec = text.rpartition("=")
+        try:
+            lo, hi = (float(p) for p in spec.split(","))
+        except ValueError:
+            raise InputError(f"--machine-scale must be LO,HI or NAME=LO,HI (for example 1,5), got {text!r}") from None
+        out[name or "*"] = [lo, hi]
+    return out
+
+
+def _apply(func: Callable[..., Any], options: list[Callable[[Any], Any]]) -> Callable[..., Any]:
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def data_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Options shared by every command that reads a data set."""
+    return _apply(func, [
+        click.option("--dataset", help="bundled name (dices350, dices990) or a file (official DICES CSV, long-form CSV/TSV/Parquet/JSONL/JSON)"),
+        click.option("--format", "fmt", metavar="auto|dices|long|votes", help="data set layout (default: auto)"),
+        click.option("--item-col", help="long form: item id column (default item_id)"),
+        click.option("--rater-col", help="long form: rater id column (default rater_id)"),
+        click.option("--rating-col", help="long form: rating column (default rating)"),
+        click.option("--rater-attrs", help="long form: comma-separated rater attribute columns (default: detected)"),
+        click.option("--item-fields", help="long form: comma-separated item text columns (default: detected)"),
+        click.option("--context-col", help="item column holding the conversation (default context)"),
+        click.option("--response-col", help="item column holding the response to rate (default response)"),
+        click.option("--rating-map", help="labels to numbers: dices (Yes=1,Unsure=0.5,No=0), numeric, numeric:LO,HI, 'A=1,B=0', or a JSON/TOML file"),
+        click.option("--scale", metavar="LO,HI", help="declared human rating scale: ratings outside it are refused"),
+        click.option("--raters", metavar="all|dices-kept", help="rater filter (default all)"),
+        click.option("--min-ratings", metavar="N", help="drop raters with fewer ratings"),
+        click.option("--config", "config_path", metavar="FILE", help="TOML settings file"),
+    ])  # fmt: skip
+
+
+def machine_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Options that read machine-rater files."""
+    return _apply(func, [
+        click.option("--ratings", "ratings", multiple=True, help="machine-rater file (item_id + score, label or text [+ rater]); repeatable"),
+        click.option("--machine-rating-map", help="rating map for machine labels (default: the data set's)"),
+        click.option("--machine-scale", multiple=True, help="LO,HI or NAME=LO,HI: map machine scores from this range onto the human scale (alt-test RMSE)"),
+        click.option("--parse", metavar="TEMPLATE", help="read raw model answers (column text, else label) with the strict parser of this template"),
+    ])  # fmt: skip
+
+
+def resampling_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Bootstrap replicates and seed."""
+    return _apply(func, [
+        click.option("--bootstrap", metavar="N", help="bootstrap replicates, at least 10 (default 1000)"),
+        click.option("--seed", metavar="N", help="random seed, a whole number >= 0 (default 0)"),
+    ])  # fmt: skip
+
+
+def analysis_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Options of the statistical analyses (RQ1 and what follows)."""
+    func = _apply(func, [
+        click.option("--method", metavar="pearson|spearman|kendall", help="correlation (default pearson)"),
+        click.option("--alt-epsilon", metavar="EPS", help="alt-test cost parameter epsilon, 0 to 1 (default 0.1)"),
+        click.option("--alt-scoring", metavar="auto|accuracy|neg_rmse", help="alt-test scoring"),
+    ])  # fmt: skip
+    return machine_options(resampling_options(func))
+
+
+def settings_from_options(config_path: str | None, **cli: Any) -> Settings:
+    """The Settings for a command: defaults, then the TOML file, then the options given."""
+    cli["machine_scale"] = _scale(cli.get("machine_scale"))
+    if "fmt" in cli:
+        cli["format"] = cli.pop("fmt")
+    for key in ("ratings", "models", "templates"):
+        if key in cli:
+            cli[key] = list(cli.get(key) or []) or None
+    return load_settings(config_path, cli)
