@@ -28,8 +28,11 @@ def _committed(ledger: Path) -> set[str]:
     """Prompt hashes of the requests answered in the ledger."""
     if not ledger.exists():
         return set()
-    with sqlite3.connect(ledger) as db:
-        return {r[0] for r in db.execute("SELECT prompt_hash FROM requests WHERE status = 'ok'")}
+    try:
+        with sqlite3.connect(ledger) as db:
+            return {r[0] for r in db.execute("SELECT prompt_hash FROM requests WHERE status = 'ok'")}
+    except sqlite3.OperationalError:  # the run has created the file but not yet its tables
+        return set()
 
 
 def _env() -> dict[str, str]:
