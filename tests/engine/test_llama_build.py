@@ -132,3 +132,19 @@ def test_installed_llama_cpp_is_portable_and_runs_a_1000_token_prompt() -> None:
     assert not llama_build.has_amx(info), f"llama.cpp was built with AMX kernels: {info}"
     assert llama_build.built_features(info) <= {"SSE3", "SSSE3", "AVX", "AVX2", "F16C", "FMA", "BMI2"}, info
     assert int(done.stdout.split()[-1]) >= 1000
+
+
+def test_thread_count_from_the_environment_or_the_idle_cores(monkeypatch) -> None:
+    from annalign.engine.backends import local_llama
+
+    monkeypatch.setenv("ANNALIGN_THREADS", "3")
+    assert local_llama.default_threads() == 3
+    for bad in ("0", "-2", "many"):
+        monkeypatch.setenv("ANNALIGN_THREADS", bad)
+        with pytest.raises(InputError, match="ANNALIGN_THREADS"):
+            local_llama.default_threads()
+    monkeypatch.delenv("ANNALIGN_THREADS")
+    cores = len(os.sched_getaffinity(0))
+    assert 1 <= local_llama.default_threads() <= cores
+    idle = local_llama.idle_cores(cores, interval=0.1)
+    assert idle is None or 0.0 <= idle <= cores

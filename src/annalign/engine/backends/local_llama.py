@@ -87,10 +87,11 @@ def f16_weights(source: str, *, threads: int = 1) -> str:
 
 
 def default_threads() -> int:
-    """Threads for llama.cpp: ``$ANNALIGN_THREADS``, else every core this process may use that is idle.
+    """Threads for llama.cpp: ``$ANNALIGN_THREADS``, else the cores this process may use that are idle now.
 
-    llama.cpp's threads spin at barriers, so a thread on a busy core slows every other one: with
-    other load on the machine (the 1-minute load average) that many cores are left free.
+    llama.cpp's threads spin at barriers, so a thread on a busy core slows every other one. Idle
+    cores are measured over a quarter of a second from /proc/stat as the model loads (when this
+    process itself computes nothing), so earlier work of the same run is not counted as other load.
     """
     env = os.environ.get("ANNALIGN_THREADS", "").strip()
     if env:
@@ -105,11 +106,31 @@ def default_threads() -> int:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
         cores = os.cpu_count() or 1
-    try:
-        busy = int(os.getloadavg()[0] + 0.5)
-    except OSError:
-        busy = 0
-    return max(1, min(cores - min(busy, cores - 1), 16))
+    idle = idle_cores(cores)
+    return max(1, min(cores, round(idle) if idle is not None else cores, 16))
+
+
+def idle_cores(cores: int, interval: float = 0.25) -> float | None:
+    """How many of the machine's cores were idle over ``interval`` seconds (None without /proc/stat)."""
+    import time
+
+    def sample() -> tuple[int, int] | None:
+        try:
+            fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+        except OSError:
+            return None
+        values = [int(v) for v in fields[:8]]
+        return values[3] + values[4], sum(values)  # idle + iowait, total
+
+    first = sample()
+    if first is None:
+        return None
+    time.sleep(interval)
+    second = sample()
+    if second is None or second[1] <= first[1]:
+        return None
+    share = (second[0] - first[0]) / (second[1] - first[1])
+    return min(cores, share * (os.cpu_count() or cores))
 
 
 def answer_first_tokens(model: Any, answers: tuple[str, ...]) -> dict[str, list[int]]:
