@@ -15,10 +15,15 @@ from annalign.config import Settings, load_settings
 from annalign.errors import InputError
 from annalign.output import rq1_summary, rq2_summary, write_outputs
 from annalign.pipeline import collect_warnings, load_data, load_machines, run_analyses
+from annalign.redaction import redact
 
 
 def _echo_warning(message: str) -> None:
-    click.echo(f"warning: {message}", err=True)
+    click.echo(f"warning: {redact(message)}", err=True)
+
+
+def _say(message: str) -> None:
+    click.echo(redact(message), err=True)
 
 
 def _split(text: str | None) -> list[str] | None:
@@ -117,8 +122,8 @@ def _analyze(settings: Settings, out: str, personas: bool = False) -> None:
 
                 labels = list(form_groups(data, settings.groupings[0]).labels)
                 n = len(labels) * (settings.limit or data.n_items) * len(settings.models) * len(settings.templates)
-                click.echo(f"persona annotation: {n} requests ({len(labels)} groups), answered from the ledger where already done", err=True)
-            extra, provenance = annotate_for_run(data, settings, Path(out), labels, say=lambda m: click.echo(m, err=True))
+                _say(f"persona annotation: {n} requests ({len(labels)} groups), answered from the ledger where already done")
+            extra, provenance = annotate_for_run(data, settings, Path(out), labels, say=_say)
         machines = load_machines(data, settings, extra)
         outputs = run_analyses(data, machines, settings)
     outputs.results["warnings"] = warnings
@@ -127,16 +132,16 @@ def _analyze(settings: Settings, out: str, personas: bool = False) -> None:
     from annalign.report import write_report
 
     paths = write_report(out, outputs.results, outputs.tables, data, machines)
-    click.echo(f"{data.name}: {data.n_items} items, {data.n_raters} raters, {data.n_ratings} ratings")
+    click.echo(redact(f"{data.name}: {data.n_items} items, {data.n_raters} raters, {data.n_ratings} ratings"))
     for line in rq1_summary(outputs.results["rq1"]):
-        click.echo(line)
+        click.echo(redact(line))
     for line in rq2_summary(outputs.tables):
-        click.echo(line)
+        click.echo(redact(line))
     if "rq3" in outputs.results:
         from annalign.disagreement_cli import rq3_summary
 
         for line in rq3_summary(outputs.results["rq3"]):
-            click.echo(line)
+            click.echo(redact(line))
     click.echo(f"results: {path}")
     click.echo(f"report: {paths['html']}")
 
@@ -174,9 +179,9 @@ def run(out: str, config_path: str | None, no_model: bool, personas: bool, **opt
     elif not settings.models:
         settings.models = [DEFAULT_MODEL]
     Path(out).mkdir(parents=True, exist_ok=True)
-    (Path(out) / "settings.json").write_text(json.dumps(settings.to_dict(), indent=2), "utf-8")
-    if config_path:  # the exact config used travels with the results
-        (Path(out) / "config.toml").write_text(Path(config_path).read_text("utf-8"), "utf-8")
+    (Path(out) / "settings.json").write_text(json.dumps(redact(settings.to_dict()), indent=2), "utf-8")
+    if config_path:  # the exact config used travels with the results (without credentials)
+        (Path(out) / "config.toml").write_text(redact(Path(config_path).read_text("utf-8")), "utf-8")
     _analyze(settings, out, personas=personas)
 
 

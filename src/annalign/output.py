@@ -9,17 +9,18 @@ from typing import Any
 import pandas as pd
 
 from annalign.jsonsafe import jsonable
+from annalign.redaction import redact, redact_frame
 
 
 def write_outputs(out_dir: str | Path, results: dict[str, Any], tables: dict[str, pd.DataFrame]) -> Path:
-    """Write DIR/results.json and one CSV per table; returns the results.json path."""
+    """Write DIR/results.json and one CSV per table (secrets redacted); returns the results.json path."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     for name, frame in tables.items():
-        frame.to_csv(out / f"{name}.csv", index=False)
+        redact_frame(frame).to_csv(out / f"{name}.csv", index=False)
     path = out / "results.json"
     tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(jsonable(results), indent=2, ensure_ascii=False, allow_nan=False), "utf-8")
+    tmp.write_text(json.dumps(redact(jsonable(results)), indent=2, ensure_ascii=False, allow_nan=False), "utf-8")
     tmp.replace(path)
     return path
 
