@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,7 @@ import pandas as pd
 from annalign.engine.backends.base import DEFAULT_MODEL, make_backend, parse_model_spec
 from annalign.engine.export import build_frame
 from annalign.engine.ledger import Ledger
+from annalign.engine.ledger import lease_seconds as ledger_lease
 from annalign.engine.runner import RunStats, build_jobs, execute
 from annalign.engine.templates import resolve_template
 from annalign.errors import InputError, warn
@@ -82,11 +83,15 @@ def annotate(
     retry_failed: bool = True,
     progress: bool = True,
     n_threads: int | None = None,
+    lease_seconds: float | None = None,
+    notify: Callable[[str], None] | None = None,
 ) -> pd.DataFrame:
     """Rate items with ``model`` and return a machine-rater frame (one row per item and persona).
 
     Requests already answered in the ledger are not sent again; failed ones are retried unless
-    ``retry_failed`` is False. Run totals are in ``frame.attrs["annotate"]``.
+    ``retry_failed`` is False. Requests another run on the same ledger is sending are not sent
+    (see ``annalign.engine.ledger``); ``lease_seconds`` is how long such a claim lives unless
+    renewed. Run totals are in ``frame.attrs["annotate"]``.
     """
     if samples < 1:
         raise InputError(f"--samples must be at least 1, not {samples}")
@@ -96,6 +101,7 @@ def annotate(
         raise InputError(f"--temperature must be between 0 and 2, not {temperature}")
     if max_attempts < 1 or max_tokens < 1 or timeout <= 0:
         raise InputError("max_attempts and max_tokens must be at least 1 and timeout positive")
+    lease = ledger_lease(lease_seconds)
     spec = parse_model_spec(model, base_url=base_url)
     tmpl = resolve_template(template, list(personas) if personas else None)
     if constrain == "auto":
@@ -126,7 +132,7 @@ def annotate(
                     api_key=api_key, n_threads=n_threads, concurrency=concurrency,
                     requests_per_minute=requests_per_minute, tokens_per_minute=tokens_per_minute,
                     max_attempts=max_attempts, timeout=timeout, backoff_base=backoff_base,
-                    backoff_max=backoff_max, progress=progress, price=price,
+                    backoff_max=backoff_max, progress=progress, price=price, lease=lease, notify=notify,
                 )  # fmt: skip
             )
             known = ledger.lookup(j.key for j in jobs)

@@ -12,6 +12,7 @@ from annalign.engine.backends.base import DEFAULT_MODEL
 from annalign.engine.export import write_machine_file
 from annalign.engine.templates import builtin_names
 from annalign.errors import InputError
+from annalign.redaction import redact
 
 
 @click.command("annotate")
@@ -56,6 +57,7 @@ def annotate(
         limit=limit, requests_per_minute=requests_per_minute, tokens_per_minute=tokens_per_minute,
         max_tokens=max_tokens, top_logprobs=top_logprobs or None, constrain=constrain, timeout=timeout,
         max_attempts=max_attempts, api_key=api_key, base_url=base_url, progress=not no_progress,
+        notify=lambda message: click.echo(redact(message), err=True),
     )  # fmt: skip
     path = write_machine_file(frame, out)
     s = frame.attrs.get("annotate", {})

@@ -11,12 +11,21 @@ import logging
 import random
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from annalign.engine.backends.base import Backend, BackendError, ChatRequest, Completion, ModelSpec
-from annalign.engine.ledger import Ledger, item_hash, messages_hash, request_key, sha256
+from annalign.engine.ledger import (
+    LeaseKeeper,
+    Ledger,
+    item_hash,
+    lease_seconds,
+    messages_hash,
+    new_owner,
+    request_key,
+    sha256,
+)
 from annalign.engine.parsing import expected_score, parse_answer
 from annalign.engine.templates import Template
 from annalign.errors import InputError
@@ -81,6 +90,7 @@ class RunStats:
     completion_tokens: int = 0
     cost_usd: float = 0.0
     elapsed_s: float = 0.0
+    by_other_runs: int = 0
     failures: list[tuple[str, str]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -265,15 +275,25 @@ async def execute(
     progress: bool = True,
     price: tuple[float, float] | None = None,
     stats: RunStats | None = None,
+    lease: float | None = None,
+    notify: Callable[[str], None] | None = None,
 ) -> RunStats:
-    """Send every job (each committed on completion); raise InputError on a fatal backend error."""
+    """Send every job (each claimed first, committed on completion); raise InputError on a fatal backend error.
+
+    A job another run has claimed is sent by nobody here while that claim is live: its answer is
+    read from the ledger once recorded, or the job is taken over when the claim expires.
+    """
     stats = stats or RunStats()
     price_in, price_out = price if price is not None else price_of(backend.spec)
     rpm = RateLimiter(requests_per_minute) if requests_per_minute else None
     tpm = RateLimiter(tokens_per_minute) if tokens_per_minute else None
+    lease = lease_seconds(lease)
+    owner = new_owner()
+    since = time.time()
     queue: asyncio.Queue[Job] = asyncio.Queue()
     for job in jobs:
         queue.put_nowait(job)
+    busy: list[Job] = []
     fatal: list[str] = []
     bar = _progress_bar(len(jobs), str(backend.spec), progress)
 
@@ -307,7 +327,7 @@ async def execute(
                     await asyncio.sleep(delay)
                     continue
                 reason = f"{exc.reason} (after {attempt} attempt{'s' if attempt > 1 else ''})"
-                ledger.record(failed_row(job, template, backend, reason, time.monotonic() - started, attempt))
+                ledger.record(failed_row(job, template, backend, reason, time.monotonic() - started, attempt), owner)
                 stats.failed += 1
                 stats.failures.append((job.item_id, backend.redact(reason) or ""))
                 update_bar()
@@ -316,7 +336,7 @@ async def execute(
             if tpm is not None:
                 tpm.adjust(completion.prompt_tokens + completion.completion_tokens - job.est_tokens)
             row = result_row(job, template, backend, completion, latency, attempt)
-            ledger.record(row)
+            ledger.record(row, owner)
             stats.ok += row["parse_status"] == "ok"
             stats.unparsed += row["parse_status"] != "ok"
             stats.prompt_tokens += completion.prompt_tokens
@@ -331,14 +351,45 @@ async def execute(
                 job = queue.get_nowait()
             except asyncio.QueueEmpty:
                 return
+            state = ledger.claim(job.key, owner, lease, since=since)
+            if state == "busy":
+                busy.append(job)
+                continue
+            if state == "done":  # answered by another run since this one looked
+                stats.cached += 1
+                stats.by_other_runs += 1
+                update_bar()
+                continue
             stats.sent += 1
             await one(job)
 
     started = time.monotonic()
     width = 1 if backend.serial else max(1, min(concurrency, len(jobs)))
+    keeper = LeaseKeeper(ledger.path, owner, lease).start()
     try:
         await asyncio.gather(*(worker() for _ in range(width)))
+        told = False
+        while busy and not fatal:
+            if not told:
+                told = True
+                message = (
+                    f"{backend.spec}: {len(busy)} request(s) are being sent by another annalign run on {ledger.path}; "
+                    f"waiting for its answers (or for its claims to expire, at most {lease:g} s after it stops)"
+                )
+                log.info("%s", message)
+                if notify is not None:
+                    notify(message)
+            await asyncio.sleep(min(1.0, lease / 4))
+            held = ledger.held_by_others((j.key for j in busy), owner)
+            ready = [j for j in busy if j.key not in held]
+            busy[:] = [j for j in busy if j.key in held]
+            for job in ready:
+                queue.put_nowait(job)
+            if ready:
+                await asyncio.gather(*(worker() for _ in range(width)))
     finally:
+        keeper.stop()
+        ledger.release(owner)
         stats.elapsed_s += time.monotonic() - started
         if bar is not None:
             bar.close()
