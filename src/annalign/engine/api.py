@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import math
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -15,7 +16,7 @@ from annalign.engine.backends.base import DEFAULT_MODEL, make_backend, parse_mod
 from annalign.engine.export import build_frame
 from annalign.engine.ledger import Ledger
 from annalign.engine.ledger import lease_seconds as ledger_lease
-from annalign.engine.runner import RunStats, build_jobs, execute
+from annalign.engine.runner import RunStats, build_jobs, check_rate, execute
 from annalign.engine.templates import resolve_template
 from annalign.errors import InputError, warn
 from annalign.matrix import Annotations
@@ -76,6 +77,7 @@ def annotate(
     timeout: float = 60.0,
     backoff_base: float = 1.0,
     backoff_max: float = 30.0,
+    max_retry_after: float = 120.0,
     api_key: str | None = None,
     base_url: str | None = None,
     rater_name: str | None = None,
@@ -99,8 +101,10 @@ def annotate(
         raise InputError(f"--concurrency must be at least 1, not {concurrency}")
     if not 0.0 <= temperature <= 2.0:
         raise InputError(f"--temperature must be between 0 and 2, not {temperature}")
-    if max_attempts < 1 or max_tokens < 1 or timeout <= 0:
+    if max_attempts < 1 or max_tokens < 1 or not timeout > 0 or not math.isfinite(timeout):
         raise InputError("max_attempts and max_tokens must be at least 1 and timeout positive")
+    requests_per_minute = check_rate(requests_per_minute, "requests_per_minute (--rpm)")
+    tokens_per_minute = check_rate(tokens_per_minute, "tokens_per_minute (--tpm)")
     lease = ledger_lease(lease_seconds)
     spec = parse_model_spec(model, base_url=base_url)
     tmpl = resolve_template(template, list(personas) if personas else None)
@@ -132,7 +136,8 @@ def annotate(
                     api_key=api_key, n_threads=n_threads, concurrency=concurrency,
                     requests_per_minute=requests_per_minute, tokens_per_minute=tokens_per_minute,
                     max_attempts=max_attempts, timeout=timeout, backoff_base=backoff_base,
-                    backoff_max=backoff_max, progress=progress, price=price, lease=lease, notify=notify,
+                    backoff_max=backoff_max, max_retry_after=max_retry_after, progress=progress, price=price,
+                    lease=lease, notify=notify,
                 )  # fmt: skip
             )
             known = ledger.lookup(j.key for j in jobs)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import random
 import sys
 import time
@@ -28,7 +29,7 @@ from annalign.engine.ledger import (
 )
 from annalign.engine.parsing import expected_score, parse_answer
 from annalign.engine.templates import Template
-from annalign.errors import InputError
+from annalign.errors import InputError, warn
 
 log = logging.getLogger("annalign.engine")
 
@@ -99,10 +100,25 @@ class RunStats:
         return d
 
 
+def check_rate(value: Any, option: str) -> float | None:
+    """A rate limit as given (None: no limit); InputError unless a positive finite number.
+
+    The one rule for ``--rpm``/``--tpm`` and ``requests_per_minute``/``tokens_per_minute``; 0 is
+    refused rather than read as "no limit" (leave the option out for that).
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
+        raise InputError(f"{option} must be a positive number (leave it out for no limit), not {value!r}")
+    return float(value)
+
+
 class RateLimiter:
     """A token bucket refilled continuously at ``per_minute``/60 per second (5 s of burst)."""
 
     def __init__(self, per_minute: float):
+        per_minute = check_rate(per_minute, "rate limit")  # a rate <= 0 would wait forever
+        assert per_minute is not None
         self.rate = per_minute / 60.0
         self.capacity = max(1.0, self.rate * 5.0)
         self.level = self.capacity
@@ -285,8 +301,8 @@ async def execute(
     """
     stats = stats or RunStats()
     price_in, price_out = price if price is not None else price_of(backend.spec)
-    rpm = RateLimiter(requests_per_minute) if requests_per_minute else None
-    tpm = RateLimiter(tokens_per_minute) if tokens_per_minute else None
+    rpm = RateLimiter(requests_per_minute) if requests_per_minute is not None else None
+    tpm = RateLimiter(tokens_per_minute) if tokens_per_minute is not None else None
     lease = lease_seconds(lease)
     owner = new_owner()
     since = time.time()
@@ -295,6 +311,7 @@ async def execute(
         queue.put_nowait(job)
     busy: list[Job] = []
     fatal: list[str] = []
+    capped: list[float] = []
     bar = _progress_bar(len(jobs), str(backend.spec), progress)
 
     def update_bar() -> None:
@@ -321,6 +338,12 @@ async def execute(
                     fatal.append(backend.redact(exc.reason) or "fatal error")
                     return
                 if exc.transient and attempt < max_attempts:
+                    if exc.retry_after is not None and exc.retry_after > max_retry_after and not capped:
+                        capped.append(exc.retry_after)
+                        warn(
+                            f"{backend.spec}: the server asked to wait {exc.retry_after:g} s before retrying (Retry-After); "
+                            f"annalign waits at most {max_retry_after:g} s, so the retry may be refused again"
+                        )
                     delay = backoff_delay(attempt, backoff_base, backoff_max, exc.retry_after, max_retry_after)
                     stats.retries += 1
                     log.info("retry %d of item %s in %.2f s: %s", attempt, job.item_id, delay, backend.redact(exc.reason))
