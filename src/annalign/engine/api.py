@@ -14,7 +14,7 @@ import pandas as pd
 
 from annalign.engine.backends.base import DEFAULT_MODEL, make_backend, parse_model_spec
 from annalign.engine.export import build_frame
-from annalign.engine.ledger import Ledger
+from annalign.engine.ledger import Ledger, item_hash
 from annalign.engine.ledger import lease_seconds as ledger_lease
 from annalign.engine.runner import RunStats, build_jobs, check_rate, execute
 from annalign.engine.templates import resolve_template
@@ -93,7 +93,8 @@ def annotate(
     Requests already answered in the ledger are not sent again; failed ones are retried unless
     ``retry_failed`` is False. Requests another run on the same ledger is sending are not sent
     (see ``annalign.engine.ledger``); ``lease_seconds`` is how long such a claim lives unless
-    renewed. Run totals are in ``frame.attrs["annotate"]``.
+    renewed. Items with identical text share one request (one ledger key) and each get its rating.
+    Run totals are in ``frame.attrs["annotate"]``.
     """
     if samples < 1:
         raise InputError(f"--samples must be at least 1, not {samples}")
@@ -141,7 +142,7 @@ def annotate(
                 )  # fmt: skip
             )
             known = ledger.lookup(j.key for j in jobs)
-    frame = build_frame(jobs, known, tmpl, spec, rater_name=rater_name)
+    frame = build_frame(jobs, known, tmpl, spec, rater_name=rater_name, item_hashes=_item_hashes(items))
     frame.attrs["annotate"] = {"model": str(spec), "template": tmpl.name, "template_hash": tmpl.sha256, **stats.as_dict()}
     bad = frame[frame["status"] != "ok"] if len(frame) else frame
     if len(bad):
@@ -152,6 +153,14 @@ def annotate(
             f"({', '.join(f'{k} {v}' for k, v in counts.items())}); e.g. item {first['item_id']}: {first['reason']}"
         )
     return frame
+
+
+def _item_hashes(items: pd.DataFrame) -> dict[str, str]:
+    """Item id -> hash of the text it is rated on (the same hash build_jobs puts in the ledger key)."""
+    contexts = items["context"].fillna("").astype(str).tolist()
+    responses = items["response"].fillna("").astype(str).tolist()
+    ids = items.index.astype(str).tolist()
+    return {i: item_hash(c, r) for i, c, r in zip(ids, contexts, responses, strict=True)}
 
 
 async def _send(spec: Any, todo: list[Any], ledger: Ledger, tmpl: Any, stats: RunStats, *, api_key: str | None, n_threads: int | None, **options: Any) -> RunStats:
