@@ -83,7 +83,7 @@ def annotate_for_run(
                 )
                 frame = annotate(
                     data, model, template=name, personas=texts, samples=settings.samples, temperature=settings.temperature,
-                    concurrency=settings.concurrency, ledger_path=ledger, limit=settings.limit,
+                    concurrency=settings.concurrency, ledger_path=ledger, limit=settings.limit, notify=say,
                 )  # fmt: skip
                 info = dict(frame.attrs.get("annotate", {}))
                 provenance["annotation_runs"].append(info)

