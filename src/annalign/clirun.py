@@ -44,6 +44,18 @@ def log_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "annalign" / "logs"
 
 
+def _masked_argv(argv: list[str]) -> list[str]:
+    """The command line with the value of ``--api-key`` masked (it may not be registered as a secret yet)."""
+    out: list[str] = []
+    for arg in argv:
+        if out and out[-1] == "--api-key":
+            arg = "***"
+        elif arg.startswith("--api-key="):
+            arg = "--api-key=***"
+        out.append(arg)
+    return out
+
+
 def write_crash_log(exc: BaseException) -> Path | None:
     """Write the (redacted) traceback of an unexpected error to a new log file, readable by its owner only."""
     from annalign import __version__
@@ -51,7 +63,7 @@ def write_crash_log(exc: BaseException) -> Path | None:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     text = (
         f"annalign {__version__}, Python {sys.version.split()[0]}, {time.strftime('%Y-%m-%d %H:%M:%S %z')}\n"
-        f"command: {' '.join(sys.argv)}\n\n" + "".join(traceback.format_exception(exc))
+        f"command: {' '.join(_masked_argv(sys.argv))}\n\n" + "".join(traceback.format_exception(exc))
     )
     for folder in (log_dir(), Path(tempfile.gettempdir())):
         path = folder / f"annalign-crash-{stamp}-{os.getpid()}.log"

@@ -146,6 +146,7 @@ def test_crash_log_holds_the_traceback_without_secrets(tmp_path: Path, monkeypat
         parse_model_spec(f"openai:m@http://{USER}:{PASSWORD}@h/v1?k={QUERY}")  # registers the URL's secrets
         raise RuntimeError(f"unexpected: {KEY} at http://{USER}:{PASSWORD}@h/v1?k={QUERY} and {PASSWORD}\nsecond line")
 
+    monkeypatch.setattr(sys, "argv", ["annalign", "annotate", "--api-key", "plain-key-no-shape-42", "--api-key=other-plain-key-43"])
     code = invoke(broken, [], "annalign")
     err = capsys.readouterr().err
     assert code == 1
@@ -156,7 +157,8 @@ def test_crash_log_holds_the_traceback_without_secrets(tmp_path: Path, monkeypat
     text = logs[0].read_text()
     assert "Traceback" in text and "RuntimeError" in text and "second line" in text and "http://h/v1" in text
     assert oct(logs[0].stat().st_mode & 0o777) == "0o600"
-    for secret in PLANTED:
+    assert "command: annalign annotate --api-key *** --api-key=***" in text
+    for secret in (*PLANTED, "plain-key-no-shape-42", "other-plain-key-43"):
         assert secret not in text and secret not in err
 
 
