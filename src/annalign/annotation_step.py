@@ -16,6 +16,7 @@ from annalign.config import Settings
 from annalign.machine import MachineRatings, machine_ratings_from_frame
 from annalign.matrix import Annotations
 from annalign.output import file_stem
+from annalign.redaction import redact
 
 #: The model ``annalign run`` uses when none is given: offline, in-process, no key needed.
 DEFAULT_MODEL = "local:smollm2-135m"
@@ -66,7 +67,7 @@ def annotate_for_run(
     provenance: dict[str, Any] = {"models": [], "templates": {}, "ledger": str(ledger), "annotation_runs": []}
     by = list(settings.groupings[0]) if settings.groupings else ["rater_race", "rater_gender"]
     for model in settings.models:
-        provenance["models"].append(model)
+        provenance["models"].append(redact(model))
         for template in settings.templates:
             jobs = [(None, template)]
             if personas:
@@ -76,13 +77,14 @@ def annotate_for_run(
                 tmpl = resolve_template(name, texts)
                 n_requests = (settings.limit or data.n_items) * len(texts or [None]) * settings.samples
                 tokens, cost = estimate_cost(data, model, tmpl.system + tmpl.user, n_requests)
+                shown = redact(model)
                 say(
-                    f"{model} / {name}: {n_requests} requests, about {tokens / 1e6:.2f}M input tokens, "
+                    f"{shown} / {name}: {n_requests} requests, about {tokens / 1e6:.2f}M input tokens, "
                     f"estimated ${cost:.2f} at list prices; requests already in the ledger are free"
                 )
                 frame = annotate(
                     data, model, template=name, personas=texts, samples=settings.samples, temperature=settings.temperature,
-                    concurrency=settings.concurrency, ledger_path=ledger, limit=settings.limit,
+                    concurrency=settings.concurrency, ledger_path=ledger, limit=settings.limit, notify=say,
                     n_threads=settings.threads,
                 )  # fmt: skip
                 info = dict(frame.attrs.get("annotate", {}))
@@ -91,7 +93,7 @@ def annotate_for_run(
                 if group_labels:
                     back = dict(zip(texts, group_labels, strict=True))
                     frame["rater"] = [f"{r.split('|persona=')[0]}|persona={back.get(p, p)}" for r, p in zip(frame["rater"], frame["persona"], strict=True)]
-                write_machine_file(frame, out_dir / "annotations" / f"{_safe(model)}__{_safe(name)}.csv")
+                write_machine_file(frame, out_dir / "annotations" / f"{_safe(shown)}__{_safe(name)}.csv")
                 values = [v for _, v in tmpl.answers]
                 lo, hi = min(values), max(values)
                 scaled = frame.copy()
@@ -99,6 +101,6 @@ def annotate_for_run(
                 scaled = scaled.drop(columns=[c for c in ("label",) if c in scaled.columns])
                 scaled["_row"] = np.arange(len(scaled)) + 2
                 parts.append(
-                    machine_ratings_from_frame(scaled, data, where=f"{model} / {name}", default_name=f"{model}/{name}")
+                    machine_ratings_from_frame(scaled, data, where=f"{shown} / {name}", default_name=f"{shown}/{name}")
                 )
     return parts, provenance

@@ -15,10 +15,15 @@ from annalign.clirun import invoke
 from annalign.config import Settings
 from annalign.output import output_errors, prepare_out_dir, rq1_summary, rq2_summary, write_outputs
 from annalign.pipeline import collect_warnings, load_data, load_machines, run_analyses
+from annalign.redaction import redact
 
 
 def _echo_warning(message: str) -> None:
-    click.echo(f"warning: {message}", err=True)
+    click.echo(f"warning: {redact(message)}", err=True)
+
+
+def _say(message: str) -> None:
+    click.echo(redact(message), err=True)
 
 
 def _settings(config_path: str | None, **cli: Any) -> Settings:
@@ -57,8 +62,8 @@ def _analyze(settings: Settings, out: str, personas: bool = False) -> None:
 
                 labels = list(form_groups(data, settings.groupings[0]).labels)
                 n = len(labels) * (settings.limit or data.n_items) * len(settings.models) * len(settings.templates)
-                click.echo(f"persona annotation: {n} requests ({len(labels)} groups), answered from the ledger where already done", err=True)
-            extra, provenance = annotate_for_run(data, settings, Path(out), labels, say=lambda m: click.echo(m, err=True))
+                _say(f"persona annotation: {n} requests ({len(labels)} groups), answered from the ledger where already done")
+            extra, provenance = annotate_for_run(data, settings, Path(out), labels, say=_say)
         machines = load_machines(data, settings, extra)
         outputs = run_analyses(data, machines, settings)
     outputs.results["warnings"] = warnings
@@ -68,16 +73,16 @@ def _analyze(settings: Settings, out: str, personas: bool = False) -> None:
 
     with output_errors("the report"):
         paths = write_report(out, outputs.results, outputs.tables, data, machines)
-    click.echo(f"{data.name}: {data.n_items} items, {data.n_raters} raters, {data.n_ratings} ratings")
+    click.echo(redact(f"{data.name}: {data.n_items} items, {data.n_raters} raters, {data.n_ratings} ratings"))
     for line in rq1_summary(outputs.results["rq1"]):
-        click.echo(line)
+        click.echo(redact(line))
     for line in rq2_summary(outputs.tables):
-        click.echo(line)
+        click.echo(redact(line))
     if "rq3" in outputs.results:
         from annalign.disagreement_cli import rq3_summary
 
         for line in rq3_summary(outputs.results["rq3"]):
-            click.echo(line)
+            click.echo(redact(line))
     click.echo(f"results: {path}")
     click.echo(f"report: {paths['html']}")
 
@@ -117,9 +122,9 @@ def run(out: str, config_path: str | None, no_model: bool, personas: bool, **opt
         settings.models = [DEFAULT_MODEL]
     prepare_out_dir(out)
     with output_errors("the settings"):
-        (Path(out) / "settings.json").write_text(json.dumps(settings.to_dict(), indent=2), "utf-8")
-        if config_path:  # the exact config used travels with the results
-            (Path(out) / "config.toml").write_text(Path(config_path).read_text("utf-8"), "utf-8")
+        (Path(out) / "settings.json").write_text(json.dumps(redact(settings.to_dict()), indent=2), "utf-8")
+        if config_path:  # the exact config used travels with the results (without credentials)
+            (Path(out) / "config.toml").write_text(redact(Path(config_path).read_text("utf-8")), "utf-8")
     _analyze(settings, out, personas=personas)
 
 

@@ -9,6 +9,12 @@ class InputError(ValueError):
     """Bad input (a file, column, label or option): the CLI prints it on one line, exit code 2."""
 
 
+class RequestsFailed(Exception):
+    """Some LLM requests failed after every retry; what was answered is written (exit code 3)."""
+
+    exit_code = 3
+
+
 class AnalysisWarning(UserWarning):
     """Something was left out of an analysis (a constant rater, an unrated item, a small group)."""
 

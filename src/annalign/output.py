@@ -16,6 +16,7 @@ import pandas as pd
 
 from annalign.errors import InputError
 from annalign.jsonsafe import jsonable
+from annalign.redaction import redact, redact_frame
 
 
 def _reason(exc: OSError) -> str:
@@ -88,14 +89,14 @@ def distinct_file_names(names: Sequence[str]) -> list[str]:
 
 
 def write_outputs(out_dir: str | Path, results: dict[str, Any], tables: dict[str, pd.DataFrame]) -> Path:
-    """Write DIR/results.json and one CSV per table; returns the results.json path (OSError: one-line InputError)."""
+    """Write DIR/results.json and one CSV per table (secrets redacted); returns the results.json path (OSError: one-line InputError)."""
     out = prepare_out_dir(out_dir)
     with output_errors("the results"):
         for name, frame in tables.items():
-            frame.to_csv(out / f"{name}.csv", index=False)
+            redact_frame(frame).to_csv(out / f"{name}.csv", index=False)
         path = out / "results.json"
         tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(jsonable(results), indent=2, ensure_ascii=False, allow_nan=False), "utf-8")
+        tmp.write_text(json.dumps(redact(jsonable(results)), indent=2, ensure_ascii=False, allow_nan=False), "utf-8")
         tmp.replace(path)
     return path
 

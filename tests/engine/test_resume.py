@@ -38,6 +38,9 @@ def _committed(ledger: Path) -> set[str]:
 def _env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "OPENAI_BASE_URL")}
     env["PYTHONWARNINGS"] = "ignore"
+    # A killed run's claims on its in-flight requests expire after the lease; a short one lets the
+    # next run (which starts about a second later) take them over at once, as the counts below assume.
+    env["ANNALIGN_LEASE_SECONDS"] = "1"
     return env
 
 

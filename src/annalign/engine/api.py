@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import math
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +14,9 @@ import pandas as pd
 
 from annalign.engine.backends.base import DEFAULT_MODEL, make_backend, parse_model_spec
 from annalign.engine.export import build_frame
-from annalign.engine.ledger import Ledger
-from annalign.engine.runner import RunStats, build_jobs, execute
+from annalign.engine.ledger import Ledger, item_hash
+from annalign.engine.ledger import lease_seconds as ledger_lease
+from annalign.engine.runner import RunStats, build_jobs, check_rate, execute
 from annalign.engine.templates import resolve_template
 from annalign.errors import InputError, warn
 from annalign.matrix import Annotations
@@ -75,6 +77,7 @@ def annotate(
     timeout: float = 60.0,
     backoff_base: float = 1.0,
     backoff_max: float = 30.0,
+    max_retry_after: float = 120.0,
     api_key: str | None = None,
     base_url: str | None = None,
     rater_name: str | None = None,
@@ -82,11 +85,16 @@ def annotate(
     retry_failed: bool = True,
     progress: bool = True,
     n_threads: int | None = None,
+    lease_seconds: float | None = None,
+    notify: Callable[[str], None] | None = None,
 ) -> pd.DataFrame:
     """Rate items with ``model`` and return a machine-rater frame (one row per item and persona).
 
     Requests already answered in the ledger are not sent again; failed ones are retried unless
-    ``retry_failed`` is False. Run totals are in ``frame.attrs["annotate"]``.
+    ``retry_failed`` is False. Requests another run on the same ledger is sending are not sent
+    (see ``annalign.engine.ledger``); ``lease_seconds`` is how long such a claim lives unless
+    renewed. Items with identical text share one request (one ledger key) and each get its rating.
+    Run totals are in ``frame.attrs["annotate"]``.
     """
     if samples < 1:
         raise InputError(f"--samples must be at least 1, not {samples}")
@@ -94,8 +102,11 @@ def annotate(
         raise InputError(f"--concurrency must be at least 1, not {concurrency}")
     if not 0.0 <= temperature <= 2.0:
         raise InputError(f"--temperature must be between 0 and 2, not {temperature}")
-    if max_attempts < 1 or max_tokens < 1 or timeout <= 0:
+    if max_attempts < 1 or max_tokens < 1 or not timeout > 0 or not math.isfinite(timeout):
         raise InputError("max_attempts and max_tokens must be at least 1 and timeout positive")
+    requests_per_minute = check_rate(requests_per_minute, "requests_per_minute (--rpm)")
+    tokens_per_minute = check_rate(tokens_per_minute, "tokens_per_minute (--tpm)")
+    lease = ledger_lease(lease_seconds)
     spec = parse_model_spec(model, base_url=base_url)
     tmpl = resolve_template(template, list(personas) if personas else None)
     if constrain == "auto":
@@ -130,11 +141,12 @@ def annotate(
                     api_key=api_key, n_threads=n_threads, concurrency=concurrency,
                     requests_per_minute=requests_per_minute, tokens_per_minute=tokens_per_minute,
                     max_attempts=max_attempts, timeout=timeout, backoff_base=backoff_base,
-                    backoff_max=backoff_max, progress=progress, price=price,
+                    backoff_max=backoff_max, max_retry_after=max_retry_after, progress=progress, price=price,
+                    lease=lease, notify=notify,
                 )  # fmt: skip
             )
             known = ledger.lookup(j.key for j in jobs)
-    frame = build_frame(jobs, known, tmpl, spec, rater_name=rater_name)
+    frame = build_frame(jobs, known, tmpl, spec, rater_name=rater_name, item_hashes=_item_hashes(items))
     frame.attrs["annotate"] = {"model": str(spec), "template": tmpl.name, "template_hash": tmpl.sha256, **stats.as_dict()}
     bad = frame[frame["status"] != "ok"] if len(frame) else frame
     if len(bad):
@@ -145,6 +157,14 @@ def annotate(
             f"({', '.join(f'{k} {v}' for k, v in counts.items())}); e.g. item {first['item_id']}: {first['reason']}"
         )
     return frame
+
+
+def _item_hashes(items: pd.DataFrame) -> dict[str, str]:
+    """Item id -> hash of the text it is rated on (the same hash build_jobs puts in the ledger key)."""
+    contexts = items["context"].fillna("").astype(str).tolist()
+    responses = items["response"].fillna("").astype(str).tolist()
+    ids = items.index.astype(str).tolist()
+    return {i: item_hash(c, r) for i, c, r in zip(ids, contexts, responses, strict=True)}
 
 
 async def _send(spec: Any, todo: list[Any], ledger: Ledger, tmpl: Any, stats: RunStats, *, api_key: str | None, n_threads: int | None, **options: Any) -> RunStats:

@@ -7,12 +7,20 @@ import sys
 import click
 
 from annalign.cli_options import data_options, settings_from_options
+from annalign.clirun import invoke
 from annalign.engine.api import annotate as run_annotate
 from annalign.engine.api import default_ledger_path
 from annalign.engine.backends.base import DEFAULT_MODEL
 from annalign.engine.export import write_machine_file
+from annalign.engine.runner import check_rate
 from annalign.engine.templates import builtin_names
-from annalign.errors import InputError
+from annalign.errors import InputError, RequestsFailed
+from annalign.redaction import redact
+
+
+def _rate(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
+    """Validate --rpm/--tpm with the engine's rule (positive or absent)."""
+    return check_rate(value, param.opts[0])
 
 
 @click.command("annotate")
@@ -27,8 +35,10 @@ from annalign.errors import InputError
 @click.option("--concurrency", type=int, default=8, show_default=True, help="Requests in flight at once.")
 @click.option("--ledger", "ledger", default=None, help="SQLite ledger file (default: $ANNALIGN_LEDGER or ~/.cache/annalign/ledger.sqlite).")
 @click.option("--limit", type=int, default=None, help="Only the first N items.")
-@click.option("--rpm", "requests_per_minute", type=float, default=None, help="Requests-per-minute limit.")
-@click.option("--tpm", "tokens_per_minute", type=float, default=None, help="Tokens-per-minute limit.")
+@click.option("--rpm", "requests_per_minute", type=float, default=None, callback=_rate,
+              help="Requests-per-minute limit (a positive number; leave out for none).")
+@click.option("--tpm", "tokens_per_minute", type=float, default=None, callback=_rate,
+              help="Tokens-per-minute limit (a positive number; leave out for none).")
 @click.option("--max-tokens", type=int, default=16, show_default=True)
 @click.option("--top-logprobs", type=int, default=20, show_default=True, help="Top log-probabilities asked for (0: none).")
 @click.option("--constrain", type=click.Choice(["auto", "none", "grammar", "guided_choice", "json_schema"]), default="auto",
@@ -52,6 +62,10 @@ def annotate(
 
     The data options are those of ``analyze``; ``--context-col``/``--response-col`` name the
     item columns that hold the conversation text.
+
+    Exit codes: 0 every request answered; 2 bad input (or a fatal provider error such as a
+    rejected API key); 3 some requests failed after all retries (the file is written, the failed
+    items have status 'failed'; a re-run retries them); 130 Ctrl-C; 143 SIGTERM.
     """
     from annalign.pipeline import load_data
 
@@ -64,6 +78,7 @@ def annotate(
         limit=limit, requests_per_minute=requests_per_minute, tokens_per_minute=tokens_per_minute,
         max_tokens=max_tokens, top_logprobs=top_logprobs or None, constrain=constrain, timeout=timeout,
         max_attempts=max_attempts, api_key=api_key, base_url=base_url, progress=not no_progress, n_threads=threads,
+        notify=lambda message: click.echo(redact(message), err=True),
     )  # fmt: skip
     path = write_machine_file(frame, out)
     s = frame.attrs.get("annotate", {})
@@ -76,18 +91,15 @@ def annotate(
         err=False,
     )
     for item_id, reason in s.get("failures", [])[:5]:
-        click.echo(f"failed: item {item_id}: {reason}", err=True)
+        click.echo(redact(f"failed: item {item_id}: {reason}"), err=True)
+    n_failed = int(frame["n_failed"].gt(0).sum()) if "n_failed" in frame.columns else 0
+    if n_failed:
+        raise RequestsFailed(
+            f"{n_failed} of {len(frame)} ratings have failed requests (status 'failed' or 'partial' in {path}); "
+            "run the same command again to retry them"
+        )
 
 
 def main() -> None:
-    """``python -m annalign.engine``: the command alone, with InputError as a one-line exit 2."""
-    try:
-        annotate.main(standalone_mode=False)
-    except InputError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
-    except click.exceptions.Abort:
-        sys.exit(130)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
+    """``python -m annalign.engine``: the command alone, with the exit codes of ``annalign annotate``."""
+    sys.exit(invoke(annotate, None, "annalign annotate"))

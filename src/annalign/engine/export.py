@@ -31,14 +31,27 @@ def build_frame(
     spec: ModelSpec,
     *,
     rater_name: str | None = None,
+    item_hashes: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
-    """Aggregate samples per (item, persona): mean score, modal label, status and reasons."""
+    """Aggregate samples per (item, persona): mean score, modal label, status and reasons.
+
+    With ``item_hashes`` (item id -> text hash, for every item rated) requests are grouped by text:
+    items with identical text share their requests (one ledger key) and each gets a row, the first
+    with the token counts and the others with none, so nothing is counted twice.
+    """
     values = template.answer_values
+    ids_of: dict[str, list[str]] = {}
+    for item_id, digest in (item_hashes or {}).items():
+        ids_of.setdefault(digest, []).append(str(item_id))
     groups: dict[tuple[str, str | None], list[Mapping[str, Any] | None]] = {}
+    targets: dict[tuple[str, str | None], list[str]] = {}
     for job in jobs:
-        groups.setdefault((job.item_id, job.persona), []).append(rows.get(job.key))
+        group = (job.item_hash, job.persona) if item_hashes is not None else (job.item_id, job.persona)
+        groups.setdefault(group, []).append(rows.get(job.key))
+        targets.setdefault(group, ids_of.get(job.item_hash) or [job.item_id])
     out = []
-    for (item_id, persona), found in groups.items():
+    for group, found in groups.items():
+        persona = group[1]
         answered = [r for r in found if r is not None and r["status"] == "ok"]
         parsed = [r for r in answered if r["parse_status"] == "ok"]
         failed = [r for r in found if r is not None and r["status"] == "failed"]
@@ -61,7 +74,7 @@ def build_frame(
         answer = _modal([r["answer"] for r in parsed], score, values)
         methods = sorted({r["score_method"] for r in parsed if r["score_method"]})
         row: dict[str, Any] = {
-            "item_id": item_id,
+            "item_id": targets[group][0],
             "rater": rater_label(spec, template, persona, rater_name),
             "score": score,
         }
@@ -86,6 +99,8 @@ def build_frame(
             }
         )
         out.append(row)
+        for twin in targets[group][1:]:
+            out.append({**row, "item_id": twin, "prompt_tokens": 0, "completion_tokens": 0})
     frame = pd.DataFrame(out)
     if frame.empty:
         frame = pd.DataFrame(columns=["item_id", "rater", "score", "status", "reason"])

@@ -3,9 +3,12 @@
 It answers chat completions with a deterministic rating (from the hash of the messages) and
 log-probabilities, after a fixed latency, and can inject faults per request: ``429`` (with
 Retry-After), ``500``, ``slow`` (past the client's timeout), ``truncated`` and ``malformed``
-bodies, ``empty`` choices, ``refusal`` text, ``drop`` (close without answering) and ``echo`` (a 500 whose
-message echoes the Authorization header, to test redaction). Every request
-is logged with the hash of its messages. Run ``python -m annalign.engine.fakeserver --port 0``.
+bodies, ``empty`` choices, ``refusal`` text, ``drop`` (close without answering), ``echo`` (a 500 whose
+message echoes the Authorization header, to test redaction), ``529`` (Anthropic's "overloaded"),
+``401``/``403``/``404`` (bad key, no access, unknown model: fatal for a client) and ``400-logprobs``
+(a 400 "logprobs are not supported" whenever the request asks for log-probabilities, as some
+OpenAI-compatible servers answer). Every request is logged with the hash of its messages and its
+query string. Run ``python -m annalign.engine.fakeserver --port 0``.
 """
 
 from __future__ import annotations
@@ -45,12 +48,14 @@ class FakeOpenAIServer:
         slow_seconds: float = 5.0,
         host: str = "127.0.0.1",
         port: int = 0,
+        gate: threading.Event | None = None,
     ):
         self.latency = latency
         self.faults = faults
         self.answer = answer or default_answer
         self.retry_after = retry_after
         self.slow_seconds = slow_seconds
+        self.gate = gate  # when given, every request waits until it is set (tests of requests in flight)
         self.host = host
         self.port = port
         self.log: list[dict[str, Any]] = []
@@ -145,13 +150,17 @@ class FakeOpenAIServer:
 
     @staticmethod
     def _send(writer: asyncio.StreamWriter, status: int, payload: bytes, extra: dict[str, str] | None = None, length: int | None = None) -> None:
-        reason = {200: "OK", 404: "Not Found", 429: "Too Many Requests", 500: "Internal Server Error"}.get(status, "X")
+        reason = {
+            200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
+            429: "Too Many Requests", 500: "Internal Server Error", 529: "Overloaded",
+        }.get(status, "X")  # fmt: skip
         hdrs = {"Content-Type": "application/json", "Content-Length": str(len(payload) if length is None else length), **(extra or {})}
         head = f"HTTP/1.1 {status} {reason}\r\n" + "".join(f"{k}: {v}\r\n" for k, v in hdrs.items()) + "\r\n"
         writer.write(head.encode("latin-1") + payload)
 
     async def _respond(self, method: str, path: str, headers: dict[str, str], body: bytes, writer: asyncio.StreamWriter) -> bool:
         """Answer one request; returns whether to keep the connection open."""
+        path, _, query = path.partition("?")
         if method == "GET" and path.rstrip("/").endswith("/models"):
             self._send(writer, 200, json.dumps({"object": "list", "data": [{"id": "fake", "object": "model"}]}).encode())
             await writer.drain()
@@ -174,11 +183,17 @@ class FakeOpenAIServer:
             self.attempts[digest] = attempt
             self.auth_headers.add(auth)
         fault = self.faults(digest, attempt) if self.faults else None
-        entry = {"hash": digest, "attempt": attempt, "fault": fault, "t_recv": time.time(), "t_done": None, "seed": req.get("seed"), "cache_prompt": req.get("cache_prompt"), "tail": messages[-1]["content"][-200:] if messages else ""}
+        entry = {
+            "hash": digest, "attempt": attempt, "fault": fault, "t_recv": time.time(), "t_done": None,
+            "seed": req.get("seed"), "query": query, "logprobs": bool(req.get("logprobs")), "auth": auth,
+            "cache_prompt": req.get("cache_prompt"), "tail": messages[-1]["content"][-200:] if messages else "",
+        }  # fmt: skip
         with self._lock:
             self.log.append(entry)
         if self.latency:
             await asyncio.sleep(self.latency)
+        while self.gate is not None and not self.gate.is_set():
+            await asyncio.sleep(0.01)
         keep = True
         if fault == "429":
             self._send(writer, 429, b'{"error": {"message": "rate limited", "type": "rate_limit"}}', {"Retry-After": self.retry_after})
@@ -187,6 +202,14 @@ class FakeOpenAIServer:
             self._send(writer, 500, msg)
         elif fault == "500":
             self._send(writer, 500, b'{"error": {"message": "internal error"}}')
+        elif fault == "529":
+            self._send(writer, 529, b'{"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}')
+        elif fault in ("401", "403", "404"):
+            kind = {"401": "authentication_error", "403": "permission_error", "404": "not_found_error"}[fault]
+            message = {"401": "invalid x-api-key", "403": "no access to this model", "404": "model: fake not found"}[fault]
+            self._send(writer, int(fault), json.dumps({"type": "error", "error": {"type": kind, "message": message}}).encode())
+        elif fault == "400-logprobs" and req.get("logprobs"):
+            self._send(writer, 400, b'{"error": {"message": "logprobs are not supported by this model", "type": "invalid_request_error"}}')
         elif fault == "slow":
             await asyncio.sleep(self.slow_seconds)
             self._send(writer, 200, self._body(anthropic_api, req, messages, digest))

@@ -8,18 +8,28 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import random
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from annalign.engine.backends.base import Backend, BackendError, ChatRequest, Completion, ModelSpec
-from annalign.engine.ledger import Ledger, item_hash, messages_hash, request_key, sha256
+from annalign.engine.ledger import (
+    LeaseKeeper,
+    Ledger,
+    item_hash,
+    lease_seconds,
+    messages_hash,
+    new_owner,
+    request_key,
+    sha256,
+)
 from annalign.engine.parsing import expected_score, parse_answer
 from annalign.engine.templates import Template
-from annalign.errors import InputError
+from annalign.errors import InputError, warn
 
 log = logging.getLogger("annalign.engine")
 
@@ -81,6 +91,7 @@ class RunStats:
     completion_tokens: int = 0
     cost_usd: float = 0.0
     elapsed_s: float = 0.0
+    by_other_runs: int = 0
     failures: list[tuple[str, str]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -89,10 +100,25 @@ class RunStats:
         return d
 
 
+def check_rate(value: Any, option: str) -> float | None:
+    """A rate limit as given (None: no limit); InputError unless a positive finite number.
+
+    The one rule for ``--rpm``/``--tpm`` and ``requests_per_minute``/``tokens_per_minute``; 0 is
+    refused rather than read as "no limit" (leave the option out for that).
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
+        raise InputError(f"{option} must be a positive number (leave it out for no limit), not {value!r}")
+    return float(value)
+
+
 class RateLimiter:
     """A token bucket refilled continuously at ``per_minute``/60 per second (5 s of burst)."""
 
     def __init__(self, per_minute: float):
+        per_minute = check_rate(per_minute, "rate limit")  # a rate <= 0 would wait forever
+        assert per_minute is not None
         self.rate = per_minute / 60.0
         self.capacity = max(1.0, self.rate * 5.0)
         self.level = self.capacity
@@ -270,16 +296,27 @@ async def execute(
     progress: bool = True,
     price: tuple[float, float] | None = None,
     stats: RunStats | None = None,
+    lease: float | None = None,
+    notify: Callable[[str], None] | None = None,
 ) -> RunStats:
-    """Send every job (each committed on completion); raise InputError on a fatal backend error."""
+    """Send every job (each claimed first, committed on completion); raise InputError on a fatal backend error.
+
+    A job another run has claimed is sent by nobody here while that claim is live: its answer is
+    read from the ledger once recorded, or the job is taken over when the claim expires.
+    """
     stats = stats or RunStats()
     price_in, price_out = price if price is not None else price_of(backend.spec)
-    rpm = RateLimiter(requests_per_minute) if requests_per_minute else None
-    tpm = RateLimiter(tokens_per_minute) if tokens_per_minute else None
+    rpm = RateLimiter(requests_per_minute) if requests_per_minute is not None else None
+    tpm = RateLimiter(tokens_per_minute) if tokens_per_minute is not None else None
+    lease = lease_seconds(lease)
+    owner = new_owner()
+    since = time.time()
     queue: asyncio.Queue[Job] = asyncio.Queue()
     for job in jobs:
         queue.put_nowait(job)
+    busy: list[Job] = []
     fatal: list[str] = []
+    capped: list[float] = []
     bar = _progress_bar(len(jobs), str(backend.spec), progress)
 
     def update_bar() -> None:
@@ -306,13 +343,19 @@ async def execute(
                     fatal.append(backend.redact(exc.reason) or "fatal error")
                     return
                 if exc.transient and attempt < max_attempts:
+                    if exc.retry_after is not None and exc.retry_after > max_retry_after and not capped:
+                        capped.append(exc.retry_after)
+                        warn(
+                            f"{backend.spec}: the server asked to wait {exc.retry_after:g} s before retrying (Retry-After); "
+                            f"annalign waits at most {max_retry_after:g} s, so the retry may be refused again"
+                        )
                     delay = backoff_delay(attempt, backoff_base, backoff_max, exc.retry_after, max_retry_after)
                     stats.retries += 1
                     log.info("retry %d of item %s in %.2f s: %s", attempt, job.item_id, delay, backend.redact(exc.reason))
                     await asyncio.sleep(delay)
                     continue
                 reason = f"{exc.reason} (after {attempt} attempt{'s' if attempt > 1 else ''})"
-                ledger.record(failed_row(job, template, backend, reason, time.monotonic() - started, attempt))
+                ledger.record(failed_row(job, template, backend, reason, time.monotonic() - started, attempt), owner)
                 stats.failed += 1
                 stats.failures.append((job.item_id, backend.redact(reason) or ""))
                 update_bar()
@@ -321,7 +364,7 @@ async def execute(
             if tpm is not None:
                 tpm.adjust(completion.prompt_tokens + completion.completion_tokens - job.est_tokens)
             row = result_row(job, template, backend, completion, latency, attempt)
-            ledger.record(row)
+            ledger.record(row, owner)
             stats.ok += row["parse_status"] == "ok"
             stats.unparsed += row["parse_status"] != "ok"
             stats.prompt_tokens += completion.prompt_tokens
@@ -336,14 +379,45 @@ async def execute(
                 job = queue.get_nowait()
             except asyncio.QueueEmpty:
                 return
+            state = ledger.claim(job.key, owner, lease, since=since)
+            if state == "busy":
+                busy.append(job)
+                continue
+            if state == "done":  # answered by another run since this one looked
+                stats.cached += 1
+                stats.by_other_runs += 1
+                update_bar()
+                continue
             stats.sent += 1
             await one(job)
 
     started = time.monotonic()
     width = 1 if backend.serial else max(1, min(concurrency, len(jobs)))
+    keeper = LeaseKeeper(ledger.path, owner, lease).start()
     try:
         await asyncio.gather(*(worker() for _ in range(width)))
+        told = False
+        while busy and not fatal:
+            if not told:
+                told = True
+                message = (
+                    f"{backend.spec}: {len(busy)} request(s) are being sent by another annalign run on {ledger.path}; "
+                    f"waiting for its answers (or for its claims to expire, at most {lease:g} s after it stops)"
+                )
+                log.info("%s", message)
+                if notify is not None:
+                    notify(message)
+            await asyncio.sleep(min(1.0, lease / 4))
+            held = ledger.held_by_others((j.key for j in busy), owner)
+            ready = [j for j in busy if j.key not in held]
+            busy[:] = [j for j in busy if j.key in held]
+            for job in ready:
+                queue.put_nowait(job)
+            if ready:
+                await asyncio.gather(*(worker() for _ in range(width)))
     finally:
+        keeper.stop()
+        ledger.release(owner)
         stats.elapsed_s += time.monotonic() - started
         if bar is not None:
             bar.close()

