@@ -10,23 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
+from tests.clihelp import error_line, run_cli
 
-from annalign.cli import main
 from annalign.errors import AnalysisWarning
 from annalign.machine import load_machine_ratings
 from annalign.output import distinct_file_names
-
-
-def run_cli(capsys, *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
-def error_line(err: str) -> str:
-    lines = [line for line in err.strip().splitlines() if line.startswith("annalign: error:")]
-    assert len(lines) == 1 and "Traceback" not in err, err
-    return lines[0]
 
 
 @pytest.fixture()

@@ -6,20 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
-
-from annalign.cli import main
-
-
-def run_cli(capsys, *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
-def error_line(err: str) -> str:
-    lines = [line for line in err.strip().splitlines() if line.startswith("annalign: error:")]
-    assert len(lines) == 1 and "Traceback" not in err, err
-    return lines[0]
+from tests.clihelp import error_line, run_cli
 
 
 def _cases(tmp_path: Path) -> dict[str, tuple[str, str]]:

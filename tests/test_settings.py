@@ -7,23 +7,10 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from tests.clihelp import error_line, run_cli
 
-from annalign.cli import main
 from annalign.config import Settings, load_settings
 from annalign.errors import InputError
-
-
-def run_cli(capsys, *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
-def error_line(err: str) -> str:
-    lines = [line for line in err.strip().splitlines() if line.startswith("annalign: error:")]
-    assert len(lines) == 1 and "Traceback" not in err, err
-    return lines[0]
-
 
 #: TOML line -> the message after "<file>: ".
 BAD_TOML = {

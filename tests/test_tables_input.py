@@ -9,25 +9,12 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from tests.clihelp import error_line, run_cli
 
-from annalign.cli import main
 from annalign.datasets import load_dataset
 from annalign.errors import AnalysisWarning, InputError
 from annalign.ratingmap import RatingMap
 from annalign.tables import ids_as_text, read_table, table_stem
-
-
-def run_cli(capsys, *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
-def error_line(err: str) -> str:
-    """The one error line; fails when there is not exactly one or a traceback shows."""
-    lines = [line for line in err.strip().splitlines() if line.startswith("annalign: error:")]
-    assert len(lines) == 1 and "Traceback" not in err, err
-    return lines[0]
 
 
 def long_rows(n_items: int = 8, raters: tuple[str, ...] = ("a", "b", "c")) -> list[str]:
