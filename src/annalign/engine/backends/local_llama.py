@@ -13,8 +13,11 @@ Other requests (free text, answers that share a first token) go through llama.cp
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -78,12 +81,31 @@ def f16_weights(source: str, *, threads: int = 1) -> str:
     params.ftype = llama_cpp.LLAMA_FTYPE_MOSTLY_F16
     params.allow_requantize = True
     params.nthread = threads
-    code = llama_cpp.llama_model_quantize(str(source).encode(), str(tmp).encode(), ctypes.byref(params))
+    with _quiet_fds():  # llama.cpp logs one line per tensor (272) from C, past Python's streams
+        code = llama_cpp.llama_model_quantize(str(source).encode(), str(tmp).encode(), ctypes.byref(params))
     if code != 0 or not tmp.exists():
         tmp.unlink(missing_ok=True)
         raise InputError(f"llama.cpp could not write an F16 copy of {source} to {dest.parent} (code {code}); set {WEIGHTS_ENV}=q4_1")
     os.replace(tmp, dest)
     return str(dest)
+
+
+@contextlib.contextmanager
+def _quiet_fds() -> Iterator[None]:
+    """Send file descriptors 1 and 2 to /dev/null for the duration (C code writes there directly)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 1)
+        os.dup2(null, 2)
+        yield
+    finally:
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in (*saved, null):
+            os.close(fd)
 
 
 def default_threads() -> int:
