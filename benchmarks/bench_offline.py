@@ -56,7 +56,7 @@ def backend(weights: str):
     return b
 
 
-def timed(label: str, n_tokens_fn, run_fn, n_requests: int) -> float:
+def timed(label: str, run_fn, n_requests: int) -> float:
     """Run, print requests/s and prompt tokens/s; return tokens/s."""
     started = time.perf_counter()
     tokens = run_fn()
@@ -77,7 +77,7 @@ def ceiling(b, requests) -> float:
             model.eval(p)
         return sum(map(len, prompts))
 
-    return timed(f"ceiling: llama.cpp eval, {b._weights} weights", None, run, len(prompts))
+    return timed(f"ceiling: llama.cpp eval, {b._weights} weights", run, len(prompts))
 
 
 def one_pass(b, requests, *, reuse: bool, label: str) -> float:
@@ -93,7 +93,7 @@ def one_pass(b, requests, *, reuse: bool, label: str) -> float:
             n += b._score(model, r, ids).prompt_tokens
         return n
 
-    return timed(label, None, run, len(requests))
+    return timed(label, run, len(requests))
 
 
 def generate(b, requests) -> float:
@@ -107,7 +107,7 @@ def generate(b, requests) -> float:
             n += b._generate(model, r).prompt_tokens
         return n
 
-    return timed("before: Q4_1, v1 template, grammar chat completion", None, run, len(requests))
+    return timed("before: Q4_1, v1 template, grammar chat completion", run, len(requests))
 
 
 def whole_process(n_items: int | None) -> None:

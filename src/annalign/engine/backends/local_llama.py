@@ -199,6 +199,8 @@ class LocalLlamaBackend(Backend):
         self._formatter: Any = None
         self._grammars: dict[tuple[str, ...], Any] = {}
         self._first_ids: dict[tuple[str, ...], dict[str, list[int]] | None] = {}
+        self.reused_tokens = 0  # prompt tokens whose cache was kept from the previous prompt
+        self.evaluated_tokens = 0
         self._lock = asyncio.Lock()
         self._thread_lock = threading.Lock()
 
@@ -261,9 +263,6 @@ class LocalLlamaBackend(Backend):
         self.evaluated_tokens += len(tokens) - keep
         logits = np.ctypeslib.as_array(model._ctx.get_logits(), shape=(model.n_vocab(),))
         return np.array(logits, dtype=np.float64)
-
-    reused_tokens = 0
-    evaluated_tokens = 0
 
     def _score(self, model: Any, request: ChatRequest, ids: dict[str, list[int]]) -> Completion:
         """One forward pass: allowed-answer log-probabilities and the answer (argmax, or sampled)."""
