@@ -16,7 +16,7 @@ import time
 import warnings
 from pathlib import Path
 
-from annalign.datasets import load_dataset
+from annalign.datasets.bundled import load_dataset
 from annalign.engine import annotate
 
 LATENCY = 0.1
@@ -25,7 +25,7 @@ LATENCY = 0.1
 def start_server(latency: float) -> tuple[subprocess.Popen[str], str]:
     """The fake OpenAI-compatible server in its own process (so it does not share our GIL)."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "annalign.engine.fakeserver", "--port", "0", "--latency", str(latency)],
+        [sys.executable, "-m", "annalign.testing.fakeserver", "--port", "0", "--latency", str(latency)],
         stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     assert proc.stdout is not None

@@ -22,9 +22,9 @@ def _rss_mb() -> float:
 def _sparse_case(n_ratings: int, n_boot: int, queue: mp.Queue, n_perm: int = 200, power: bool = True) -> None:
     """RQ1 + RQ2 on a synthetic sparse set with 10 ratings per item and 2,000 raters in 10 groups."""
     warnings.simplefilter("ignore")
-    from annalign.groups import analyze_groups
-    from annalign.groupsim import sparse_annotations
-    from annalign.machine import MachineRatings
+    from annalign.analyses.group_alignment import analyze_groups
+    from annalign.core.machines import MachineRatings
+    from annalign.testing.panels import sparse_annotations
 
     n_items = n_ratings // 10
     data, x = sparse_annotations(n_items, 2000, 10, 10, seed=1)
@@ -33,7 +33,7 @@ def _sparse_case(n_ratings: int, n_boot: int, queue: mp.Queue, n_perm: int = 200
     t0 = time.perf_counter()
     rq1_note = "RQ1 not available"
     try:
-        from annalign.rq1 import analyze_rq1
+        from annalign.analyses.alignment import analyze_rq1
 
         analyze_rq1(data, machines, n_boot=n_boot, seed=0)
         rq1_note = "RQ1"
@@ -48,9 +48,9 @@ def _sparse_case(n_ratings: int, n_boot: int, queue: mp.Queue, n_perm: int = 200
 
 def _dices_case(n_boot: int, queue: mp.Queue) -> None:
     warnings.simplefilter("ignore")
-    from annalign.datasets import load_dataset
-    from annalign.groups import analyze_groups
-    from annalign.machine import MachineRatings
+    from annalign.analyses.group_alignment import analyze_groups
+    from annalign.core.machines import MachineRatings
+    from annalign.datasets.bundled import load_dataset
 
     data = load_dataset("dices350")
     x = data.item_mean + np.random.default_rng(0).normal(0, 0.25, data.n_items)
@@ -71,9 +71,10 @@ def _run(target, *args, **kwargs):
 
 def _loop_reference(n_boot: int) -> None:
     """Plain-loop per-group bootstrap of r (resample item indices, recompute group means) vs the vectorised one."""
-    from annalign.groups import group_means, make_groups
-    from annalign.groupsim import sparse_annotations
+    from annalign.core.grouping import make_groups
+    from annalign.core.operators import group_means
     from annalign.stats.bootstrap import bootstrap_many
+    from annalign.testing.panels import sparse_annotations
 
     data, x = sparse_annotations(2000, 200, 10, 10, seed=3)
     grouping = make_groups(data.raters, "rater_group")

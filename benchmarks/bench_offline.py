@@ -36,8 +36,8 @@ PERSONAS = [
 def requests_for(items, template_name: str, personas=None):
     """ChatRequests for items (x personas), in the runner's order, with the engine's own builder."""
     from annalign.engine.backends.base import parse_model_spec
+    from annalign.engine.prompts import resolve_template
     from annalign.engine.runner import build_jobs
-    from annalign.engine.templates import resolve_template
 
     template = resolve_template(template_name, personas)
     params = {"temperature": 0.0, "max_tokens": 16, "top_logprobs": 20, "constrain": "grammar"}
@@ -132,7 +132,7 @@ def main() -> None:
     parser.add_argument("--full", action="store_true", help="time the whole process on all 350 conversations")
     parser.add_argument("--no-whole", action="store_true", help="skip the whole-process run (no console script)")
     args = parser.parse_args()
-    from annalign.datasets import load_dataset
+    from annalign.datasets.bundled import load_dataset
     from annalign.engine.backends.local_llama import default_threads
 
     items = load_dataset("dices350").items.iloc[: args.items]

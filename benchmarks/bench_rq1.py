@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from annalign.datasets import load_dataset
-from annalign.machine import MachineRatings
-from annalign.rq1 import analyze_rq1
+from annalign.analyses.alignment import analyze_rq1
+from annalign.core.machines import MachineRatings
+from annalign.datasets.bundled import load_dataset
 
 
 def reference_rq1(long: pd.DataFrame, machine: pd.Series, n_boot: int, seed: int, eps: float = 0.1) -> dict:

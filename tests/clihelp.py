@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from annalign.cli import main
+from annalign.cli.commands import main
 
 
 def run_cli(capsys, *args: str) -> tuple[int, str, str]:

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from annalign.datasets import load_dataset
-from annalign.matrix import Annotations
-from annalign.ratingmap import RatingMap
+from annalign.core.annotations import Annotations
+from annalign.core.ratingmap import RatingMap
+from annalign.datasets.bundled import load_dataset
 
 
 @pytest.fixture(scope="session")

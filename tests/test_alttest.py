@@ -7,7 +7,7 @@ import pytest
 from scipy import stats
 from tests.conftest import make_annotations, random_sparse
 
-from annalign.alttest import alt_test
+from annalign.analyses.alt_test import alt_test
 
 
 def test_hand_checked_example():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from annalign.annotation_step import estimate_cost, persona_text
+from annalign.pipeline.annotation import estimate_cost, persona_text
 
 
 def test_persona_wording(dices350):

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from annalign.cli import main
+from annalign.cli.commands import main
 
 
 @pytest.fixture()
@@ -151,11 +151,11 @@ def test_constant_rater_is_a_warning_not_an_error(capsys, tmp_path):
 def test_console_script_exit_code(tmp_path):
     path = _write(tmp_path / "e.csv", "")
     proc = subprocess.run(
-        [sys.executable, "-m", "annalign.cli", "analyze", "--dataset", str(path), "--out", str(tmp_path / "o")],
+        [sys.executable, "-m", "annalign.cli.commands", "analyze", "--dataset", str(path), "--out", str(tmp_path / "o")],
         capture_output=True, text=True,
     )
     assert proc.returncode == 2 and proc.stderr.strip().count("\n") == 0 and "the file is empty" in proc.stderr
-    proc = subprocess.run([sys.executable, "-m", "annalign.cli", "analyze", "--bogus"], capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-m", "annalign.cli.commands", "analyze", "--bogus"], capture_output=True, text=True)
     assert proc.returncode == 2
 
 

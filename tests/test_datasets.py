@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from annalign.datasets import ColumnMap, data_path, list_bundled, load_dataset
+from annalign.core.ratingmap import RatingMap
+from annalign.datasets.bundled import ColumnMap, data_path, list_bundled, load_dataset
 from annalign.errors import InputError
-from annalign.ratingmap import RatingMap
 
 
 def test_bundled_dices350_shape(dices350):

@@ -12,9 +12,9 @@ import pytest
 from scipy import stats
 from tests.clihelp import error_line, run_cli
 
+from annalign.datasets.machine_files import load_machine_ratings
 from annalign.errors import AnalysisWarning
-from annalign.machine import load_machine_ratings
-from annalign.output import distinct_file_names
+from annalign.results import distinct_file_names
 
 
 @pytest.fixture()
@@ -218,7 +218,7 @@ def test_groups_and_disagreement_take_the_data_options_of_analyze(capsys, tmp_pa
 
 
 def test_annotation_file_stems_differ_for_models_that_sanitise_alike():
-    from annalign.annotation_step import _safe
+    from annalign.pipeline.annotation import _safe
 
     stems = {_safe(m) for m in ("openai:a/b", "openai:a_b", "openai_a_b", "openai:a b")}
     assert len(stems) == 4 and all(re.fullmatch(r"[A-Za-z0-9._-]+", s) for s in stems)

@@ -16,11 +16,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from annalign.analyses.alignment import analyze_rq1
 from annalign.config import RULES, Settings, load_settings
-from annalign.datasets import load_dataset
+from annalign.datasets.bundled import load_dataset
+from annalign.datasets.machine_files import load_machine_ratings
 from annalign.errors import InputError
-from annalign.machine import load_machine_ratings
-from annalign.rq1 import analyze_rq1
 
 CELLS = st.one_of(
     st.none(),

@@ -8,8 +8,8 @@ import pytest
 from scipy import stats
 from tests.conftest import make_annotations, random_sparse
 
-from annalign.machine import MachineRatings
-from annalign.rq1 import analyze_rq1, grouped_ranks, leave_one_out
+from annalign.analyses.alignment import analyze_rq1, grouped_ranks, leave_one_out
+from annalign.core.machines import MachineRatings
 from annalign.stats.bootstrap import (
     bootstrap_kendall,
     bootstrap_pearson,

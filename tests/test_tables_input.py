@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 from tests.clihelp import error_line, run_cli
 
-from annalign.datasets import load_dataset
+from annalign.core.ratingmap import RatingMap
+from annalign.datasets.bundled import load_dataset
+from annalign.datasets.tables import ids_as_text, read_table, table_stem
 from annalign.errors import AnalysisWarning, InputError
-from annalign.ratingmap import RatingMap
-from annalign.tables import ids_as_text, read_table, table_stem
 
 
 def long_rows(n_items: int = 8, raters: tuple[str, ...] = ("a", "b", "c")) -> list[str]:
@@ -174,7 +174,7 @@ def test_values_in_messages_are_plain_python_not_numpy_reprs(tmp_path, dices350)
     frame = pd.DataFrame({"item_id": dices350.item_ids[:5], "label": np.array([True, False, True, True, False])})
     path = tmp_path / "bools.parquet"
     frame.to_parquet(path)
-    from annalign.machine import load_machine_ratings
+    from annalign.datasets.machine_files import load_machine_ratings
 
     with pytest.raises(InputError) as exc:
         load_machine_ratings([path], dices350)

@@ -1,8 +1,8 @@
 """annalign: measure how far an LLM's annotations agree with a diverse pool of human annotators."""
 
+from annalign.core.annotations import Annotations
+from annalign.core.ratingmap import RatingMap
 from annalign.errors import InputError
-from annalign.matrix import Annotations
-from annalign.ratingmap import RatingMap
 
 __version__ = "0.1.0"
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from annalign.matrix import Annotations
+from annalign.core.annotations import Annotations
 
 
 def build_annotations(ratings: np.ndarray, attrs: dict[str, list[str]], name: str = "sim") -> Annotations:

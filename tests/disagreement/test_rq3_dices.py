@@ -11,8 +11,7 @@ import pytest
 from click.testing import CliRunner
 from scipy import stats
 
-from annalign.datasets import load_dataset
-from annalign.disagreement import (
+from annalign.analyses.group_disagreement import (
     REST,
     analyze_disagreement,
     form_groups,
@@ -20,7 +19,8 @@ from annalign.disagreement import (
     persona_request_count,
     split_halves,
 )
-from annalign.disagreement_cli import disagreement
+from annalign.cli.disagreement import disagreement
+from annalign.datasets.bundled import load_dataset
 from annalign.stats.bootstrap import resample_indices
 
 N_BOOT, N_PERM, N_SPLITS, SEED = 1000, 1000, 100, 0

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from annalign.datasets import load_dataset
-from annalign.disagreement import analyze_disagreement, form_groups, sign_agreement
-from annalign.disagreement_cli import main
+from annalign.analyses.group_disagreement import analyze_disagreement, form_groups, sign_agreement
+from annalign.cli.disagreement import main
+from annalign.datasets.bundled import load_dataset
 from annalign.errors import AnalysisWarning, InputError
 
 FAST = {"n_boot": 50, "n_perm": 50, "n_splits": 10}

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from annalign.disagreement import analyze_disagreement, correlation_tests
+from annalign.analyses.group_disagreement import analyze_disagreement, correlation_tests
 
 N_SETS = 2000
 

@@ -6,9 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from annalign.datasets import load_dataset
-from annalign.engine.fakeserver import FakeOpenAIServer
-from annalign.matrix import Annotations
+from annalign.core.annotations import Annotations
+from annalign.datasets.bundled import load_dataset
+from annalign.testing.fakeserver import FakeOpenAIServer
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 from click.testing import CliRunner
 
-from annalign.engine.cli import annotate as annotate_command
+from annalign.cli.annotate import annotate as annotate_command
 
 
 def _long_file(tmp_path, dices) -> str:

@@ -18,7 +18,7 @@ KEY_A, KEY_B = "sk-client-A-0000000000000000", "sk-client-B-1111111111111111"
 
 
 def _command(base_url: str, ledger: Path, out: Path, n_items: int, concurrency: int) -> list[str]:
-    return [sys.executable, "-m", "annalign.cli", "annotate", "--dataset", "dices350", "--model", f"openai:fake@{base_url}",
+    return [sys.executable, "-m", "annalign.cli.commands", "annotate", "--dataset", "dices350", "--model", f"openai:fake@{base_url}",
             "--limit", str(n_items), "--concurrency", str(concurrency), "--ledger", str(ledger), "--out", str(out),
             "--no-progress"]  # fmt: skip
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from annalign.cli import main
+from annalign.cli.commands import main
 from annalign.engine import annotate
 from annalign.engine.backends.base import parse_model_spec
 from annalign.errors import InputError
@@ -82,7 +82,7 @@ def test_failed_requests_exit_3_and_the_file_is_written(fake_server, tmp_path: P
 def test_sigterm_exits_143_with_one_line_and_the_ledger_intact(fake_server, tmp_path: Path) -> None:
     server = fake_server(latency=0.08).start()
     ledger = tmp_path / "l.sqlite"
-    command = [sys.executable, "-m", "annalign.cli", *_args(server.base_url, tmp_path, "--limit", "48", "--concurrency", "4")]
+    command = [sys.executable, "-m", "annalign.cli.commands", *_args(server.base_url, tmp_path, "--limit", "48", "--concurrency", "4")]
     proc = subprocess.Popen(command, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
     def committed() -> set[str]:
@@ -113,7 +113,7 @@ def test_sigterm_exits_143_with_one_line_and_the_ledger_intact(fake_server, tmp_
 
 def test_warnings_are_one_cli_line_without_source_paths(fake_server, tmp_path: Path) -> None:
     server = fake_server().start()
-    command = [sys.executable, "-m", "annalign.cli", *_args(server.base_url, tmp_path, "--limit", "3", "--samples", "2")]
+    command = [sys.executable, "-m", "annalign.cli.commands", *_args(server.base_url, tmp_path, "--limit", "3", "--samples", "2")]
     proc = subprocess.run(command, env=_env(), capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr.strip().splitlines() == ["warning: 2 samples at temperature 0 will be (nearly) identical; set --temperature above 0"]
@@ -136,7 +136,7 @@ def test_retry_after_cap_is_a_warning(dices, fake_server, tmp_path: Path) -> Non
 def test_crash_log_holds_the_traceback_without_secrets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
     import click
 
-    from annalign.clirun import invoke
+    from annalign.cli.exits import invoke
 
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
     monkeypatch.setenv("ANNALIGN_LOG_DIR", str(tmp_path / "logs"))

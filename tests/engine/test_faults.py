@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from annalign.cli import main
+from annalign.cli.commands import main
+from annalign.datasets.machine_files import load_machine_ratings
 from annalign.engine import annotate, write_machine_file
-from annalign.machine import load_machine_ratings
 
 FAST = {"timeout": 2.0, "backoff_base": 0.02, "backoff_max": 0.1, "progress": False}
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from annalign.cli import main
+from annalign.cli.commands import main
 from annalign.engine import annotate
 from annalign.engine.ledger import COLUMNS, MIGRATIONS, SCHEMA_VERSION, Ledger
 

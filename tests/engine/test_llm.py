@@ -118,7 +118,7 @@ def test_one_pass_scores_equal_the_grammar_completion(dices, tmp_path: Path) -> 
     """The forward-pass answer and log-probabilities are those of llama.cpp's grammar-constrained completion."""
     from annalign.engine.backends.base import parse_model_spec
     from annalign.engine.backends.local_llama import LocalLlamaBackend
-    from annalign.engine.templates import load_template
+    from annalign.engine.prompts import load_template
 
     backend = LocalLlamaBackend(parse_model_spec("local:smollm2-135m"))
     model = backend._load()

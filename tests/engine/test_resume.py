@@ -105,7 +105,7 @@ def test_ctrl_c_exits_130_keeps_what_is_done_and_resumes(fake_server, tmp_path: 
     """SIGINT (Ctrl-C) through the annalign CLI: exit code 130, one line, answered requests kept."""
     server = fake_server(latency=0.08).start()
     ledger, out = tmp_path / "ledger.sqlite", tmp_path / "out.csv"
-    command = [sys.executable, "-m", "annalign.cli", "annotate", *_command(server.base_url, ledger, out)[3:]]
+    command = [sys.executable, "-m", "annalign.cli.commands", "annotate", *_command(server.base_url, ledger, out)[3:]]
     proc = subprocess.Popen(command, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 60
     while len(_committed(ledger)) < 8 and time.time() < deadline and proc.poll() is None:

@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+from annalign.cli.annotate import annotate as annotate_command
+from annalign.datasets.machine_files import load_machine_ratings
 from annalign.engine import annotate, write_machine_file
-from annalign.engine.cli import annotate as annotate_command
 from annalign.errors import RequestsFailed
-from annalign.machine import load_machine_ratings
 
 FAULTS = ["429", "500", "slow", "truncated", "malformed", "empty", "drop", "refusal"]
 FAST = {"timeout": 0.5, "backoff_base": 0.02, "backoff_max": 0.1, "progress": False}

@@ -26,7 +26,7 @@ def _env(tmp_path: Path) -> dict[str, str]:
 
 
 def _cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "annalign.cli", *args], env=env, capture_output=True, text=True, timeout=300)
+    return subprocess.run([sys.executable, "-m", "annalign.cli.commands", *args], env=env, capture_output=True, text=True, timeout=300)
 
 
 def test_run_annotate_analyze_and_report_never_write_or_print_a_secret(fake_server, tmp_path: Path) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from annalign.engine import load_template
-from annalign.engine.templates import persona_variant, resolve_template
+from annalign.engine.prompts import persona_variant, resolve_template
 
 #: sha256 of the version-1 texts as they shipped before version 2: ledgers made with them still match.
 V1_HASHES = {

@@ -10,7 +10,7 @@ import pytest
 from annalign.engine import annotate, builtin_names, load_template, parse_model_spec
 from annalign.engine.backends.base import parse_retry_after, redact_url
 from annalign.engine.ledger import Ledger
-from annalign.engine.templates import parse_template, resolve_template
+from annalign.engine.prompts import parse_template, resolve_template
 from annalign.errors import InputError
 
 

@@ -6,19 +6,17 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from annalign.groups import (
-    RaterMatrix,
-    harmonic_count,
+from annalign.analyses.group_alignment import (
     intervals,
     make_splits,
-    one_hot,
     permutation_p,
     permutation_pair_diffs,
 )
-from annalign.groupsim import panel
-from annalign.grouptests import adjusted_r, bootstrap_p
+from annalign.core.operators import RaterMatrix, harmonic_count, one_hot
 from annalign.stats.bootstrap import bootstrap_many
 from annalign.stats.correlation import pearson_masked
+from annalign.stats.grouptests import adjusted_r, bootstrap_p
+from annalign.testing.panels import panel
 
 
 def simulate_pair_tests(

@@ -9,9 +9,11 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from annalign.groups import analyze_groups, group_means, make_groups
-from annalign.machine import load_machine_ratings
-from annalign.power import plot_power
+from annalign.analyses.group_alignment import analyze_groups
+from annalign.analyses.group_power import plot_power
+from annalign.core.grouping import make_groups
+from annalign.core.operators import group_means
+from annalign.datasets.machine_files import load_machine_ratings
 from annalign.stats.bootstrap import bootstrap_many, resample_indices
 
 SIZES = {
@@ -123,7 +125,7 @@ def test_within_group_variation(dices350, machines, result):
 def test_cli_writes_results(dices350, machines, tmp_path):
     from click.testing import CliRunner
 
-    from annalign.groups_cli import groups
+    from annalign.cli.groups import groups
 
     rng = np.random.default_rng(1)
     path = tmp_path / "m.csv"

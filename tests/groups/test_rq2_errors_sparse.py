@@ -7,10 +7,11 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from annalign.analyses.group_alignment import analyze_groups
+from annalign.core.grouping import make_groups
+from annalign.core.machines import MachineRatings
 from annalign.errors import InputError
-from annalign.groups import analyze_groups, make_groups
-from annalign.grouptests import benjamini_hochberg, holm
-from annalign.machine import MachineRatings
+from annalign.stats.grouptests import benjamini_hochberg, holm
 
 
 def machine_for(data, seed=0, noise=0.3):

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from annalign.groups import RaterMatrix, one_hot
-from annalign.groupsim import panel, population_cov, true_group_r
-from annalign.power import influence_cov, simulate_power, steiger_power, wald_pairs
+from annalign.analyses.group_power import influence_cov, simulate_power, steiger_power, wald_pairs
+from annalign.core.operators import RaterMatrix, one_hot
+from annalign.testing.panels import panel, population_cov, true_group_r
 
 from .simtools import simulate_pair_tests
 

@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 
 from annalign.config import Settings
-from annalign.jsonsafe import jsonable
-from annalign.machine import MachineRatings
-from annalign.matrix import Annotations
-from annalign.pipeline import collect_warnings, run_analyses
+from annalign.core.annotations import Annotations
+from annalign.core.jsonsafe import jsonable
+from annalign.core.machines import MachineRatings
+from annalign.pipeline.run import collect_warnings, run_analyses
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "report"
@@ -115,9 +115,9 @@ def make_run(payload: bool = False, groups: bool = True) -> tuple[dict[str, Any]
     warnings: list[str] = []
     with collect_warnings(warnings):
         outputs = run_analyses(data, machines, Settings(dataset="synthetic", bootstrap=100, alt_min_items=10))
-    results = jsonable(outputs.results)
+    results = jsonable(outputs.to_dict())
     results["warnings"] = warnings + ([f"a warning that mentions {PAYLOADS[0]}"] if payload else [])
-    tables = dict(outputs.tables)
+    tables = dict(outputs.tables())
     if not groups:  # an RQ1-only run: drop what the pipeline's RQ2/RQ3 produced
         results = {k: v for k, v in results.items() if not k.startswith(("rq2", "rq3"))}
         tables = {k: v for k, v in tables.items() if not k.startswith(("rq2", "rq3"))}

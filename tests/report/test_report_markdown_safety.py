@@ -11,9 +11,9 @@ import pytest
 from reportkit import PAYLOADS, synthetic_data, synthetic_machines
 
 from annalign.config import Settings
-from annalign.jsonsafe import jsonable
-from annalign.machine import MachineRatings
-from annalign.pipeline import collect_warnings, run_analyses
+from annalign.core.jsonsafe import jsonable
+from annalign.core.machines import MachineRatings
+from annalign.pipeline.run import collect_warnings, run_analyses
 from annalign.report import write_report
 from annalign.report.render import md_cell, md_line
 
@@ -46,9 +46,9 @@ def hostile_run(tmp_path):
     warnings: list[str] = []
     with collect_warnings(warnings):
         outputs = run_analyses(data, machines, Settings(dataset=MD_PAYLOADS[1], bootstrap=50, alt_min_items=10, permutations=20))
-    results = jsonable(outputs.results)
+    results = jsonable(outputs.to_dict())
     results["warnings"] = [*warnings, *MD_PAYLOADS, *PAYLOADS]
-    return write_report(tmp_path, results, outputs.tables, data, machines)
+    return write_report(tmp_path, results, outputs.tables(), data, machines)
 
 
 def test_rendered_markdown_has_no_live_html_links_or_remote_images(tmp_path):

@@ -2,8 +2,8 @@
 
 from annalign.engine.api import annotate, default_ledger_path
 from annalign.engine.backends.base import DEFAULT_MODEL, parse_model_spec
-from annalign.engine.export import write_machine_file
-from annalign.engine.templates import builtin_names, load_template
+from annalign.engine.frames import write_machine_file
+from annalign.engine.prompts import builtin_names, load_template
 
 __all__ = [
     "DEFAULT_MODEL",

@@ -12,14 +12,14 @@ from typing import Any
 
 import pandas as pd
 
+from annalign.core.annotations import Annotations
 from annalign.engine.backends.base import DEFAULT_MODEL, make_backend, parse_model_spec
-from annalign.engine.export import build_frame
+from annalign.engine.frames import build_frame
 from annalign.engine.ledger import Ledger, item_hash
 from annalign.engine.ledger import lease_seconds as ledger_lease
+from annalign.engine.prompts import resolve_template
 from annalign.engine.runner import RunStats, build_jobs, check_rate, execute
-from annalign.engine.templates import resolve_template
 from annalign.errors import InputError, warn
-from annalign.matrix import Annotations
 
 CONSTRAINTS = {"openai": ("grammar", "guided_choice", "json_schema"), "anthropic": (), "local": ("grammar",)}
 

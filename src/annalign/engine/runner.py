@@ -28,7 +28,7 @@ from annalign.engine.ledger import (
     sha256,
 )
 from annalign.engine.parsing import expected_score, parse_answer
-from annalign.engine.templates import Template
+from annalign.engine.prompts import Template
 from annalign.errors import InputError, warn
 
 log = logging.getLogger("annalign.engine")

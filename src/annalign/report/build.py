@@ -317,7 +317,7 @@ def template_hashes(results: Mapping[str, Any]) -> list[list[str]]:
         return []
     rows = []
     for name in settings.get("templates") or []:
-        path = resources.files("annalign").joinpath("templates", f"{name}.txt")
+        path = resources.files("annalign").joinpath("engine", "templates", f"{name}.txt")
         if path.is_file():
             rows.append([clean(name), hashlib.sha256(path.read_bytes()).hexdigest()[:16]])
     return rows
@@ -352,5 +352,5 @@ def is_dices(results: Mapping[str, Any]) -> bool:
 
 def notice_text() -> str:
     """The bundled data's notice (annalign/data/NOTICE.md), or '' when absent."""
-    path = resources.files("annalign").joinpath("data", "NOTICE.md")
+    path = resources.files("annalign").joinpath("datasets", "NOTICE.md")
     return path.read_text("utf-8") if path.is_file() else ""

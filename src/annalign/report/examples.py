@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from annalign.machine import MachineRatings
-from annalign.matrix import Annotations
+from annalign.core.annotations import Annotations
+from annalign.core.machines import MachineRatings
 from annalign.report.model import Example, clean, num
 
 #: item columns shown first, in this order; other text columns follow.

@@ -10,8 +10,8 @@ from typing import Any
 import jinja2
 import pandas as pd
 
-from annalign.machine import MachineRatings
-from annalign.matrix import Annotations
+from annalign.core.annotations import Annotations
+from annalign.core.machines import MachineRatings
 from annalign.report import build
 from annalign.report.examples import largest_disagreements
 from annalign.report.model import Section, Table, clean

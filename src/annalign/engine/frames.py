@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from annalign.engine.backends.base import ModelSpec
-from annalign.engine.templates import Template
+from annalign.engine.prompts import Template
 from annalign.errors import InputError
 
 SUFFIXES = (".csv", ".jsonl", ".parquet")
@@ -20,7 +20,7 @@ SUFFIXES = (".csv", ".jsonl", ".parquet")
 def rater_label(spec: ModelSpec, template: Template, persona: str | None, prefix: str | None = None) -> str:
     """The machine rater's name: model and template, plus the persona when there is one."""
     base = prefix or f"{spec.provider}:{spec.model}/{template.name}"
-    # The "|persona=" tag is what RQ3 (annalign.disagreement) reads back from machine-rater files.
+    # The "|persona=" tag is what RQ3 (annalign.analyses.group_disagreement) reads back from machine-rater files.
     return f"{base}|persona={persona}" if persona else base
 
 

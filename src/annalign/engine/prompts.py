@@ -74,7 +74,7 @@ def neutralise(text: str) -> str:
 
 def builtin_names() -> list[str]:
     """Names of the templates shipped in the package."""
-    folder = resources.files("annalign").joinpath("templates")
+    folder = resources.files("annalign").joinpath("engine", "templates")
     return sorted(p.name[: -len(".txt")] for p in folder.iterdir() if p.name.endswith(".txt"))
 
 
@@ -88,7 +88,7 @@ def load_template(name_or_path: str | Path) -> Template:
     key = str(name_or_path)
     if key in builtin_names():
         source = f"builtin:{key}"
-        text = resources.files("annalign").joinpath("templates", f"{key}.txt").read_text(encoding="utf-8")
+        text = resources.files("annalign").joinpath("engine", "templates", f"{key}.txt").read_text(encoding="utf-8")
         # A built-in is named by its file (dices-likert-v1 keeps its version-1 text, and so its hash).
         return parse_template(text, source=source, name=key)
     else:

@@ -5,8 +5,8 @@ Per group g and machine m: Pearson r between m and the group's mean rating per i
 paired), the split-half reliability of the group mean and the reliability-adjusted r. Pairwise
 differences get a paired bootstrap CI, a permutation p-value (group labels permuted across the
 raters of the two groups, sizes kept) and Holm / Benjamini-Hochberg adjustments; an omnibus test
-asks whether any group differs. Power analysis lives in ``annalign.power``, within-group variation in
-``annalign.variation``.
+asks whether any group differs. Power analysis lives in ``annalign.analyses.group_power``, within-group variation in
+``annalign.analyses.group_variation``.
 """
 
 from __future__ import annotations
@@ -19,179 +19,26 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import sparse, stats
+from scipy import stats
 
-from annalign.errors import InputError, warn
-from annalign.grouptests import (
+from annalign.core.annotations import Annotations
+from annalign.core.grouping import DEFAULT_BY, make_groups
+from annalign.core.jsonsafe import jsonable
+from annalign.core.machines import MachineRatings
+from annalign.core.operators import RaterMatrix, group_means, harmonic_count
+from annalign.errors import InputError
+from annalign.stats.bootstrap import bootstrap_many, percentile_intervals
+from annalign.stats.correlation import pearson_fixed_x, pearson_masked
+from annalign.stats.grouptests import (
     adjusted_r,
     benjamini_hochberg,
     bootstrap_p,
     holm,
     splithalf_reliability,
 )
-from annalign.jsonsafe import jsonable
-from annalign.machine import MachineRatings
-from annalign.matrix import Annotations
-from annalign.stats.bootstrap import bootstrap_many, percentile_intervals
-from annalign.stats.correlation import pearson_fixed_x, pearson_masked
 
-DEFAULT_BY = ("rater_race", "rater_gender")
-MISSING_MODES = ("unknown", "drop", "error")
-#: items x raters matrices up to this many cells are held dense (BLAS); larger ones sparse.
-DENSE_CELLS = 4_000_000
 #: cells of a per-permutation (items x permutations) block.
 PERM_BLOCK_CELLS = 2_000_000
-SEPARATOR = " × "
-
-
-# ----- grouping ------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Grouping:
-    """Raters assigned to groups: ``code`` per rater of the data set (-1 = not in any kept group)."""
-
-    by: tuple[str, ...]
-    labels: list[str]
-    attrs: list[dict[str, str]]
-    code: np.ndarray
-    sizes: np.ndarray
-    excluded: list[dict[str, Any]] = field(default_factory=list)
-    n_missing: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def n_groups(self) -> int:
-        return len(self.labels)
-
-
-def parse_by(by: str | Sequence[str]) -> tuple[str, ...]:
-    """``"rater_race,rater_gender"`` or a sequence -> tuple of column names."""
-    parts = by.split(",") if isinstance(by, str) else list(by)
-    names = tuple(p.strip() for p in parts if p and p.strip())
-    if not names:
-        raise InputError("--by needs at least one rater attribute column")
-    return names
-
-
-def make_groups(
-    raters: pd.DataFrame,
-    by: str | Sequence[str] = DEFAULT_BY,
-    *,
-    min_group_size: int = 2,
-    missing_attr: str = "unknown",
-) -> Grouping:
-    """Groups from one attribute or a combination; small groups are reported and left out."""
-    by = parse_by(by)
-    if missing_attr not in MISSING_MODES:
-        raise InputError(f"unknown --missing-attr {missing_attr!r}: use {', '.join(MISSING_MODES)}")
-    absent = [c for c in by if c not in raters.columns]
-    if absent:
-        available = ", ".join(map(str, raters.columns)) or "(none)"
-        raise InputError(f"rater attribute column {absent[0]!r} does not exist; available columns: {available}")
-    frame = pd.DataFrame(index=raters.index)
-    keep = np.ones(len(raters), dtype=bool)
-    n_missing: dict[str, int] = {}
-    for column in by:
-        text = raters[column].astype(object).where(raters[column].notna(), None)
-        text = text.map(lambda v: None if v is None or str(v).strip() == "" else str(v).strip())
-        blank = text.isna().to_numpy()
-        if blank.any():
-            n_missing[column] = int(blank.sum())
-            if missing_attr == "error":
-                raise InputError(
-                    f"rater attribute {column!r} is missing for {int(blank.sum())} of {len(raters)} raters; "
-                    "use --missing-attr unknown or drop"
-                )
-            if missing_attr == "drop":
-                keep &= ~blank
-                warn(f"rater attribute {column!r} is missing for {int(blank.sum())} raters; they are dropped from RQ2")
-            else:
-                warn(f"rater attribute {column!r} is missing for {int(blank.sum())} raters; they form an 'unknown' group")
-        frame[column] = text.fillna("unknown")
-    keys = frame.apply(lambda row: tuple(row), axis=1) if len(frame) else pd.Series([], dtype=object)
-    labels_all = sorted({k for k, kept in zip(keys, keep, strict=True) if kept})
-    sizes_all = {k: int(sum(1 for kk, kept in zip(keys, keep, strict=True) if kept and kk == k)) for k in labels_all}
-    kept_keys = [k for k in labels_all if sizes_all[k] >= min_group_size]
-    excluded = [
-        {"group": SEPARATOR.join(k), "n_raters": sizes_all[k], "reason": f"fewer than {min_group_size} raters"}
-        for k in labels_all
-        if sizes_all[k] < min_group_size
-    ]
-    for item in excluded:
-        warn(f"group {item['group']!r} has {item['n_raters']} raters (< {min_group_size}); it is left out of RQ2")
-    position = {k: i for i, k in enumerate(kept_keys)}
-    code = np.array([position.get(k, -1) if kept else -1 for k, kept in zip(keys, keep, strict=True)], dtype=np.int64)
-    if len(kept_keys) < 2:
-        raise InputError(
-            f"grouping by {', '.join(by)} leaves {len(kept_keys)} group(s) with at least {min_group_size} raters; "
-            "RQ2 compares at least 2 groups (lower --min-group-size or choose other columns)"
-        )
-    return Grouping(
-        by=by,
-        labels=[SEPARATOR.join(k) for k in kept_keys],
-        attrs=[dict(zip(by, k, strict=True)) for k in kept_keys],
-        code=code,
-        sizes=np.bincount(code[code >= 0], minlength=len(kept_keys)),
-        excluded=excluded,
-        n_missing=n_missing,
-    )
-
-
-# ----- ratings as an items x raters operator -------------------------------------------------
-class RaterMatrix:
-    """Ratings as items x raters (dense when small): weighted sums over raters are matrix products."""
-
-    def __init__(self, item_index: np.ndarray, rater_index: np.ndarray, values: np.ndarray, n_items: int, n_raters: int):
-        self.shape = (n_items, n_raters)
-        if n_items * n_raters <= DENSE_CELLS:
-            self.vals: Any = np.zeros(self.shape)
-            self.mask: Any = np.zeros(self.shape)
-            self.vals[item_index, rater_index] = values
-            self.mask[item_index, rater_index] = 1.0
-        else:
-            ones = np.ones(len(values))
-            self.vals = sparse.csr_matrix((values, (item_index, rater_index)), shape=self.shape)
-            self.mask = sparse.csr_matrix((ones, (item_index, rater_index)), shape=self.shape)
-
-    @classmethod
-    def from_dense(cls, matrix: np.ndarray) -> RaterMatrix:
-        """From an items x raters array with NaN for missing ratings."""
-        item, rater = np.nonzero(np.isfinite(matrix))
-        return cls(item, rater, matrix[item, rater], *matrix.shape)
-
-    @classmethod
-    def of(cls, data: Annotations) -> RaterMatrix:
-        return cls(data.item_index, data.rater_index, data.values, data.n_items, data.n_raters)
-
-    def sums(self, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(weighted sum of ratings, weighted count) per item for each column of weights (raters x k)."""
-        return np.asarray(self.vals @ weights), np.asarray(self.mask @ weights)
-
-    def means(self, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(weighted mean per item, weighted count); NaN where no weighted rater rated the item."""
-        total, count = self.sums(weights)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(count > 0, total / np.where(count > 0, count, 1.0), np.nan), count
-
-    def columns(self, idx: np.ndarray) -> RaterMatrix:
-        """The same operator restricted to some raters (in the given order)."""
-        out = RaterMatrix.__new__(RaterMatrix)
-        out.shape = (self.shape[0], len(idx))
-        out.vals = self.vals[:, idx]
-        out.mask = self.mask[:, idx]
-        return out
-
-
-def one_hot(code: np.ndarray, n_groups: int) -> np.ndarray:
-    """Raters x groups indicator matrix."""
-    out = np.zeros((len(code), n_groups))
-    out[np.arange(len(code)), code] = 1.0
-    return out
-
-
-def harmonic_count(count: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """Effective raters per item (harmonic mean of counts over valid items), per column."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        inv = np.where(valid, 1.0 / np.where(count > 0, count, 1.0), 0.0).sum(axis=0)
-        return valid.sum(axis=0) / inv
 
 
 # ----- split-half reliability ---------------------------------------------------------------
@@ -275,17 +122,6 @@ class GroupResult:
 
 
 # ----- analysis -----------------------------------------------------------------------------
-def group_means(data: Annotations, code: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
-    """Mean rating per item and group over the raters who rated it (NaN if none), and the counts."""
-    keep = code[data.rater_index] >= 0
-    key = data.item_index[keep] * n_groups + code[data.rater_index[keep]]
-    size = data.n_items * n_groups
-    total = np.bincount(key, weights=data.values[keep], minlength=size).reshape(data.n_items, n_groups)
-    count = np.bincount(key, minlength=size).reshape(data.n_items, n_groups).astype(float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(count > 0, total / np.where(count > 0, count, 1.0), np.nan), count
-
-
 def correlations_with(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """(n_machines, n_groups) Pearson r of each machine column with each group column."""
     return np.stack([pearson_masked(x[:, m][:, None], y) for m in range(x.shape[1])])
@@ -395,8 +231,8 @@ def analyze_groups(
     noise_boot: int = 200,
 ) -> GroupResult:
     """Run RQ2 for every machine rater: per-group r, disparities, power and within-group variation."""
-    from annalign.power import delta_pair_tests, power_analysis
-    from annalign.variation import within_group_variation
+    from annalign.analyses.group_power import delta_pair_tests, power_analysis
+    from annalign.analyses.group_variation import within_group_variation
 
     if not data.has_raters:
         raise InputError(f"data set {data.name} has no rater identities; group alignment (RQ2) needs rater-level ratings")

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from annalign.matrix import Annotations
+from annalign.core.annotations import Annotations
 
 
 @dataclass(frozen=True)

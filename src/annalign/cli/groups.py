@@ -7,16 +7,17 @@ from typing import Any
 
 import click
 
-from annalign.cli_options import (
+from annalign.analyses.group_alignment import GroupResult, analyze_groups
+from annalign.analyses.group_power import plot_power
+from annalign.cli.options import (
     data_options,
     machine_options,
     resampling_options,
     settings_from_options,
 )
-from annalign.groups import MISSING_MODES, GroupResult, analyze_groups
-from annalign.output import distinct_file_names, output_errors, prepare_out_dir, write_outputs
-from annalign.pipeline import collect_warnings, load_data, load_machines
-from annalign.power import plot_power
+from annalign.core.grouping import MISSING_MODES
+from annalign.pipeline.run import collect_warnings, load_data, load_machines
+from annalign.results import distinct_file_names, output_errors, prepare_out_dir, write_outputs
 
 
 def summary_lines(result: GroupResult) -> list[str]:

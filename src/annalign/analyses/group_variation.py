@@ -15,10 +15,10 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from annalign.grouptests import anova_f, random_effects_share
-from annalign.matrix import Annotations
+from annalign.core.annotations import Annotations
 from annalign.stats.bootstrap import count_chunks
 from annalign.stats.correlation import grouped_pearson, pearson_from_sums, unit_scale
+from annalign.stats.grouptests import anova_f, random_effects_share
 
 
 def rater_r_replicates(data: Annotations, x: np.ndarray, n_boot: int, seed: int) -> np.ndarray:

@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from annalign.core.annotations import Annotations
+from annalign.core.ratingmap import RatingMap
+from annalign.datasets.tables import TABLE_SUFFIXES, ids_as_text, read_table, require_columns
 from annalign.errors import InputError, shown, warn
-from annalign.matrix import Annotations
-from annalign.ratingmap import RatingMap
-from annalign.tables import TABLE_SUFFIXES, ids_as_text, read_table, require_columns
 
 BUNDLED: dict[str, str] = {
     "dices350": "DICES-350: 350 adversarial conversations x 123 demographically diverse raters (Q_overall)",
@@ -41,7 +41,7 @@ class ColumnMap:
 
 def data_path(*parts: str) -> Path:
     """Path of a file shipped inside the package."""
-    return Path(str(resources.files("annalign").joinpath("data", *parts)))
+    return Path(str(resources.files("annalign").joinpath("datasets", *parts)))
 
 
 def list_bundled() -> list[dict[str, object]]:

@@ -1,4 +1,4 @@
-"""Writing a run's outputs: results.json, CSV tables, the settings used, and a terminal summary."""
+"""A run's results: the typed RunResult, and writing it as results.json, CSV tables and terminal lines."""
 
 from __future__ import annotations
 
@@ -9,14 +9,22 @@ import re
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from annalign.core.jsonsafe import jsonable
 from annalign.errors import InputError
-from annalign.jsonsafe import jsonable
 from annalign.redaction import redact, redact_frame
+
+if TYPE_CHECKING:
+    from annalign.analyses.alignment import RQ1Result
+    from annalign.analyses.group_alignment import GroupResult
+    from annalign.analyses.group_disagreement import DisagreementResult
+    from annalign.core.annotations import Annotations
+    from annalign.core.machines import MachineRatings
 
 
 def _reason(exc: OSError) -> str:
@@ -152,3 +160,66 @@ def rq2_summary(tables: dict[str, pd.DataFrame]) -> list[str]:
             if len(row):
                 lines.append(f"    any difference among groups? permutation p {_fmt(float(row['p_perm'].iloc[0]))}")
     return lines
+
+
+#: results.json layout version; bumped when a key changes meaning (keys are only ever added).
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """One whole run, typed: the data, the machine raters and every analysis's result object.
+
+    ``to_dict()`` is results.json (the keys earlier versions wrote, plus ``schema_version``) and
+    ``tables()`` the CSV tables; the report reads the result objects themselves.
+    """
+
+    data: Annotations
+    machines: MachineRatings | None
+    settings: dict[str, Any]
+    rq1: RQ1Result
+    rq2: dict[str, GroupResult] = field(default_factory=dict)
+    rq3: DisagreementResult | None = None
+    warnings: tuple[str, ...] = ()
+    provenance: dict[str, Any] = field(default_factory=dict)
+    version: str = ""
+
+    @property
+    def groupings(self) -> list[str]:
+        """The RQ2 groupings in the order the settings give them ("rater_race+rater_gender", ...)."""
+        return list(self.rq2)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The results.json content (JSON-safe)."""
+        out: dict[str, Any] = {
+            "schema_version": SCHEMA_VERSION,
+            "annalign_version": self.version,
+            "dataset": self.data.describe(),
+            "settings": self.settings,
+            "machines": self.machines.summary() if self.machines is not None else [],
+            "rq1": self.rq1.to_dict(),
+        }
+        for position, (by, groups) in enumerate(self.rq2.items()):
+            if position == 0:
+                out["rq2"] = groups.to_dict()
+            else:
+                out.setdefault("rq2_other_groupings", {})[by] = groups.to_dict()
+        if self.rq3 is not None:
+            out["rq3"] = self.rq3.to_dict()
+        out["warnings"] = list(self.warnings)
+        out["provenance"] = self.provenance
+        return jsonable(out)
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The CSV tables by file stem: rq1_*, rq2_* (first grouping), rq2_<grouping>_* (the others), rq3_*."""
+        tables = dict(self.rq1.tables())
+        for position, (by, groups) in enumerate(self.rq2.items()):
+            prefix = "rq2" if position == 0 else f"rq2_{safe_file_name(by)}"
+            tables.update({f"{prefix}_{name}": frame for name, frame in groups.tables().items()})
+        if self.rq3 is not None:
+            tables.update(self.rq3.tables())
+        return tables
+
+    def save(self, out_dir: str | Path) -> Path:
+        """Write DIR/results.json and the CSV tables; returns the results.json path."""
+        return write_outputs(out_dir, self.to_dict(), self.tables())

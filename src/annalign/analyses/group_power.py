@@ -20,7 +20,7 @@ from scipy import stats
 from annalign.stats.correlation import pearson_masked, unit_scale
 
 if TYPE_CHECKING:
-    from annalign.groups import RaterMatrix
+    from annalign.core.operators import RaterMatrix
 
 #: cells of an (sims x items x groups) block.
 BLOCK_CELLS = 1_500_000

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from annalign.matrix import Annotations
+from annalign.core.annotations import Annotations
 
 SCORINGS = ("auto", "accuracy", "neg_rmse")
 #: Scores closer than this are ties (both W_f and W_h are 1), guarding against rounding.

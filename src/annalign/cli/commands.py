@@ -10,12 +10,12 @@ from typing import Any
 import click
 
 from annalign import __version__
-from annalign.cli_options import analysis_options, data_options, settings_from_options
-from annalign.clirun import invoke
+from annalign.cli.exits import invoke
+from annalign.cli.options import analysis_options, data_options, settings_from_options
 from annalign.config import Settings
-from annalign.output import output_errors, prepare_out_dir, rq1_summary, rq2_summary, write_outputs
-from annalign.pipeline import collect_warnings, load_data, load_machines, run_analyses
+from annalign.pipeline.run import run_settings
 from annalign.redaction import redact
+from annalign.results import output_errors, prepare_out_dir, rq1_summary, rq2_summary
 
 
 def _echo_warning(message: str) -> None:
@@ -39,7 +39,7 @@ def cli() -> None:
 @cli.command()
 def datasets() -> None:
     """List the bundled data sets and their sizes."""
-    from annalign.datasets import list_bundled
+    from annalign.datasets.bundled import list_bundled
 
     for row in list_bundled():
         raters = row["raters"] if row["raters"] is not None else "-"
@@ -48,40 +48,24 @@ def datasets() -> None:
 
 def _analyze(settings: Settings, out: str, personas: bool = False) -> None:
     prepare_out_dir(out)
-    warnings: list[str] = []
-    provenance: dict[str, Any] = {}
-    with collect_warnings(warnings, _echo_warning):
-        data = load_data(settings)
-        extra = []
-        if settings.models:
-            from annalign.annotation_step import annotate_for_run
-
-            labels = None
-            if personas:
-                from annalign.disagreement import form_groups
-
-                labels = list(form_groups(data, settings.groupings[0]).labels)
-                n = len(labels) * (settings.limit or data.n_items) * len(settings.models) * len(settings.templates)
-                _say(f"persona annotation: {n} requests ({len(labels)} groups), answered from the ledger where already done")
-            extra, provenance = annotate_for_run(data, settings, Path(out), labels, say=_say)
-        machines = load_machines(data, settings, extra)
-        outputs = run_analyses(data, machines, settings)
-    outputs.results["warnings"] = warnings
-    outputs.results["provenance"] = provenance
-    path = write_outputs(out, outputs.results, outputs.tables)
+    result = run_settings(settings, out, personas=personas, say=_say, echo_warning=_echo_warning)
+    path = result.save(out)
     from annalign.report import write_report
 
     with output_errors("the report"):
-        paths = write_report(out, outputs.results, outputs.tables, data, machines)
+        paths = write_report(out, result.to_dict(), result.tables(), result.data, result.machines)
+    data = result.data
     click.echo(redact(f"{data.name}: {data.n_items} items, {data.n_raters} raters, {data.n_ratings} ratings"))
-    for line in rq1_summary(outputs.results["rq1"]):
+    results = result.to_dict()
+    tables = result.tables()
+    for line in rq1_summary(results["rq1"]):
         click.echo(redact(line))
-    for line in rq2_summary(outputs.tables):
+    for line in rq2_summary(tables):
         click.echo(redact(line))
-    if "rq3" in outputs.results:
-        from annalign.disagreement_cli import rq3_summary
+    if "rq3" in results:
+        from annalign.cli.disagreement import rq3_summary
 
-        for line in rq3_summary(outputs.results["rq3"]):
+        for line in rq3_summary(results["rq3"]):
             click.echo(redact(line))
     click.echo(f"results: {path}")
     click.echo(f"report: {paths['html']}")
@@ -111,7 +95,7 @@ def analyze(out: str, config_path: str | None, **options: Any) -> None:
 @click.option("--out", default="results", show_default=True, metavar="DIR", help="output folder")
 def run(out: str, config_path: str | None, no_model: bool, personas: bool, **options: Any) -> None:
     """The main job: annotate with the model(s), then run every analysis on DICES-350 (or the configured data)."""
-    from annalign.annotation_step import DEFAULT_MODEL
+    from annalign.pipeline.annotation import DEFAULT_MODEL
 
     options["models"] = list(options.get("models") or []) or None
     options["templates"] = list(options.get("templates") or []) or None
@@ -130,9 +114,9 @@ def run(out: str, config_path: str | None, no_model: bool, personas: bool, **opt
 
 def _register_commands() -> None:
     """Commands that live beside their analyses: annotate (engine), groups (RQ2), disagreement (RQ3)."""
-    from annalign.disagreement_cli import disagreement
-    from annalign.engine.cli import annotate
-    from annalign.groups_cli import groups
+    from annalign.cli.annotate import annotate
+    from annalign.cli.disagreement import disagreement
+    from annalign.cli.groups import groups
 
     for command in (annotate, groups, disagreement):
         cli.add_command(command)

@@ -12,25 +12,26 @@ from typing import Any
 import click
 
 from annalign import __version__
-from annalign.cli_options import (
-    data_options,
-    machine_options,
-    resampling_options,
-    settings_from_options,
-)
-from annalign.clirun import invoke
-from annalign.config import Settings
-from annalign.disagreement import (
+from annalign.analyses.group_disagreement import (
     PERSONA_TAG,
     DisagreementResult,
     analyze_disagreement,
     form_groups,
     split_persona_raters,
 )
+from annalign.cli.exits import invoke
+from annalign.cli.options import (
+    data_options,
+    machine_options,
+    resampling_options,
+    settings_from_options,
+)
+from annalign.config import Settings
+from annalign.core.machines import drop_constant
+from annalign.datasets.machine_files import load_machine_ratings
 from annalign.errors import InputError
-from annalign.machine import drop_constant, load_machine_ratings
-from annalign.output import prepare_out_dir, write_outputs
-from annalign.pipeline import collect_warnings, load_data
+from annalign.pipeline.run import collect_warnings, load_data
+from annalign.results import prepare_out_dir, write_outputs
 
 
 def _fmt(value: object, digits: int = 3) -> str:

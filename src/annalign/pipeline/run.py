@@ -5,29 +5,22 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from annalign import __version__
+from annalign.analyses.alignment import analyze_rq1
 from annalign.config import Settings
-from annalign.datasets import load_dataset
+from annalign.core.annotations import Annotations
+from annalign.core.machines import MachineRatings, combine, drop_constant, rescale
+from annalign.core.ratingmap import RatingMap
+from annalign.datasets.bundled import load_dataset
+from annalign.datasets.machine_files import load_machine_ratings
 from annalign.errors import AnalysisWarning, InputError, warn
-from annalign.machine import MachineRatings, combine, drop_constant, load_machine_ratings, rescale
-from annalign.matrix import Annotations
-from annalign.ratingmap import RatingMap
-from annalign.rq1 import analyze_rq1
-
-
-@dataclass
-class RunOutputs:
-    """What the analyses produced: the results.json structure, CSV tables and warnings."""
-
-    results: dict[str, Any]
-    tables: dict[str, pd.DataFrame]
-    warnings: list[str] = field(default_factory=list)
+from annalign.results import RunResult
 
 
 @contextmanager
@@ -102,13 +95,13 @@ def load_machines(data: Annotations, settings: Settings, extra: list[MachineRati
     return drop_constant(combine(parts), data)
 
 
-def run_analyses(data: Annotations, machines: MachineRatings | None, settings: Settings) -> RunOutputs:
-    """Run every analysis that applies and gather results.json content and CSV tables.
+def run_analyses(data: Annotations, machines: MachineRatings | None, settings: Settings) -> RunResult:
+    """Run every analysis that applies: RQ1 always, RQ2 per grouping and RQ3 on the first, where the data has raters.
 
     Persona raters (named ``MODEL|persona=GROUP``) feed RQ3 only; the plain machine raters feed
     RQ1, RQ2 and serve as RQ3's baseline predictors.
     """
-    from annalign.disagreement import split_persona_raters
+    from annalign.analyses.group_disagreement import split_persona_raters
 
     baselines, personas = split_persona_raters(machines) if machines is not None else ({}, {})
     plain = machines.select(list(baselines)) if machines is not None and baselines else None
@@ -123,24 +116,17 @@ def run_analyses(data: Annotations, machines: MachineRatings | None, settings: S
         alt_scoring=settings.alt_scoring,
         alt_min_items=settings.alt_min_items,
     )
-    results: dict[str, Any] = {
-        "annalign_version": __version__,
-        "dataset": data.describe(),
-        "settings": settings.to_dict(),
-        "machines": machines.summary() if machines is not None else [],
-        "rq1": rq1.to_dict(),
-    }
-    tables = rq1.tables()
     groupings = [list(by) for by in settings.groupings if set(by) <= set(data.raters.columns)]
     for by in settings.groupings:
         if data.has_raters and not set(by) <= set(data.raters.columns):
             missing = ", ".join(sorted(set(by) - set(data.raters.columns)))
             warn(f"grouping {'+'.join(by)} skipped (RQ2/RQ3): data set {data.name} has no rater column(s) {missing}")
+    rq2 = {}
     if data.has_raters and plain is not None:
-        from annalign.groups import analyze_groups
+        from annalign.analyses.group_alignment import analyze_groups
 
-        for position, by in enumerate(groupings):
-            groups = analyze_groups(
+        for by in groupings:
+            rq2["+".join(by)] = analyze_groups(
                 data,
                 plain,
                 by,
@@ -150,18 +136,48 @@ def run_analyses(data: Annotations, machines: MachineRatings | None, settings: S
                 min_group_size=settings.min_group_size,
                 power_items=settings.power_items,
             )
-            if position == 0:
-                results["rq2"] = groups.to_dict()
-                tables.update({f"rq2_{name}": frame for name, frame in groups.tables().items()})
-            else:
-                results.setdefault("rq2_other_groupings", {})["+".join(by)] = groups.to_dict()
+    rq3 = None
     if data.has_raters and groupings:
-        from annalign.disagreement import analyze_disagreement
+        from annalign.analyses.group_disagreement import analyze_disagreement
 
-        by = groupings[0]
         rq3 = analyze_disagreement(
-            data, personas or None, baselines or None, by=by, n_boot=settings.bootstrap, seed=settings.seed, level=settings.level
+            data, personas or None, baselines or None, by=groupings[0], n_boot=settings.bootstrap, seed=settings.seed, level=settings.level
         )
-        results["rq3"] = rq3.to_dict()
-        tables.update(rq3.tables())
-    return RunOutputs(results, tables)
+    return RunResult(data, machines, settings.to_dict(), rq1, rq2, rq3, version=__version__)
+
+
+def run_settings(
+    settings: Settings,
+    out_dir: str | Path | None = None,
+    *,
+    personas: bool = False,
+    say: Callable[[str], None] | None = None,
+    echo_warning: Callable[[str], None] | None = None,
+) -> RunResult:
+    """A whole run: load the data, annotate with the configured models (ledger and files in ``out_dir``), analyse.
+
+    Warnings are collected into the result (and echoed one line each); nothing is written but the
+    annotation ledger and machine-rater files. ``personas`` adds the persona annotations RQ3 uses.
+    """
+    collected: list[str] = []
+    provenance: dict[str, Any] = {}
+    with collect_warnings(collected, echo_warning):
+        data = load_data(settings)
+        extra: list[MachineRatings] = []
+        if settings.models:
+            from annalign.pipeline.annotation import annotate_for_run
+
+            if out_dir is None:
+                raise InputError("annotating needs an output folder (out_dir) for the ledger and the machine-rater files")
+            labels = None
+            if personas:
+                from annalign.analyses.group_disagreement import form_groups
+
+                labels = list(form_groups(data, settings.groupings[0]).labels)
+                n = len(labels) * (settings.limit or data.n_items) * len(settings.models) * len(settings.templates)
+                if say:
+                    say(f"persona annotation: {n} requests ({len(labels)} groups), answered from the ledger where already done")
+            extra, provenance = annotate_for_run(data, settings, Path(out_dir), labels, say=say or (lambda _m: None))
+        machines = load_machines(data, settings, extra)
+        result = run_analyses(data, machines, settings)
+    return replace(result, warnings=tuple(collected), provenance=provenance)

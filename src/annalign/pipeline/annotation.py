@@ -13,10 +13,11 @@ from typing import Any
 import numpy as np
 
 from annalign.config import Settings
-from annalign.machine import MachineRatings, machine_ratings_from_frame
-from annalign.matrix import Annotations
-from annalign.output import file_stem
+from annalign.core.annotations import Annotations
+from annalign.core.machines import MachineRatings
+from annalign.datasets.machine_files import machine_ratings_from_frame
 from annalign.redaction import redact
+from annalign.results import file_stem
 
 #: The model ``annalign run`` uses when none is given: offline, in-process, no key needed.
 DEFAULT_MODEL = "local:smollm2-135m"
@@ -57,8 +58,8 @@ def annotate_for_run(
 ) -> tuple[list[MachineRatings], dict[str, Any]]:
     """Annotate with every configured model x template; persona runs when ``personas`` (group labels) given."""
     from annalign.engine import annotate
-    from annalign.engine.export import write_machine_file
-    from annalign.engine.templates import builtin_names, persona_variant, resolve_template
+    from annalign.engine.frames import write_machine_file
+    from annalign.engine.prompts import builtin_names, persona_variant, resolve_template
 
     ledger = Path(settings.ledger) if settings.ledger else out_dir / "ledger.sqlite"
     ledger.parent.mkdir(parents=True, exist_ok=True)

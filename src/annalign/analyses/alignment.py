@@ -13,11 +13,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from annalign.alttest import AltTestResult, alt_test
+from annalign.analyses.alt_test import AltTestResult, alt_test
+from annalign.core.annotations import Annotations
+from annalign.core.jsonsafe import jsonable
+from annalign.core.machines import MachineRatings
 from annalign.errors import InputError, warn
-from annalign.jsonsafe import jsonable
-from annalign.machine import MachineRatings
-from annalign.matrix import Annotations
 from annalign.stats.bootstrap import bootstrap_correlation, bootstrap_pearson, percentile_interval
 from annalign.stats.correlation import METHODS, correlation, grouped_pearson
 

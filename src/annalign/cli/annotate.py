@@ -6,14 +6,14 @@ import sys
 
 import click
 
-from annalign.cli_options import data_options, settings_from_options
-from annalign.clirun import invoke
+from annalign.cli.exits import invoke
+from annalign.cli.options import data_options, settings_from_options
 from annalign.engine.api import annotate as run_annotate
 from annalign.engine.api import default_ledger_path
 from annalign.engine.backends.base import DEFAULT_MODEL
-from annalign.engine.export import write_machine_file
+from annalign.engine.frames import write_machine_file
+from annalign.engine.prompts import builtin_names
 from annalign.engine.runner import check_rate
-from annalign.engine.templates import builtin_names
 from annalign.errors import InputError, RequestsFailed
 from annalign.redaction import redact
 
@@ -67,7 +67,7 @@ def annotate(
     rejected API key); 3 some requests failed after all retries (the file is written, the failed
     items have status 'failed'; a re-run retries them); 130 Ctrl-C; 143 SIGTERM.
     """
-    from annalign.pipeline import load_data
+    from annalign.pipeline.run import load_data
 
     if not out.lower().endswith((".csv", ".jsonl", ".parquet")):
         raise InputError(f"--out {out!r}: use a .csv, .jsonl or .parquet file name")

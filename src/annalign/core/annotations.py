@@ -13,8 +13,8 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
+from annalign.core.ratingmap import RatingMap
 from annalign.errors import InputError
-from annalign.ratingmap import RatingMap
 
 
 @dataclass(frozen=True, eq=False)

@@ -37,10 +37,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from annalign.core.annotations import Annotations
+from annalign.core.jsonsafe import jsonable
+from annalign.core.machines import MachineRatings
 from annalign.errors import InputError, warn
-from annalign.jsonsafe import jsonable
-from annalign.machine import MachineRatings
-from annalign.matrix import Annotations
 from annalign.stats.bootstrap import bootstrap_pearson, percentile_intervals
 from annalign.stats.correlation import pearson_masked, unit_scale
 

@@ -8,7 +8,7 @@ message echoes the Authorization header, to test redaction), ``529`` (Anthropic'
 ``401``/``403``/``404`` (bad key, no access, unknown model: fatal for a client) and ``400-logprobs``
 (a 400 "logprobs are not supported" whenever the request asks for log-probabilities, as some
 OpenAI-compatible servers answer). Every request is logged with the hash of its messages and its
-query string. Run ``python -m annalign.engine.fakeserver --port 0``.
+query string. Run ``python -m annalign.testing.fakeserver --port 0``.
 """
 
 from __future__ import annotations
@@ -264,7 +264,7 @@ class FakeOpenAIServer:
 
 
 def main() -> None:
-    """Standalone server: ``python -m annalign.engine.fakeserver --port 0 --latency 0.1``."""
+    """Standalone server: ``python -m annalign.testing.fakeserver --port 0 --latency 0.1``."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)

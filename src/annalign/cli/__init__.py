@@ -1,0 +1,1 @@
+"""The command line: thin click wrappers over the public Python API."""

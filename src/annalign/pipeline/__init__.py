@@ -1,0 +1,1 @@
+"""A whole run: settings -> data -> (annotation) -> analyses -> results."""
