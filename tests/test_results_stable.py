@@ -1,0 +1,53 @@
+"""results.json keeps its keys and numbers across the layout change (a run recorded before it, replayed now)."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from tests.clihelp import run_cli
+
+FIXTURES = Path(__file__).parent / "fixtures"
+#: keys whose values name this machine's paths or the version, not results
+VOLATILE = {"annalign_version", "source", "ratings", "provenance"}
+
+
+def _compare(before: object, after: object, where: str, problems: list[str]) -> None:
+    """Every key and number of ``before`` is in ``after`` unchanged (floats to 1e-12); keys may only be added."""
+    if isinstance(before, dict):
+        if not isinstance(after, dict):
+            problems.append(f"{where}: was an object")
+            return
+        for key, value in before.items():
+            if key in VOLATILE:
+                continue
+            if key not in after:
+                problems.append(f"{where}.{key}: key gone")
+            else:
+                _compare(value, after[key], f"{where}.{key}", problems)
+    elif isinstance(before, list):
+        if not isinstance(after, list) or len(after) != len(before):
+            problems.append(f"{where}: list changed length")
+            return
+        for k, (b, a) in enumerate(zip(before, after, strict=True)):
+            _compare(b, a, f"{where}[{k}]", problems)
+    elif isinstance(before, float) and isinstance(after, (int, float)):
+        if not math.isclose(before, after, rel_tol=1e-12, abs_tol=1e-12):
+            problems.append(f"{where}: {before!r} -> {after!r}")
+    elif before != after:
+        problems.append(f"{where}: {before!r} -> {after!r}")
+
+
+def test_results_json_has_the_same_keys_and_numbers_as_before_the_layout_change(tmp_path, capsys):
+    before = json.loads((FIXTURES / "dices350-results-before-layout.json").read_text("utf-8"))
+    code, _out, err = run_cli(
+        capsys, "analyze", "--dataset", "dices350", "--bootstrap", "500", "--out", str(tmp_path),
+        "--ratings", str(FIXTURES / "dices350-judge-a.csv"), "--ratings", str(FIXTURES / "dices350-judge-b.csv"),
+    )  # fmt: skip
+    assert code == 0, err[-2000:]
+    after = json.loads((tmp_path / "results.json").read_text("utf-8"))
+    assert after["schema_version"] == 1
+    problems: list[str] = []
+    _compare(before, after, "results", problems)
+    assert not problems, problems[:20]
