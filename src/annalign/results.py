@@ -180,6 +180,8 @@ class RunResult:
     rq1: RQ1Result
     rq2: dict[str, GroupResult] = field(default_factory=dict)
     rq3: DisagreementResult | None = None
+    #: results of analyses registered beyond RQ1-RQ3, by name (their results.json key)
+    extra: dict[str, Any] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
     provenance: dict[str, Any] = field(default_factory=dict)
     version: str = ""
@@ -206,6 +208,8 @@ class RunResult:
                 out.setdefault("rq2_other_groupings", {})[by] = groups.to_dict()
         if self.rq3 is not None:
             out["rq3"] = self.rq3.to_dict()
+        for name, result in self.extra.items():
+            out[name] = result.to_dict()
         out["warnings"] = list(self.warnings)
         out["provenance"] = self.provenance
         return jsonable(out)
@@ -218,6 +222,8 @@ class RunResult:
             tables.update({f"{prefix}_{name}": frame for name, frame in groups.tables().items()})
         if self.rq3 is not None:
             tables.update(self.rq3.tables())
+        for result in self.extra.values():
+            tables.update(result.tables())
         return tables
 
     def save(self, out_dir: str | Path) -> Path:
