@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from annalign.core.ratingmap import RatingMap
-from annalign.datasets.bundled import ColumnMap, data_path, list_bundled, load_dataset
+from annalign.datasets.bundled import load_dataset
+from annalign.datasets.catalog import BUNDLED, ColumnMap, data_path, list_bundled
 from annalign.errors import InputError
 
 
@@ -55,10 +59,19 @@ def test_dices990_votes():
     assert data.n_ratings == int(raw.n_ratings.sum())
 
 
-def test_list_bundled():
+def test_list_bundled_states_the_sizes_of_the_shipped_files():
     names = {row["name"]: row for row in list_bundled()}
+    assert set(names) == set(BUNDLED)
+    for name, row in names.items():  # the recorded sizes are those of the data as loaded
+        data = load_dataset(name)
+        assert (row["items"], row["raters"], row["ratings"]) == (data.n_items, data.n_raters if data.has_raters else None, data.n_ratings)
     assert names["dices350"]["items"] == 350 and names["dices350"]["raters"] == 123
-    assert names["dices990"]["items"] == 990
+
+
+def test_listing_the_bundled_sets_imports_no_pandas():
+    code = "import sys; from annalign.datasets.catalog import list_bundled; list_bundled(); print('pandas' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "False", out.stderr
 
 
 def _official_layout(tmp_path, n_items=20):

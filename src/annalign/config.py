@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from annalign.datasets.bundled import ColumnMap
+from annalign.datasets.catalog import ColumnMap
 from annalign.errors import InputError, shown
 
 

@@ -39,7 +39,7 @@ def cli() -> None:
 @cli.command()
 def datasets() -> None:
     """List the bundled data sets and their sizes."""
-    from annalign.datasets.bundled import list_bundled
+    from annalign.datasets.catalog import list_bundled
 
     for row in list_bundled():
         raters = row["raters"] if row["raters"] is not None else "-"

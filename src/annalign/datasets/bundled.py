@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -11,54 +9,9 @@ import pandas as pd
 
 from annalign.core.annotations import Annotations
 from annalign.core.ratingmap import RatingMap
+from annalign.datasets.catalog import BUNDLED, ColumnMap, data_path
 from annalign.datasets.tables import TABLE_SUFFIXES, ids_as_text, read_table, require_columns
 from annalign.errors import InputError, shown, warn
-
-BUNDLED: dict[str, str] = {
-    "dices350": "DICES-350: 350 adversarial conversations x 123 demographically diverse raters (Q_overall)",
-    "dices990": "DICES-990: 990 conversations, per-item Yes/No/Unsure vote counts only (no rater identities)",
-}
-
-#: Item-level columns of the DICES files that are text fields rather than ratings.
-DICES_ITEM_FIELDS = ("context", "response", "safety_gold", "degree_of_harm", "harm_type")
-
-
-@dataclass(frozen=True)
-class ColumnMap:
-    """Which columns of a long-form table hold the item id, rater id, rating and attributes.
-
-    ``rater_attrs``/``item_fields`` of None means: detect them (columns constant within each
-    rater, or within each item).
-    """
-
-    item: str = "item_id"
-    rater: str = "rater_id"
-    rating: str = "rating"
-    rater_attrs: list[str] | None = None
-    item_fields: list[str] | None = None
-    extra: dict[str, str] = field(default_factory=dict)
-
-
-def data_path(*parts: str) -> Path:
-    """Path of a file shipped inside the package."""
-    return Path(str(resources.files("annalign").joinpath("datasets", *parts)))
-
-
-def list_bundled() -> list[dict[str, object]]:
-    """Bundled data sets with their sizes, for ``annalign datasets``."""
-    rows = []
-    for name, description in BUNDLED.items():
-        data = load_dataset(name)
-        rows.append(
-            {
-                "name": name,
-                "items": data.n_items,
-                "raters": data.n_raters if data.has_raters else None,
-                "ratings": data.n_ratings,
-                "description": description,
-            }
-        )
-    return rows
 
 
 def load_dataset(
