@@ -70,10 +70,35 @@ def machine_ratings_from_frame(
     the ``label`` column when there is none); a ``text`` column alone is parsed against the rating
     map's labels. ``scales`` ({rater or "*": (LO, HI)}) refuses scores outside a declared range.
     """
+    rmap = rating_map or data.rating_map
+    parse, text_col = _reading(frame, rmap, parse, where)
+    frame = frame.copy()
+    frame["item_id"] = ids_as_text(frame["item_id"], where=where, what="item id")
+    if frame["item_id"].isna().any():
+        raise InputError(f"{where}, row {int(frame.loc[frame['item_id'].isna(), '_row'].iloc[0])}: item_id is empty")
+    frame["_value"] = _parse_texts(frame, text_col or "label", parse, where) if parse is not None else _values(frame, rmap, where)
+    if "rater" in frame.columns:
+        frame["rater"] = frame["rater"].astype(object).where(frame["rater"].notna(), default_name).astype(str)
+    else:
+        frame["rater"] = default_name
+    frame["_pos"] = _positions(frame, data, where)
+    names = list(dict.fromkeys(frame["rater"]))
+    scores = np.full((data.n_items, len(names)), np.nan)
+    unrated: dict[str, list[str]] = {}
+    for k, name in enumerate(names):
+        part = _one_rater(frame[frame["rater"] == name], name, (scales or {}).get(name, (scales or {}).get("*")), data, where)
+        scores[part["_pos"].to_numpy(), k] = part["_value"].to_numpy()
+        unrated[name] = _unrated(scores[:, k], part, name, data, where)
+    return MachineRatings(names=names, scores=scores, sources=[where] * len(names), unrated=unrated, rating_map=rating_map)
+
+
+def _reading(
+    frame: pd.DataFrame, rmap: RatingMap, parse: Mapping[str, float] | None, where: str
+) -> tuple[Mapping[str, float] | None, str | None]:
+    """How the table's ratings are read: (answers to parse raw text against, or None; the raw-text column)."""
     require_columns(frame, ["item_id"], where)
     has_score, has_label = "score" in frame.columns, "label" in frame.columns
     text_col = next((c for c in TEXT_COLUMNS if c in frame.columns), None)
-    rmap = rating_map or data.rating_map
     if parse is None and not (has_score or has_label) and text_col is not None:
         if rmap.numeric:
             raise InputError(
@@ -88,85 +113,79 @@ def machine_ratings_from_frame(
         )
     if parse is not None and text_col is None and not has_label:
         raise InputError(f"{where}: --parse needs a 'text' (or 'label') column with the model's raw answers")
-    frame = frame.copy()
-    frame["item_id"] = ids_as_text(frame["item_id"], where=where, what="item id")
-    if frame["item_id"].isna().any():
-        raise InputError(f"{where}, row {int(frame.loc[frame['item_id'].isna(), '_row'].iloc[0])}: item_id is empty")
-    rows = frame["_row"].tolist()
-    if parse is not None:
-        values = _parse_texts(frame, text_col or "label", parse, where)
-    elif has_score:
-        values = RatingMap.numeric_scale().apply(frame["score"], where=f"{where}, column 'score'", rows=rows)
-        if has_label:  # rows with no score may still carry a label
-            label_values = rmap.apply(frame["label"], where=f"{where}, column 'label'", rows=rows, option="--machine-rating-map")
-            both = np.isfinite(values) & np.isfinite(label_values)
-            if "n_samples" in frame.columns:  # the engine's files: a mean over samples need not equal the modal label
-                samples = pd.to_numeric(frame["n_samples"], errors="coerce").fillna(1).to_numpy()
-                both &= samples <= 1
-            clash = both & ~np.isclose(values, label_values, rtol=0, atol=1e-9)
-            if clash.any():
-                k = int(np.flatnonzero(clash)[0])
-                warn(
-                    f"{where}, row {rows[k]}: score {values[k]:g} and label {shown(frame['label'].iloc[k])} "
-                    f"(= {label_values[k]:g}) disagree ({int(clash.sum())} such rows); the score is used"
-                )
-            values = np.where(np.isnan(values), label_values, values)
-    else:
-        values = rmap.apply(frame["label"], where=f"{where}, column 'label'", rows=rows, option="--machine-rating-map")
-    frame["_value"] = values
-    if "rater" in frame.columns:
-        frame["rater"] = frame["rater"].astype(object).where(frame["rater"].notna(), default_name).astype(str)
-    else:
-        frame["rater"] = default_name
+    return parse, text_col
 
-    known = pd.Index(data.item_ids)
-    position = known.get_indexer(frame["item_id"])
+
+def _values(frame: pd.DataFrame, rmap: RatingMap, where: str) -> np.ndarray:
+    """Each row's rating from its score, else its label (a score and a label that disagree: warned, the score wins)."""
+    rows = frame["_row"].tolist()
+    if "score" not in frame.columns:
+        return rmap.apply(frame["label"], where=f"{where}, column 'label'", rows=rows, option="--machine-rating-map")
+    values = RatingMap.numeric_scale().apply(frame["score"], where=f"{where}, column 'score'", rows=rows)
+    if "label" not in frame.columns:
+        return values
+    label_values = rmap.apply(frame["label"], where=f"{where}, column 'label'", rows=rows, option="--machine-rating-map")
+    both = np.isfinite(values) & np.isfinite(label_values)
+    if "n_samples" in frame.columns:  # the engine's files: a mean over samples need not equal the modal label
+        samples = pd.to_numeric(frame["n_samples"], errors="coerce").fillna(1).to_numpy()
+        both &= samples <= 1
+    clash = both & ~np.isclose(values, label_values, rtol=0, atol=1e-9)
+    if clash.any():
+        k = int(np.flatnonzero(clash)[0])
+        warn(
+            f"{where}, row {rows[k]}: score {values[k]:g} and label {shown(frame['label'].iloc[k])} "
+            f"(= {label_values[k]:g}) disagree ({int(clash.sum())} such rows); the score is used"
+        )
+    return np.where(np.isnan(values), label_values, values)
+
+
+def _positions(frame: pd.DataFrame, data: Annotations, where: str) -> np.ndarray:
+    """Each row's item position in ``data``; an item the data set does not have is an error naming the row."""
+    position = pd.Index(data.item_ids).get_indexer(frame["item_id"])
     if (position < 0).any():
         bad = frame.loc[position < 0]
         raise InputError(
             f"{where}, row {int(bad['_row'].iloc[0])}: item_id {bad['item_id'].iloc[0]!r} is not in data set {data.name} "
             f"({len(bad)} rows with unknown items; is this the right --dataset?)"
         )
-    frame["_pos"] = position
-    names = list(dict.fromkeys(frame["rater"]))
-    scores = np.full((data.n_items, len(names)), np.nan)
-    unrated: dict[str, list[str]] = {}
-    for k, name in enumerate(names):
-        part = frame[frame["rater"] == name]
-        scale = (scales or {}).get(name, (scales or {}).get("*"))
-        if scale is not None:
-            lo, hi = scale
-            outside = np.isfinite(part["_value"].to_numpy()) & ~part["_value"].between(lo - 1e-9, hi + 1e-9).to_numpy()
-            if outside.any():
-                bad = part.loc[outside].iloc[0]
-                raise InputError(
-                    f"{where}, row {int(bad['_row'])}: machine rater {name!r} score {bad['_value']:g} lies outside "
-                    f"--machine-scale {lo:g},{hi:g} ({int(outside.sum())} such rows)"
-                )
-        dup = part.duplicated("_pos", keep=False)
-        if dup.any():
-            conflict = part.loc[dup].groupby("_pos")["_value"].nunique(dropna=False)
-            if (conflict > 1).any():
-                item = data.item_ids[int(conflict[conflict > 1].index[0])]
-                rows_of = part.loc[part["_pos"] == int(conflict[conflict > 1].index[0]), "_row"].tolist()
-                raise InputError(
-                    f"{where}: machine rater {name!r} gives item {item!r} two different ratings (rows {', '.join(map(str, rows_of))})"
-                )
-            n_dropped = int(part.duplicated("_pos").sum())
-            warn(f"{where}: {n_dropped} identical duplicate row(s) of machine rater {name!r} dropped")
-            part = part.drop_duplicates("_pos")
-        scores[part["_pos"].to_numpy(), k] = part["_value"].to_numpy()
-        missing = data.item_ids[~np.isfinite(scores[:, k])]
-        unrated[name] = [str(i) for i in missing]
-        blank_rows = int(part["_value"].isna().sum())
-        if len(missing):
-            warn(
-                f"{where}: machine rater {name!r} has no usable rating for {len(missing)} of {data.n_items} items "
-                f"({blank_rows} blank or unparsed in the file, {len(missing) - blank_rows} absent); they are left out"
+    return position
+
+
+def _one_rater(part: pd.DataFrame, name: str, scale: tuple[float, float] | None, data: Annotations, where: str) -> pd.DataFrame:
+    """One rater's rows, checked against its declared scale, with identical duplicates dropped (conflicting ones refused)."""
+    if scale is not None:
+        lo, hi = scale
+        outside = np.isfinite(part["_value"].to_numpy()) & ~part["_value"].between(lo - 1e-9, hi + 1e-9).to_numpy()
+        if outside.any():
+            bad = part.loc[outside].iloc[0]
+            raise InputError(
+                f"{where}, row {int(bad['_row'])}: machine rater {name!r} score {bad['_value']:g} lies outside "
+                f"--machine-scale {lo:g},{hi:g} ({int(outside.sum())} such rows)"
             )
-        if np.isfinite(scores[:, k]).sum() < 3:
-            raise InputError(f"{where}: machine rater {name!r} rated fewer than 3 items of {data.name}; correlations need at least 3")
-    return MachineRatings(names=names, scores=scores, sources=[where] * len(names), unrated=unrated, rating_map=rating_map)
+    dup = part.duplicated("_pos", keep=False)
+    if not dup.any():
+        return part
+    conflict = part.loc[dup].groupby("_pos")["_value"].nunique(dropna=False)
+    if (conflict > 1).any():
+        item = data.item_ids[int(conflict[conflict > 1].index[0])]
+        rows_of = part.loc[part["_pos"] == int(conflict[conflict > 1].index[0]), "_row"].tolist()
+        raise InputError(f"{where}: machine rater {name!r} gives item {item!r} two different ratings (rows {', '.join(map(str, rows_of))})")
+    warn(f"{where}: {int(part.duplicated('_pos').sum())} identical duplicate row(s) of machine rater {name!r} dropped")
+    return part.drop_duplicates("_pos")
+
+
+def _unrated(column: np.ndarray, part: pd.DataFrame, name: str, data: Annotations, where: str) -> list[str]:
+    """Ids of the items one rater left without a usable rating (warned); fewer than 3 rated items is an error."""
+    missing = data.item_ids[~np.isfinite(column)]
+    blank_rows = int(part["_value"].isna().sum())
+    if len(missing):
+        warn(
+            f"{where}: machine rater {name!r} has no usable rating for {len(missing)} of {data.n_items} items "
+            f"({blank_rows} blank or unparsed in the file, {len(missing) - blank_rows} absent); they are left out"
+        )
+    if np.isfinite(column).sum() < 3:
+        raise InputError(f"{where}: machine rater {name!r} rated fewer than 3 items of {data.name}; correlations need at least 3")
+    return [str(i) for i in missing]
 
 
 def load_machine_ratings(
