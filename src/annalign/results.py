@@ -109,59 +109,6 @@ def write_outputs(out_dir: str | Path, results: dict[str, Any], tables: dict[str
     return path
 
 
-def _fmt(value: object, digits: int = 3) -> str:
-    return "n/a" if value is None else f"{value:.{digits}f}" if isinstance(value, float) else str(value)
-
-
-def rq1_summary(rq1: dict[str, Any]) -> list[str]:
-    """Human-readable lines for the RQ1 section."""
-    human = rq1["human"]
-    lines = [
-        f"RQ1 ({rq1['method']} r with the mean human rating; {rq1['bootstrap']['n']} bootstrap replicates, seed {rq1['bootstrap']['seed']})",
-    ]
-    if human.get("n"):
-        lines.append(
-            f"  humans (leave-one-out, n={human['n']}): median {_fmt(human['median'])}, "
-            f"IQR {_fmt(human['q1'])}-{_fmt(human['q3'])}, range {_fmt(human['min'])}-{_fmt(human['max'])}"
-        )
-    for name, m in rq1["machines"].items():
-        line = (
-            f"  {name}: r {_fmt(m['r'])} [{_fmt(m['ci_low'])}, {_fmt(m['ci_high'])}] on {m['n_items']} items, "
-            f"percentile among humans {_fmt(m['percentile_among_humans'], 1)}"
-        )
-        if "alt_test" in m:
-            alt = m["alt_test"]
-            verdict = "passes" if alt["passed"] else "fails"
-            line += f"; alt-test ({alt['scoring']}, eps {alt['epsilon']}) winning rate {_fmt(alt['winning_rate'])}, rho {_fmt(alt['rho'])}: {verdict}"
-            if alt.get("constant_answer_winning_rate") is not None and alt["constant_answer_winning_rate"] >= 0.5:
-                line += f" (but a constant answer passes too: winning rate {_fmt(alt['constant_answer_winning_rate'])})"
-        lines.append(line)
-    for d in rq1["machine_differences"]:
-        lines.append(f"  {d['a']} - {d['b']}: {_fmt(d['difference'])} [{_fmt(d['ci_low'])}, {_fmt(d['ci_high'])}], p {_fmt(d['p_value'])}")
-    return lines
-
-
-def rq2_summary(tables: dict[str, pd.DataFrame]) -> list[str]:
-    """Terminal lines for RQ2: per machine, the groups it aligns with best and worst, and the omnibus test."""
-    per_group = tables.get("rq2_per_group")
-    if per_group is None or per_group.empty:
-        return []
-    lines = ["RQ2 (r with each group's mean rating; raw and reliability-adjusted)"]
-    omnibus = tables.get("rq2_omnibus")
-    for machine, part in per_group.groupby("machine", sort=False):
-        part = part.sort_values("r")
-        low, high = part.iloc[0], part.iloc[-1]
-        lines.append(
-            f"  {machine}: lowest {low['group']} r {_fmt(float(low['r']))} [{_fmt(float(low['ci_low']))}, {_fmt(float(low['ci_high']))}], "
-            f"highest {high['group']} r {_fmt(float(high['r']))} [{_fmt(float(high['ci_low']))}, {_fmt(float(high['ci_high']))}]"
-        )
-        if omnibus is not None and "p_perm" in omnibus.columns:
-            row = omnibus[omnibus["machine"] == machine]
-            if len(row):
-                lines.append(f"    any difference among groups? permutation p {_fmt(float(row['p_perm'].iloc[0]))}")
-    return lines
-
-
 #: results.json layout version; bumped when a key changes meaning (keys are only ever added).
 SCHEMA_VERSION = 1
 
@@ -225,6 +172,23 @@ class RunResult:
         for result in self.extra.values():
             tables.update(result.tables())
         return tables
+
+    def summary(self) -> list[str]:
+        """The lines ``annalign analyze`` prints: the data set, then RQ1, RQ2 (first grouping), RQ3 and any other analysis."""
+        data = self.data
+        lines = [f"{data.name}: {data.n_items} items, {data.n_raters} raters, {data.n_ratings} ratings", *self.rq1.summary()]
+        if self.rq2:
+            lines += next(iter(self.rq2.values())).summary()
+        if self.rq3 is not None:
+            lines += self.rq3.summary()
+        for result in self.extra.values():
+            lines += result.summary() if hasattr(result, "summary") else []
+        return lines
+
+    def _repr_html_(self) -> str:
+        import html
+
+        return f"<pre>{html.escape(chr(10).join(self.summary()))}</pre>"
 
     def save(self, out_dir: str | Path) -> Path:
         """Write DIR/results.json and the CSV tables; returns the results.json path."""

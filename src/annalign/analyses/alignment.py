@@ -7,13 +7,15 @@ the mean of all *other* raters, so the machine can be placed within the human di
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from annalign.analyses.alt_test import AltTestResult, alt_test
+from annalign.analyses.base import ConfidenceInterval, ResultDisplay, check_level, fmt
 from annalign.core.annotations import Annotations
 from annalign.core.jsonsafe import jsonable
 from annalign.core.machines import MachineRatings
@@ -67,9 +69,9 @@ def leave_one_out(data: Annotations, method: str = "pearson") -> tuple[np.ndarra
     raise InputError(f"unknown correlation method {method!r}; use one of {', '.join(METHODS)}")
 
 
-@dataclass
-class MachineAlignment:
-    """RQ1 for one machine rater."""
+@dataclass(frozen=True)
+class MachineAlignment(ResultDisplay):
+    """RQ1 for one machine rater; keeps its bootstrap replicates, so any interval comes without rerunning."""
 
     name: str
     r: float
@@ -79,6 +81,11 @@ class MachineAlignment:
     n_unrated: int
     percentile: float
     alt: AltTestResult | None
+    replicates: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False, compare=False)
+
+    def confidence_interval(self, level: float = 0.95) -> ConfidenceInterval:
+        """Percentile bootstrap interval of r at ``level`` from the kept replicates (NaN when too few are defined)."""
+        return ConfidenceInterval(*percentile_interval(self.replicates, check_level(level)))
 
     def to_dict(self) -> dict[str, object]:
         out: dict[str, object] = {
@@ -95,9 +102,17 @@ class MachineAlignment:
             out["alt_rho"] = self.alt.rho
         return out
 
+    def to_frame(self) -> pd.DataFrame:
+        """One row: this machine's line of the rq1_machines table."""
+        return pd.DataFrame([{"machine": self.name, **{k: v for k, v in self.to_dict().items() if k != "alt_test"}}])
 
-@dataclass
-class MachineDifference:
+    def summary(self) -> list[str]:
+        """The terminal line of this machine."""
+        return [_machine_line(self.name, jsonable(self.to_dict()))]
+
+
+@dataclass(frozen=True)
+class MachineDifference(ResultDisplay):
     """Paired bootstrap comparison of two machine raters' r on the items both rated."""
 
     a: str
@@ -107,14 +122,25 @@ class MachineDifference:
     ci_high: float
     p_value: float
     n_items: int
+    replicates: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False, compare=False)
+
+    def confidence_interval(self, level: float = 0.95) -> ConfidenceInterval:
+        """Percentile bootstrap interval of r_a - r_b at ``level`` from the kept paired replicates."""
+        return ConfidenceInterval(*percentile_interval(self.replicates, check_level(level)))
 
     def to_dict(self) -> dict[str, object]:
         return {k: getattr(self, k) for k in ("a", "b", "difference", "ci_low", "ci_high", "p_value", "n_items")}
 
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([self.to_dict()])
 
-@dataclass
-class RQ1Result:
-    """Everything RQ1 computes; ``to_dict`` gives the "rq1" section of results.json."""
+    def summary(self) -> list[str]:
+        return [_difference_line(jsonable(self.to_dict()))]
+
+
+@dataclass(frozen=True)
+class RQ1Result(ResultDisplay):
+    """Everything RQ1 computes; ``to_dict`` gives the "rq1" section of results.json, ``result[name]`` one machine."""
 
     method: str
     n_boot: int
@@ -126,6 +152,14 @@ class RQ1Result:
     machines: list[MachineAlignment] = field(default_factory=list)
     differences: list[MachineDifference] = field(default_factory=list)
     excluded_raters: dict[str, str] = field(default_factory=dict)
+
+    def __getitem__(self, name: str) -> MachineAlignment:
+        """The RQ1 result of the machine rater ``name``."""
+        for machine in self.machines:
+            if machine.name == name:
+                return machine
+        known = ", ".join(m.name for m in self.machines) or "none"
+        raise KeyError(f"no machine rater {name!r} in this RQ1 result (machine raters: {known})")
 
     @property
     def human_summary(self) -> dict[str, float]:
@@ -151,12 +185,17 @@ class RQ1Result:
             }
         )
 
+    def to_frame(self) -> pd.DataFrame:
+        """One row per machine rater: r, its interval, items, percentile among the humans and the alt-test."""
+        return self.tables()["rq1_machines"]
+
     def tables(self) -> dict[str, pd.DataFrame]:
         """CSV tables: per-human LOO r, per-machine summary, pairwise machine differences, alt-test."""
         out = {
             "rq1_humans": pd.DataFrame({"rater_id": self.rater_ids, "loo_r": self.human_r, "n_items": self.human_n.astype(int)}),
             "rq1_machines": pd.DataFrame(
-                [{"machine": m.name, **{k: v for k, v in m.to_dict().items() if k != "alt_test"}} for m in self.machines]
+                [{"machine": m.name, **{k: v for k, v in m.to_dict().items() if k != "alt_test"}} for m in self.machines],
+                columns=None if self.machines else ["machine", "r", "ci_low", "ci_high", "n_items", "n_unrated", "percentile_among_humans"],
             ),
         }
         if self.differences:
@@ -165,6 +204,56 @@ class RQ1Result:
         if alt:
             out["rq1_alt_test"] = pd.concat(alt, ignore_index=True)
         return out
+
+    def confidence_interval(self, level: float = 0.95) -> pd.DataFrame:
+        """r of each machine and each paired difference with its percentile interval at ``level`` (kept replicates)."""
+        level = check_level(level)
+        rows = [{"estimate": "r", "machine": m.name, "value": m.r, **m.confidence_interval(level)._asdict()} for m in self.machines]
+        rows += [
+            {"estimate": "difference", "machine": f"{d.a} - {d.b}", "value": d.difference, **d.confidence_interval(level)._asdict()}
+            for d in self.differences
+        ]
+        frame = pd.DataFrame(rows, columns=["estimate", "machine", "value", "low", "high"])
+        return frame.assign(level=level)
+
+    def summary(self) -> list[str]:
+        """The RQ1 lines the command line prints."""
+        return rq1_lines(self.to_dict())
+
+
+def rq1_lines(rq1: dict[str, Any]) -> list[str]:
+    """Human-readable lines for the "rq1" section of results.json."""
+    human = rq1["human"]
+    lines = [
+        f"RQ1 ({rq1['method']} r with the mean human rating; {rq1['bootstrap']['n']} bootstrap replicates, seed {rq1['bootstrap']['seed']})",
+    ]
+    if human.get("n"):
+        lines.append(
+            f"  humans (leave-one-out, n={human['n']}): median {fmt(human['median'])}, "
+            f"IQR {fmt(human['q1'])}-{fmt(human['q3'])}, range {fmt(human['min'])}-{fmt(human['max'])}"
+        )
+    lines += [_machine_line(name, m) for name, m in rq1["machines"].items()]
+    lines += [_difference_line(d) for d in rq1["machine_differences"]]
+    return lines
+
+
+def _machine_line(name: str, m: dict[str, Any]) -> str:
+    """One machine's RQ1 line: r, interval, items, percentile and the alt-test verdict."""
+    line = (
+        f"  {name}: r {fmt(m['r'])} [{fmt(m['ci_low'])}, {fmt(m['ci_high'])}] on {m['n_items']} items, "
+        f"percentile among humans {fmt(m['percentile_among_humans'], 1)}"
+    )
+    if "alt_test" in m:
+        alt = m["alt_test"]
+        verdict = "passes" if alt["passed"] else "fails"
+        line += f"; alt-test ({alt['scoring']}, eps {alt['epsilon']}) winning rate {fmt(alt['winning_rate'])}, rho {fmt(alt['rho'])}: {verdict}"
+        if alt.get("constant_answer_winning_rate") is not None and alt["constant_answer_winning_rate"] >= 0.5:
+            line += f" (but a constant answer passes too: winning rate {fmt(alt['constant_answer_winning_rate'])})"
+    return line
+
+
+def _difference_line(d: dict[str, Any]) -> str:
+    return f"  {d['a']} - {d['b']}: {fmt(d['difference'])} [{fmt(d['ci_low'])}, {fmt(d['ci_high'])}], p {fmt(d['p_value'])}"
 
 
 def _mode(values: np.ndarray) -> float:
@@ -213,61 +302,83 @@ def analyze_rq1(
     if excluded:
         examples = ", ".join(f"{k} ({v})" for k, v in list(excluded.items())[:3])
         warn(f"{len(excluded)} rater(s) left out of the human leave-one-out distribution: {examples}")
-    result = RQ1Result(method, n_boot, seed, level, data.rater_ids, human_r, human_n, excluded_raters=excluded)
-    if machines is None or machines.n_machines == 0:
-        return result
+    aligned: list[MachineAlignment] = []
+    differences: list[MachineDifference] = []
+    if machines is not None and machines.n_machines > 0:
+        alt_options = {"epsilon": alt_epsilon, "q": alt_q, "scoring": alt_scoring, "min_items": alt_min_items}
+        resampling = (method, n_boot, seed, level)
+        aligned = [_align_machine(data, machines, k, human_r, resampling, alt_options) for k in range(machines.n_machines)]
+        differences = _machine_differences(data, machines, resampling)
+    return RQ1Result(method, n_boot, seed, level, data.rater_ids, human_r, human_n, aligned, differences, excluded)
 
-    human_mean = data.item_mean
-    for k, name in enumerate(machines.names):
-        score = machines.scores[:, k]
-        valid = np.isfinite(score) & np.isfinite(human_mean)
-        if valid.sum() < 3:
-            raise InputError(f"machine rater {name!r} shares fewer than 3 rated items with the humans of {data.name}")
-        if np.ptp(score[valid]) == 0:
-            raise InputError(f"machine rater {name!r} gives every item the same score; its correlation is undefined")
-        r = correlation(score, human_mean, method)
-        reps = bootstrap_correlation(np.where(valid, score, np.nan), human_mean, n_boot, seed, method)
-        undefined = int((~np.isfinite(reps)).sum())
-        if undefined:
-            warn(
-                f"machine rater {name!r}: {undefined} of {n_boot} bootstrap replicates are undefined (resamples where its "
-                "scores do not vary, or vary over more than the float range can square, e.g. one score of 1e300 among "
-                "small ones); the interval rests on the others"
-            )
-        lo, hi = percentile_interval(reps, level)
-        alt = None
-        if data.has_raters:
-            alt = alt_test(data, score, epsilon=alt_epsilon, q=alt_q, scoring=alt_scoring, min_items=alt_min_items)
-            # A reference that knows nothing about the items: one constant answer for all of them
-            # (the humans' mean rating, or their modal category). If it passes too, the alt-test
-            # cannot tell this machine from a constant here.
-            constant = float(np.mean(data.values)) if alt.scoring == "neg_rmse" else float(_mode(data.values))
-            trivial = alt_test(
-                data, np.where(np.isfinite(score), constant, np.nan), epsilon=alt_epsilon, q=alt_q,
-                scoring=alt.scoring, min_items=alt_min_items,
-            )  # fmt: skip
-            alt.trivial_winning_rate = trivial.winning_rate
-            alt.trivial_rho = trivial.rho
-            if trivial.passed:
-                alt.note = (
-                    f"a constant answer ({constant:g} for every item) also passes this alt-test (winning rate "
-                    f"{trivial.winning_rate:.2f}): with {alt.scoring} scoring it rewards hedging toward the majority, so a "
-                    "pass here says little about item-level alignment; read r and the percentile instead"
-                )
-                warn(f"alt-test for {name!r}: {alt.note}")
-            if alt.scoring == "neg_rmse":
-                lo_h, hi_h = float(np.min(data.values)), float(np.max(data.values))
-                if np.nanmin(score) < lo_h - 1e-9 or np.nanmax(score) > hi_h + 1e-9:
-                    alt.note = (
-                        f"machine scores lie outside the human rating range [{lo_h:g}, {hi_h:g}]; negative RMSE compares "
-                        "raw values, so rescale them first (--machine-scale LO,HI)"
-                    )
-                    warn(f"alt-test for {name!r}: {alt.note}")
-        result.machines.append(
-            MachineAlignment(name, r, lo, hi, int(valid.sum()), int((~np.isfinite(score)).sum()), _percentile(human_r, r), alt)
+
+def _align_machine(
+    data: Annotations,
+    machines: MachineRatings,
+    k: int,
+    human_r: np.ndarray,
+    resampling: tuple[str, int, int, float],
+    alt_options: dict[str, Any],
+) -> MachineAlignment:
+    """RQ1 for machine rater k: r with the mean human rating, its bootstrap interval, percentile and alt-test."""
+    method, n_boot, seed, level = resampling
+    name, score, human_mean = machines.names[k], machines.scores[:, k], data.item_mean
+    valid = np.isfinite(score) & np.isfinite(human_mean)
+    if valid.sum() < 3:
+        raise InputError(f"machine rater {name!r} shares fewer than 3 rated items with the humans of {data.name}")
+    if np.ptp(score[valid]) == 0:
+        raise InputError(f"machine rater {name!r} gives every item the same score; its correlation is undefined")
+    r = correlation(score, human_mean, method)
+    reps = bootstrap_correlation(np.where(valid, score, np.nan), human_mean, n_boot, seed, method)
+    undefined = int((~np.isfinite(reps)).sum())
+    if undefined:
+        warn(
+            f"machine rater {name!r}: {undefined} of {n_boot} bootstrap replicates are undefined (resamples where its "
+            "scores do not vary, or vary over more than the float range can square, e.g. one score of 1e300 among "
+            "small ones); the interval rests on the others"
         )
+    lo, hi = percentile_interval(reps, level)
+    alt = _alt_test(data, name, score, alt_options) if data.has_raters else None
+    reps.setflags(write=False)
+    return MachineAlignment(
+        name, r, lo, hi, int(valid.sum()), int((~np.isfinite(score)).sum()), _percentile(human_r, r), alt, reps
+    )
 
-    # Paired comparisons on the items every machine in the pair rated.
+
+def _alt_test(data: Annotations, name: str, score: np.ndarray, options: dict[str, Any]) -> AltTestResult:
+    """The alt-test of one machine, with the constant-answer reference and the notes that qualify a pass."""
+    alt = alt_test(data, score, **options)
+    # A reference that knows nothing about the items: one constant answer for all of them
+    # (the humans' mean rating, or their modal category). If it passes too, the alt-test
+    # cannot tell this machine from a constant here.
+    constant = float(np.mean(data.values)) if alt.scoring == "neg_rmse" else float(_mode(data.values))
+    trivial = alt_test(data, np.where(np.isfinite(score), constant, np.nan), **{**options, "scoring": alt.scoring})
+    note = alt.note
+    if trivial.passed:
+        note = (
+            f"a constant answer ({constant:g} for every item) also passes this alt-test (winning rate "
+            f"{trivial.winning_rate:.2f}): with {alt.scoring} scoring it rewards hedging toward the majority, so a "
+            "pass here says little about item-level alignment; read r and the percentile instead"
+        )
+        warn(f"alt-test for {name!r}: {note}")
+    if alt.scoring == "neg_rmse":
+        lo_h, hi_h = float(np.min(data.values)), float(np.max(data.values))
+        if np.nanmin(score) < lo_h - 1e-9 or np.nanmax(score) > hi_h + 1e-9:
+            note = (
+                f"machine scores lie outside the human rating range [{lo_h:g}, {hi_h:g}]; negative RMSE compares "
+                "raw values, so rescale them first (--machine-scale LO,HI)"
+            )
+            warn(f"alt-test for {name!r}: {note}")
+    return replace(alt, note=note, trivial_winning_rate=trivial.winning_rate, trivial_rho=trivial.rho)
+
+
+def _machine_differences(
+    data: Annotations, machines: MachineRatings, resampling: tuple[str, int, int, float]
+) -> list[MachineDifference]:
+    """Paired comparisons of every two machine raters on the items both rated."""
+    method, n_boot, seed, level = resampling
+    human_mean = data.item_mean
+    out = []
     for a in range(machines.n_machines):
         for b in range(a + 1, machines.n_machines):
             sa, sb = machines.scores[:, a], machines.scores[:, b]
@@ -284,7 +395,6 @@ def analyze_rq1(
             lo, hi = percentile_interval(dreps, level)
             finite = dreps[np.isfinite(dreps)]
             p = float(min(1.0, 2 * min(np.mean(finite <= 0), np.mean(finite >= 0)))) if len(finite) else float("nan")
-            result.differences.append(
-                MachineDifference(machines.names[a], machines.names[b], diff, lo, hi, p, int(common.sum()))
-            )
-    return result
+            dreps.setflags(write=False)
+            out.append(MachineDifference(machines.names[a], machines.names[b], diff, lo, hi, p, int(common.sum()), dreps))
+    return out

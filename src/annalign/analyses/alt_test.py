@@ -23,9 +23,9 @@ SCORINGS = ("auto", "accuracy", "neg_rmse")
 TIE_TOLERANCE = 1e-9
 
 
-@dataclass
+@dataclass(frozen=True)
 class AltTestResult:
-    """Outcome of the alt-test for one machine rater."""
+    """Outcome of the alt-test for one machine rater (frozen: RQ1 adds its notes with ``dataclasses.replace``)."""
 
     scoring: str
     epsilon: float
@@ -54,6 +54,10 @@ class AltTestResult:
             "constant_answer_rho": self.trivial_rho,
             "note": self.note,
         }
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per human rater: who the machine beats, with the test statistics."""
+        return self.per_rater
 
 
 def choose_scoring(data: Annotations, machine: np.ndarray) -> str:

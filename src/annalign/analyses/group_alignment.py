@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from annalign.analyses.base import ResultDisplay, check_level, fmt
 from annalign.core.annotations import Annotations
 from annalign.core.grouping import DEFAULT_BY, make_groups
 from annalign.core.jsonsafe import jsonable
@@ -79,9 +80,13 @@ def make_splits(rm: RaterMatrix, code: np.ndarray, n_groups: int, n_splits: int,
 
 
 # ----- result -------------------------------------------------------------------------------
-@dataclass
-class GroupResult:
-    """Everything RQ2 reports; ``to_dict`` for results.json, ``tables`` for CSV files."""
+@dataclass(frozen=True)
+class GroupResult(ResultDisplay):
+    """Everything RQ2 reports; ``to_dict`` for results.json, ``tables`` for CSV files.
+
+    ``replicates`` keeps the bootstrap replicates (n_boot, machines, groups) of r, adjusted r and
+    (n_boot, groups) of the reliability, so ``confidence_interval`` gives any level at once.
+    """
 
     settings: dict[str, Any]
     groups: pd.DataFrame
@@ -119,6 +124,65 @@ class GroupResult:
             if name != "rater_r":
                 out[name] = table.to_dict(orient="records")
         return jsonable(out)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per machine and group: r, its interval, the group's reliability and the adjusted r."""
+        return self.per_group
+
+    def summary(self) -> list[str]:
+        """Terminal lines: per machine, the groups it aligns with best and worst, and the omnibus test."""
+        return rq2_lines(self.per_group, self.omnibus)
+
+    def _positions(self) -> tuple[dict[str, int], dict[str, int]]:
+        """Machine and group positions in the replicate arrays, by name and label."""
+        machines = {str(m): k for k, m in enumerate(dict.fromkeys(self.per_group["machine"]))}
+        groups = {str(g): k for k, g in enumerate(self.groups["group"])}
+        return machines, groups
+
+    def confidence_interval(self, level: float = 0.95, of: str = "groups") -> pd.DataFrame:
+        """Intervals at ``level`` from the kept replicates: per machine and group (``of="groups"``) or per pair (``"pairs"``)."""
+        level = check_level(level)
+        if of not in ("groups", "pairs"):
+            raise InputError(f"confidence_interval(of=...) must be 'groups' or 'pairs', got {of!r}")
+        if not self.replicates:
+            raise InputError("this RQ2 result kept no bootstrap replicates")
+        m_at, g_at = self._positions()
+        boot_r, boot_adj = self.replicates["r"], self.replicates["adjusted_r"]
+        if of == "pairs":
+            keys = self.pairwise[["machine", "group_a", "group_b"]].astype(str)
+            m = keys["machine"].map(m_at).to_numpy()
+            a, b = keys["group_a"].map(g_at).to_numpy(), keys["group_b"].map(g_at).to_numpy()
+            lo, hi = intervals(boot_r[:, m, a] - boot_r[:, m, b], level)
+            alo, ahi = intervals(boot_adj[:, m, a] - boot_adj[:, m, b], level)
+            out = self.pairwise[["machine", "group_a", "group_b", "diff"]].assign(low=lo, high=hi)
+            return out.assign(diff_adjusted=self.pairwise["diff_adjusted"], adjusted_low=alo, adjusted_high=ahi, level=level)
+        keys = self.per_group[["machine", "group"]].astype(str)
+        m, g = keys["machine"].map(m_at).to_numpy(), keys["group"].map(g_at).to_numpy()
+        lo, hi = intervals(boot_r[:, m, g], level)
+        alo, ahi = intervals(boot_adj[:, m, g], level)
+        rlo, rhi = intervals(self.replicates["reliability"][:, g], level)
+        out = self.per_group[["machine", "group", "r"]].assign(low=lo, high=hi, adjusted_r=self.per_group["adjusted_r"])
+        out = out.assign(adjusted_low=alo, adjusted_high=ahi, reliability=self.per_group["reliability"])
+        return out.assign(reliability_low=rlo, reliability_high=rhi, level=level)
+
+
+def rq2_lines(per_group: pd.DataFrame | None, omnibus: pd.DataFrame | None) -> list[str]:
+    """Terminal lines for RQ2 from its per-group and omnibus tables (none when there is no group r)."""
+    if per_group is None or per_group.empty:
+        return []
+    lines = ["RQ2 (r with each group's mean rating; raw and reliability-adjusted)"]
+    for machine, part in per_group.groupby("machine", sort=False):
+        part = part.sort_values("r")
+        low, high = part.iloc[0], part.iloc[-1]
+        lines.append(
+            f"  {machine}: lowest {low['group']} r {fmt(float(low['r']))} [{fmt(float(low['ci_low']))}, {fmt(float(low['ci_high']))}], "
+            f"highest {high['group']} r {fmt(float(high['r']))} [{fmt(float(high['ci_low']))}, {fmt(float(high['ci_high']))}]"
+        )
+        if omnibus is not None and "p_perm" in omnibus.columns:
+            row = omnibus[omnibus["machine"] == machine]
+            if len(row):
+                lines.append(f"    any difference among groups? permutation p {fmt(float(row['p_perm'].iloc[0]))}")
+    return lines
 
 
 # ----- analysis -----------------------------------------------------------------------------
@@ -379,18 +443,9 @@ def analyze_groups(
         "n_ratings": int(sub.n_ratings),
         "missing_attribute_counts": grouping.n_missing,
     }
-    result = GroupResult(
-        settings=settings,
-        groups=groups_table,
-        excluded_groups=grouping.excluded,
-        per_group=per_group,
-        pairwise=pairwise,
-        omnibus=omnibus,
-        notes=list(NOTES),
-        replicates={"r": boot_r, "adjusted_r": boot_adj, "reliability": boot_rel},
-    )
+    power = power_needed = None
     if power_items:
-        result.power, result.power_items_needed = power_analysis(
+        power, power_needed = power_analysis(
             rm,
             x,
             y,
@@ -405,10 +460,24 @@ def analyze_groups(
             seed=seed,
         )
         settings.update({"power_items": list(power_items), "power_raters": list(power_raters or []), "power_sims": power_sims})
-    variation = within_group_variation(sub, x, code, names, labels, n_perm=n_perm, noise_boot=noise_boot, seed=seed)
-    result.within_group, result.variance_share, result.rater_r = variation
-    return result
-
+    within, share, rater_r = within_group_variation(sub, x, code, names, labels, n_perm=n_perm, noise_boot=noise_boot, seed=seed)
+    for reps in (boot_r, boot_adj, boot_rel):
+        reps.setflags(write=False)
+    return GroupResult(
+        settings=settings,
+        groups=groups_table,
+        excluded_groups=grouping.excluded,
+        per_group=per_group,
+        pairwise=pairwise,
+        omnibus=omnibus,
+        power=power,
+        power_items_needed=power_needed,
+        within_group=within,
+        variance_share=share,
+        rater_r=rater_r,
+        notes=list(NOTES),
+        replicates={"r": boot_r, "adjusted_r": boot_adj, "reliability": boot_rel},
+    )
 
 NOTES = [
     "r: Pearson r between the machine and the group's mean rating per item; CI: percentile bootstrap over items, "

@@ -30,13 +30,15 @@ Persona ratings in machine-rater files: a ``rater`` value ``<model>|persona=<gro
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import combinations
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from annalign.analyses.base import ResultDisplay, check_level, fmt
 from annalign.core.annotations import Annotations
 from annalign.core.jsonsafe import jsonable
 from annalign.core.machines import MachineRatings
@@ -324,7 +326,7 @@ def sign_agreement(pred: np.ndarray, d: np.ndarray, center: float = 0.0) -> dict
 
 
 # ----- results -----------------------------------------------------------------------------------
-@dataclass
+@dataclass(frozen=True)
 class Prediction:
     """How well one predictor tracks one pair's observed differences."""
 
@@ -347,7 +349,7 @@ class Prediction:
         return dict(self.__dict__)
 
 
-@dataclass
+@dataclass(frozen=True)
 class PairResult:
     """One comparison: observed differences, their reliability and ceiling, and the predictions."""
 
@@ -375,9 +377,13 @@ class PairResult:
         return {k: getattr(self, k) for k in keys}
 
 
-@dataclass
-class DisagreementResult:
-    """Everything RQ3 computes; ``to_dict`` gives the "rq3" section of results.json."""
+@dataclass(frozen=True)
+class DisagreementResult(ResultDisplay):
+    """Everything RQ3 computes; ``to_dict`` gives the "rq3" section of results.json.
+
+    Intervals at other levels regenerate the item bootstrap from (seed, items, n_boot), which
+    gives the very replicates the analysis drew (``confidence_interval``).
+    """
 
     by: tuple[str, ...]
     groups: Groups
@@ -401,9 +407,6 @@ class DisagreementResult:
     def tables(self) -> dict[str, pd.DataFrame]:
         """CSV tables: rq3_pairs, rq3_predictions (pair x predictor) and rq3_items (per-item d and predictions)."""
         pairs = pd.DataFrame([p.summary() for p in self.pairs])
-        rows = [{"a": p.a, "b": p.b, "comparison": p.comparison, "noise_ceiling": p.noise_ceiling, **q.to_dict()}
-                for p in self.pairs for q in p.predictions]
-        cols = ["a", "b", "comparison", "noise_ceiling", *Prediction.__dataclass_fields__]
         items = []
         for p in self.pairs:
             frame = pd.DataFrame({"a": p.a, "b": p.b, "item_id": self.item_ids, "difference": p.difference})
@@ -412,9 +415,57 @@ class DisagreementResult:
             items.append(frame)
         return {
             "rq3_pairs": pairs,
-            "rq3_predictions": pd.DataFrame(rows, columns=cols),
+            "rq3_predictions": self.to_frame(),
             "rq3_items": pd.concat(items, ignore_index=True) if items else pd.DataFrame(),
         }
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per pair and predictor: r with the observed differences, its interval, r/ceiling, sign accuracy."""
+        rows = [{"a": p.a, "b": p.b, "comparison": p.comparison, "noise_ceiling": p.noise_ceiling, **q.to_dict()}
+                for p in self.pairs for q in p.predictions]
+        return pd.DataFrame(rows, columns=["a", "b", "comparison", "noise_ceiling", *Prediction.__dataclass_fields__])
+
+    def confidence_interval(self, level: float = 0.95) -> pd.DataFrame:
+        """r of every prediction with its percentile interval at ``level`` (replicates regenerated, not the analysis)."""
+        level = check_level(level)
+        keys, xs, ds = [], [], []
+        for p in self.pairs:
+            for q in p.predictions:
+                keys.append({"a": p.a, "b": p.b, "kind": q.kind, "predictor": q.predictor, "r": q.r})
+                xs.append(np.where(np.isfinite(p.difference), p.predicted[(q.kind, q.predictor)], np.nan))
+                ds.append(p.difference)
+        frame = pd.DataFrame(keys, columns=["a", "b", "kind", "predictor", "r"])
+        if not keys:
+            return frame.assign(low=[], high=[], level=level)
+        n_boot, seed = int(self.settings["n_boot"]), int(self.settings["seed"])  # type: ignore[call-overload]
+        reps = bootstrap_pearson(np.column_stack(xs), np.column_stack(ds), n_boot, seed)
+        low, high = percentile_intervals(reps, level)
+        return frame.assign(low=low, high=high, level=level)
+
+    def summary(self) -> list[str]:
+        """The RQ3 lines the command line prints."""
+        return rq3_lines(self.to_dict())
+
+
+def rq3_lines(rq3: dict[str, Any]) -> list[str]:
+    """Human-readable lines for the "rq3" section of results.json."""
+    s = rq3["settings"]
+    lines = [
+        f"RQ3 (groups by {', '.join(rq3['by'])}; {s['n_boot']} bootstrap replicates, {s['n_perm']} permutations, "
+        f"{s['n_splits']} split halves, seed {s['seed']}; clear disagreement: {s['threshold_rule']})"
+    ]
+    for p in rq3["pairs"]:
+        lines.append(
+            f"  {p['a']} - {p['b']}: mean d {fmt(p['mean_difference'])}, sd {fmt(p['sd_difference'])}, "
+            f"reliability {fmt(p['reliability'])}, ceiling {fmt(p['noise_ceiling'])} ({p['n_items']} items)"
+        )
+        for q in p["predictions"]:
+            lines.append(
+                f"    {q['kind']} {q['predictor']}: r {fmt(q['r'])} [{fmt(q['ci_low'])}, {fmt(q['ci_high'])}], "
+                f"p {fmt(q['p_value'])}, r/ceiling {fmt(q['r_over_ceiling'])}; on {q['n_clear']} clear items "
+                f"accuracy {fmt(q['accuracy'])}, AUC {fmt(q['auc'])}"
+            )
+    return lines
 
 
 # ----- the analysis ------------------------------------------------------------------------------
@@ -508,22 +559,17 @@ def analyze_disagreement(
     counts = np.bincount(item * groups.n_groups + g, minlength=shape).reshape(data.n_items, -1).astype(float)
     split_r = split_half_correlations(data, groups, chosen, split_halves(groups.codes, n_splits, seed))
 
-    result = DisagreementResult(
-        groups.by,
-        groups,
-        data.item_ids,
-        [],
-        {
-            "pairs": pairs if isinstance(pairs, str) else "explicit",
-            "n_boot": n_boot,
-            "n_perm": n_perm,
-            "n_splits": n_splits,
-            "seed": seed,
-            "level": level,
-            "threshold": threshold,
-            "threshold_rule": f"|d| >= {threshold:g}" if threshold is not None else f"|d| >= its {threshold_quantile:g} quantile per pair",
-        },
-    )
+    run_settings = {
+        "pairs": pairs if isinstance(pairs, str) else "explicit",
+        "n_boot": n_boot,
+        "n_perm": n_perm,
+        "n_splits": n_splits,
+        "seed": seed,
+        "level": level,
+        "threshold": threshold,
+        "threshold_rule": f"|d| >= {threshold:g}" if threshold is not None else f"|d| >= its {threshold_quantile:g} quantile per pair",
+    }
+    pair_results: list[PairResult] = []
     skipped: set[str] = set()
     columns: list[tuple[int, str, str, np.ndarray, np.ndarray]] = []
     for k, pair in enumerate(chosen):
@@ -564,31 +610,34 @@ def analyze_disagreement(
                     skipped.add(key)
                     warn(f"RQ3 persona prediction of {model!r} skipped where it needs groups without persona scores: {', '.join(missing)}")
                 continue
-            columns.append((len(result.pairs), "persona", model, vec, clear))
-        columns.extend((len(result.pairs), "baseline", name, vec, clear) for name, vec in baselines.items())
+            columns.append((len(pair_results), "persona", model, vec, clear))
+        columns.extend((len(pair_results), "baseline", name, vec, clear) for name, vec in baselines.items())
         if (personas or baselines) and finite.sum() < 3:
             warn(f"RQ3 {a_label} vs {b_label}: fewer than 3 items with a difference; predictions are not tested")
-        result.pairs.append(pr)
+        pair_results.append(pr)
 
     # All predictions of all pairs at once: shared bootstrap replicates (over the data set's items)
     # and, for predictions defined on the same items, shared permutations.
-    columns = [c for c in columns if np.isfinite(result.pairs[c[0]].difference).sum() >= 3]
+    predictions: list[list[Prediction]] = [[] for _ in pair_results]
+    predicted: list[dict[tuple[str, str], np.ndarray]] = [{} for _ in pair_results]
+    columns = [c for c in columns if np.isfinite(pair_results[c[0]].difference).sum() >= 3]
     if columns:
-        x = np.column_stack([np.where(np.isfinite(result.pairs[j].difference), vec, np.nan) for j, _, _, vec, _ in columns])
-        dm = np.column_stack([result.pairs[j].difference for j, *_ in columns])
+        x = np.column_stack([np.where(np.isfinite(pair_results[j].difference), vec, np.nan) for j, _, _, vec, _ in columns])
+        dm = np.column_stack([pair_results[j].difference for j, *_ in columns])
         tests = correlation_tests(x, dm, n_boot=n_boot, n_perm=n_perm, seed=seed, level=level)
         for c, (j, kind, name, vec, clear) in enumerate(columns):
-            pr = result.pairs[j]
+            pr = pair_results[j]
             valid = np.isfinite(x[:, c])
             center = 0.0 if kind == "persona" else float(x[valid, c].mean()) if valid.any() else np.nan
             sa = sign_agreement(vec[clear], pr.difference[clear], center)
             r = float(tests["r"][c])
-            pr.predictions.append(
+            predictions[j].append(
                 Prediction(
                     name, kind, r, float(tests["ci_low"][c]), float(tests["ci_high"][c]), float(tests["p_value"][c]),
                     r / pr.noise_ceiling if np.isfinite(pr.noise_ceiling) else np.nan, int(tests["n"][c]),
                     sa["accuracy"], sa["auc"], sa["n_positive"] + sa["n_negative"], sa["n_positive"], sa["n_negative"], center,
                 )
             )
-            pr.predicted[(kind, name)] = vec
-    return result
+            predicted[j][(kind, name)] = vec
+    pair_results = [replace(p, predictions=predictions[j], predicted=predicted[j]) for j, p in enumerate(pair_results)]
+    return DisagreementResult(groups.by, groups, data.item_ids, pair_results, run_settings)

@@ -15,7 +15,7 @@ from annalign.cli.options import analysis_options, data_options, settings_from_o
 from annalign.config import Settings
 from annalign.pipeline.run import run_settings
 from annalign.redaction import redact
-from annalign.results import output_errors, prepare_out_dir, rq1_summary, rq2_summary
+from annalign.results import output_errors, prepare_out_dir
 
 
 def _echo_warning(message: str) -> None:
@@ -54,19 +54,8 @@ def _analyze(settings: Settings, out: str, personas: bool = False) -> None:
 
     with output_errors("the report"):
         paths = write_report(out, result.to_dict(), result.tables(), result.data, result.machines)
-    data = result.data
-    click.echo(redact(f"{data.name}: {data.n_items} items, {data.n_raters} raters, {data.n_ratings} ratings"))
-    results = result.to_dict()
-    tables = result.tables()
-    for line in rq1_summary(results["rq1"]):
+    for line in result.summary():  # the data set, then result.rq1.summary(), the first RQ2's, RQ3's
         click.echo(redact(line))
-    for line in rq2_summary(tables):
-        click.echo(redact(line))
-    if "rq3" in results:
-        from annalign.cli.disagreement import rq3_summary
-
-        for line in rq3_summary(results["rq3"]):
-            click.echo(redact(line))
     click.echo(f"results: {path}")
     click.echo(f"report: {paths['html']}")
 

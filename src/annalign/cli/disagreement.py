@@ -34,31 +34,6 @@ from annalign.pipeline.run import collect_warnings, load_data
 from annalign.results import prepare_out_dir, write_outputs
 
 
-def _fmt(value: object, digits: int = 3) -> str:
-    return "n/a" if value is None else f"{value:.{digits}f}" if isinstance(value, float) else str(value)
-
-
-def rq3_summary(rq3: dict[str, Any]) -> list[str]:
-    """Human-readable lines for the "rq3" section of results.json."""
-    s = rq3["settings"]
-    lines = [
-        f"RQ3 (groups by {', '.join(rq3['by'])}; {s['n_boot']} bootstrap replicates, {s['n_perm']} permutations, "
-        f"{s['n_splits']} split halves, seed {s['seed']}; clear disagreement: {s['threshold_rule']})"
-    ]
-    for p in rq3["pairs"]:
-        lines.append(
-            f"  {p['a']} - {p['b']}: mean d {_fmt(p['mean_difference'])}, sd {_fmt(p['sd_difference'])}, "
-            f"reliability {_fmt(p['reliability'])}, ceiling {_fmt(p['noise_ceiling'])} ({p['n_items']} items)"
-        )
-        for q in p["predictions"]:
-            lines.append(
-                f"    {q['kind']} {q['predictor']}: r {_fmt(q['r'])} [{_fmt(q['ci_low'])}, {_fmt(q['ci_high'])}], "
-                f"p {_fmt(q['p_value'])}, r/ceiling {_fmt(q['r_over_ceiling'])}; on {q['n_clear']} clear items "
-                f"accuracy {_fmt(q['accuracy'])}, AUC {_fmt(q['auc'])}"
-            )
-    return lines
-
-
 def _echo_warning(message: str) -> None:
     click.echo(f"warning: {message}", err=True)
 
@@ -153,7 +128,7 @@ def disagreement(config_path: str | None, by: str | None, groups: tuple[tuple[st
     prepare_out_dir(out)
     results, result, _ = run_disagreement(settings, groups=[(a, b) for a, b in groups])
     path = write_outputs(out, results, result.tables())
-    for line in rq3_summary(results["rq3"]):
+    for line in result.summary():
         click.echo(line)
     click.echo(f"results: {path}")
 
