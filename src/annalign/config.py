@@ -283,6 +283,8 @@ class Settings:
     samples: int = 1
     temperature: float = 0.0
     limit: int | None = None
+    #: registered analyses to run after RQ1-RQ3 (``@annalign.analysis("name")``), in this order
+    analyses: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -382,6 +384,7 @@ RULES: dict[str, Check] = {
     "samples": integer(1),
     "temperature": number(0, 2),
     "limit": integer(3, optional=True),
+    "analyses": names(what="registered analysis names"),
 }
 
 
@@ -390,11 +393,12 @@ def option_name(name: str) -> str:
     return OPTION_NAMES.get(name, "--" + name.replace("_", "-"))
 
 
-def check_value(name: str, value: Any, *, source: str | None = None, from_text: bool = False) -> Any:
+def check_value(name: str, value: Any, *, source: str | None = None, from_text: bool = False, label: str | None = None) -> Any:
     """Check one setting and return it in its canonical type; a one-line InputError otherwise.
 
     ``source`` is the config file the value came from (None: a Python call); ``from_text`` marks
-    a command-line value, which arrives as text and is named by its option.
+    a command-line value, which arrives as text and is named by its option; ``label`` names a
+    Python argument that carries the setting (``Resampling(n_boot=...)``) in the message.
     """
     rule = RULES.get(name)
     if rule is None:
@@ -405,7 +409,7 @@ def check_value(name: str, value: Any, *, source: str | None = None, from_text: 
         if from_text:
             prefix, got = option_name(name), f"got {shown(value)}"
         else:
-            prefix = f"{source}: setting {name!r}" if source else f"setting {name!r}"
+            prefix = label or (f"{source}: setting {name!r}" if source else f"setting {name!r}")
             got = f"got {shown(value)} ({_type_name(value)})"
         hint = f"; {bad.hint}" if bad.hint else ""
         raise InputError(f"{prefix} must be {bad.expected}, {got}{hint}") from None

@@ -13,6 +13,7 @@ import numpy as np
 
 from annalign import __version__
 from annalign.analyses.alignment import analyze_rq1
+from annalign.analyses.registry import AnalysisFunction, get_analysis
 from annalign.config import Settings
 from annalign.core.annotations import Annotations
 from annalign.core.machines import MachineRatings, combine, drop_constant, rescale
@@ -68,6 +69,25 @@ def load_data(settings: Settings) -> Annotations:
     return data
 
 
+def machines_from_files(
+    data: Annotations,
+    paths: list[str],
+    *,
+    rating_map: str | dict[str, float] | RatingMap | None = None,
+    parse: str | None = None,
+    machine_scale: dict[str, list[float]] | list[float] | None = None,
+) -> MachineRatings:
+    """Machine-rater files aligned to ``data``; with ``machine_scale`` checked against it and mapped onto the humans' scale."""
+    declared = machine_scale if isinstance(machine_scale, dict) else ({"*": machine_scale} if machine_scale else None)
+    machines = load_machine_ratings(paths, data, rating_map=rating_map, parse=parse, scales=declared)
+    if declared:
+        values = data.values if data.has_raters else np.array(data.rating_map.categories or [0.0, 1.0])
+        target = (float(np.min(values)), float(np.max(values)))
+        for name, (lo, hi) in declared.items():
+            machines = rescale(machines, (lo, hi), target, None if name == "*" else [name])
+    return machines
+
+
 def load_machines(data: Annotations, settings: Settings, extra: list[MachineRatings] | None = None) -> MachineRatings | None:
     """Machine-rater files from the settings plus any annotated in this run, on the humans' scale if asked.
 
@@ -75,33 +95,56 @@ def load_machines(data: Annotations, settings: Settings, extra: list[MachineRati
     file (``drop_constant``); None when no machine rater is left.
     """
     parts = []
-    if settings.ratings:
-        declared = settings.machine_scale if isinstance(settings.machine_scale, dict) else (
-            {"*": settings.machine_scale} if settings.machine_scale else None
-        )
-        from_files = load_machine_ratings(
-            settings.ratings, data, rating_map=settings.machine_rating_map, parse=settings.parse, scales=declared
-        )
-        if settings.machine_scale:  # only files: raters annotated in this run are already on the human scale
-            values = data.values if data.has_raters else np.array(data.rating_map.categories or [0.0, 1.0])
-            target = (float(np.min(values)), float(np.max(values)))
-            scales = settings.machine_scale if isinstance(settings.machine_scale, dict) else {"*": settings.machine_scale}
-            for name, (lo, hi) in scales.items():
-                from_files = rescale(from_files, (lo, hi), target, None if name == "*" else [name])
-        parts.append(from_files)
+    if settings.ratings:  # only files: raters annotated in this run are already on the human scale
+        parts.append(
+            machines_from_files(
+                data, settings.ratings, rating_map=settings.machine_rating_map, parse=settings.parse,
+                machine_scale=settings.machine_scale,
+            )
+        )  # fmt: skip
     parts.extend(extra or [])
     if not parts:
         return None
     return drop_constant(combine(parts), data)
 
 
+def registered_analyses(settings: Settings) -> dict[str, AnalysisFunction]:
+    """The registered analyses the ``analyses`` setting names, in its order; InputError for an unknown or repeated name."""
+    chosen: dict[str, AnalysisFunction] = {}
+    for name in settings.analyses:
+        if name in chosen:
+            raise InputError(f"setting 'analyses' names {name!r} twice")
+        chosen[name] = get_analysis(name)
+    return chosen
+
+
+def run_registered(
+    chosen: dict[str, AnalysisFunction], data: Annotations, machines: MachineRatings | None, settings: Settings
+) -> dict[str, Any]:
+    """Each chosen analysis's result by name; each must give its results.json section and tables."""
+    out: dict[str, Any] = {}
+    for name, function in chosen.items():
+        result = function(data, machines, settings)
+        lacking = [m for m in ("to_dict", "tables") if not callable(getattr(result, m, None))]
+        if lacking:
+            raise InputError(
+                f"analysis {name!r} returned a {type(result).__name__}, which lacks {' and '.join(f'{m}()' for m in lacking)} "
+                "(see annalign.analyses.base.Result)"
+            )
+        out[name] = result
+    return out
+
+
 def run_analyses(data: Annotations, machines: MachineRatings | None, settings: Settings) -> RunResult:
-    """Run every analysis that applies: RQ1 always, RQ2 per grouping and RQ3 on the first, where the data has raters.
+    """Run every analysis that applies: RQ1 always, RQ2 per grouping and RQ3 on the first, where the data has raters,
+    then the registered analyses the ``analyses`` setting names (``RunResult.extra``).
 
     Persona raters (named ``MODEL|persona=GROUP``) feed RQ3 only; the plain machine raters feed
-    RQ1, RQ2 and serve as RQ3's baseline predictors.
+    RQ1, RQ2 and serve as RQ3's baseline predictors; registered analyses get every machine rater.
     """
     from annalign.analyses.group_disagreement import split_persona_raters
+
+    chosen = registered_analyses(settings)  # unknown names fail before any work
 
     baselines, personas = split_persona_raters(machines) if machines is not None else ({}, {})
     plain = machines.select(list(baselines)) if machines is not None and baselines else None
@@ -143,7 +186,8 @@ def run_analyses(data: Annotations, machines: MachineRatings | None, settings: S
         rq3 = analyze_disagreement(
             data, personas or None, baselines or None, by=groupings[0], n_boot=settings.bootstrap, seed=settings.seed, level=settings.level
         )
-    return RunResult(data, machines, settings.to_dict(), rq1, rq2, rq3, version=__version__)
+    extra = run_registered(chosen, data, machines, settings)
+    return RunResult(data, machines, settings.to_dict(), rq1, rq2, rq3, extra=extra, version=__version__)
 
 
 def run_settings(
@@ -161,6 +205,7 @@ def run_settings(
     """
     collected: list[str] = []
     provenance: dict[str, Any] = {}
+    registered_analyses(settings)  # an unknown analysis name fails before loading or annotating
     with collect_warnings(collected, echo_warning):
         data = load_data(settings)
         extra: list[MachineRatings] = []
