@@ -116,11 +116,14 @@ class PowerOptions:
 
 @dataclass(frozen=True)
 class DisagreementOptions:
-    """RQ3's comparisons (default, all, or explicit (A, B) label pairs) and the |d| that counts as clear disagreement."""
+    """RQ3's comparisons (default, all, or explicit (A, B) label pairs), the |d| that counts as clear disagreement,
+    and how raters form groups (``grouping``; used where the RQ3 analysis takes the RQ2 grouping rules).
+    """
 
     pairs: str | tuple[tuple[str, str], ...] = "default"
     threshold: float | None = None
     threshold_quantile: float = 0.75
+    grouping: GroupingOptions | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.pairs, str):
@@ -132,6 +135,8 @@ class DisagreementOptions:
             object.__setattr__(self, "pairs", pairs)
         object.__setattr__(self, "threshold", _check("threshold", self.threshold, "DisagreementOptions threshold"))
         _check("threshold_quantile", self.threshold_quantile, "DisagreementOptions threshold_quantile")
+        if self.grouping is not None and not isinstance(self.grouping, GroupingOptions):
+            raise InputError(f"DisagreementOptions grouping must be a GroupingOptions, got {type(self.grouping).__name__}")
 
 
 # ----- data -------------------------------------------------------------------------------------
@@ -329,8 +334,20 @@ def disagreement(
         data, personas or None, baselines, by=_by(by),
         pairs=list(opts.pairs) if not isinstance(opts.pairs, str) else opts.pairs, n_boot=boot.n_boot, n_perm=boot.n_perm,
         n_splits=boot.n_splits or 100, seed=boot.seed, threshold=opts.threshold, threshold_quantile=opts.threshold_quantile,
-        level=_check("level", level, "level"),
+        level=_check("level", level, "level"), **_grouping_rules(analyze_disagreement, opts.grouping),
     )  # fmt: skip
+
+
+def _grouping_rules(function: Any, grouping: GroupingOptions | None) -> dict[str, Any]:
+    """The grouping rules as keywords, for an analysis that takes them; InputError if one is given to one that does not."""
+    import inspect
+
+    if grouping is None:
+        return {}
+    accepted = inspect.signature(function).parameters
+    if "min_group_size" not in accepted:
+        raise InputError("this version's RQ3 forms groups without grouping rules; leave DisagreementOptions grouping out")
+    return {"min_group_size": grouping.min_group_size, "missing_attr": grouping.missing_attr}
 
 
 # ----- whole runs -------------------------------------------------------------------------------

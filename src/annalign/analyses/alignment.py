@@ -138,7 +138,7 @@ class MachineDifference(ResultDisplay):
         return [_difference_line(jsonable(self.to_dict()))]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class RQ1Result(ResultDisplay):
     """Everything RQ1 computes; ``to_dict`` gives the "rq1" section of results.json, ``result[name]`` one machine."""
 

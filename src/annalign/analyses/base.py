@@ -60,6 +60,11 @@ class ResultDisplay:
     def __str__(self) -> str:
         return "\n".join(self.summary())  # type: ignore[attr-defined]
 
+    def __repr__(self) -> str:
+        """One line: the class and the first summary line (the tables would flood a terminal)."""
+        lines = self.summary()  # type: ignore[attr-defined]
+        return f"<{type(self).__name__}: {lines[0].strip() if lines else 'empty'}>"
+
 
 def check_level(level: float) -> float:
     """A confidence level strictly between 0 and 1 (the rule of the ``level`` setting); InputError otherwise."""

@@ -80,7 +80,7 @@ def make_splits(rm: RaterMatrix, code: np.ndarray, n_groups: int, n_splits: int,
 
 
 # ----- result -------------------------------------------------------------------------------
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class GroupResult(ResultDisplay):
     """Everything RQ2 reports; ``to_dict`` for results.json, ``tables`` for CSV files.
 

@@ -377,7 +377,7 @@ class PairResult:
         return {k: getattr(self, k) for k in keys}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class DisagreementResult(ResultDisplay):
     """Everything RQ3 computes; ``to_dict`` gives the "rq3" section of results.json.
 
