@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -92,3 +95,22 @@ def test_a_result_without_the_protocol_is_named(tmp_path):
             annalign.run(FAST, analyses=["broken"])
     finally:
         unregister("broken")
+
+
+def test_the_recipe_file_registers_an_analysis_that_a_run_writes(tmp_path, ann, judges):
+    recipe = (Path(__file__).parent.parent.parent / "docs" / "recipes" / "add-an-analysis.md").read_text("utf-8")
+    source = re.search(r"^```python\n(.*?)^```", recipe, re.S | re.M).group(1)
+    (tmp_path / "offset_recipe.py").write_text(source, "utf-8")
+    spec = importlib.util.spec_from_file_location("offset_recipe", tmp_path / "offset_recipe.py")
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+        run = annalign.run(FAST, tmp_path / "out", analyses=["offset"])
+    finally:
+        unregister("offset")
+    expected = float(np.nanmean(judges.scores[:, 0] - ann.item_mean))
+    saved = json.loads((tmp_path / "out" / "results.json").read_text("utf-8"))
+    assert saved["offset"]["offsets"]["dices350-judge-a"] == pytest.approx(expected)
+    table = pd.read_csv(tmp_path / "out" / "offset.csv")
+    assert (table["low"] < table["offset"]).all() and (table["offset"] < table["high"]).all()
+    assert run.extra["offset"].summary()[0].startswith("offset dices350-judge-a: ")
