@@ -18,6 +18,7 @@ import pandas as pd
 from scipy import stats
 
 from annalign.analyses.alignment import analyze_rq1
+from annalign.analyses.alt_test import AltTestConfig
 from annalign.core.machines import MachineRatings
 from annalign.datasets.bundled import load_dataset
 
@@ -73,7 +74,7 @@ def main() -> None:
     times = []
     for _ in range(args.repeats):
         start = time.perf_counter()
-        result = analyze_rq1(data, machines, n_boot=args.replicates, seed=0, alt_scoring="neg_rmse")
+        result = analyze_rq1(data, machines, n_boot=args.replicates, seed=0, alt=AltTestConfig(scoring="neg_rmse"))
         times.append(time.perf_counter() - start)
     fast = min(times)
     m = result.machines[0]

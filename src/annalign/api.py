@@ -245,6 +245,7 @@ def alignment(
     ``resampling`` is a Resampling or a number of bootstrap replicates; ``seed`` overrides its seed.
     """
     from annalign.analyses.alignment import analyze_rq1
+    from annalign.analyses.alt_test import AltTestConfig
 
     _require_annotations(data)
     _require_machines(machines)
@@ -252,8 +253,7 @@ def alignment(
     alt = alt_test if alt_test is not None else AltTestOptions()
     return analyze_rq1(
         data, machines, method=_check("method", method, "method"), n_boot=boot.n_boot, seed=boot.seed,
-        level=_check("level", level, "level"), alt_epsilon=alt.epsilon, alt_q=alt.q, alt_scoring=alt.scoring,
-        alt_min_items=alt.min_items,
+        level=_check("level", level, "level"), alt=AltTestConfig(alt.epsilon, alt.q, alt.scoring, alt.min_items),
     )  # fmt: skip
 
 

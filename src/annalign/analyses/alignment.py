@@ -7,14 +7,14 @@ the mean of all *other* raters, so the machine can be placed within the human di
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from annalign.analyses.alt_test import AltTestResult, alt_test
+from annalign.analyses.alt_test import AltTestConfig, AltTestResult, alt_test
 from annalign.analyses.base import ConfidenceInterval, ResultDisplay, check_level, fmt
 from annalign.core.annotations import Annotations
 from annalign.core.jsonsafe import jsonable
@@ -277,12 +277,9 @@ def analyze_rq1(
     n_boot: int = 1000,
     seed: int = 0,
     level: float = 0.95,
-    alt_epsilon: float = 0.1,
-    alt_q: float = 0.05,
-    alt_scoring: str = "auto",
-    alt_min_items: int = 30,
+    alt: AltTestConfig | None = None,
 ) -> RQ1Result:
-    """Run RQ1 for the humans of ``data`` and each machine rater (if any)."""
+    """Run RQ1 for the humans of ``data`` and each machine rater (if any); ``alt`` sets the alt-test (defaults: AltTestConfig())."""
     if method not in METHODS:
         raise InputError(f"unknown correlation method {method!r}; use one of {', '.join(METHODS)}")
     if data.n_items < 3:
@@ -305,7 +302,7 @@ def analyze_rq1(
     aligned: list[MachineAlignment] = []
     differences: list[MachineDifference] = []
     if machines is not None and machines.n_machines > 0:
-        alt_options = {"epsilon": alt_epsilon, "q": alt_q, "scoring": alt_scoring, "min_items": alt_min_items}
+        alt_options = asdict(alt if alt is not None else AltTestConfig())
         resampling = (method, n_boot, seed, level)
         aligned = [_align_machine(data, machines, k, human_r, resampling, alt_options) for k in range(machines.n_machines)]
         differences = _machine_differences(data, machines, resampling)

@@ -24,6 +24,16 @@ TIE_TOLERANCE = 1e-9
 
 
 @dataclass(frozen=True)
+class AltTestConfig:
+    """The alt-test's cost allowance epsilon, FDR level q, scoring and the items a rater needs to be tested."""
+
+    epsilon: float = 0.1
+    q: float = 0.05
+    scoring: str = "auto"
+    min_items: int = 30
+
+
+@dataclass(frozen=True)
 class AltTestResult:
     """Outcome of the alt-test for one machine rater (frozen: RQ1 adds its notes with ``dataclasses.replace``)."""
 

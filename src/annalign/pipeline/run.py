@@ -13,6 +13,7 @@ import numpy as np
 
 from annalign import __version__
 from annalign.analyses.alignment import analyze_rq1
+from annalign.analyses.alt_test import AltTestConfig
 from annalign.analyses.registry import AnalysisFunction, get_analysis
 from annalign.config import Settings
 from annalign.core.annotations import Annotations
@@ -148,17 +149,8 @@ def run_analyses(data: Annotations, machines: MachineRatings | None, settings: S
 
     baselines, personas = split_persona_raters(machines) if machines is not None else ({}, {})
     plain = machines.select(list(baselines)) if machines is not None and baselines else None
-    rq1 = analyze_rq1(
-        data,
-        plain,
-        method=settings.method,
-        n_boot=settings.bootstrap,
-        seed=settings.seed,
-        level=settings.level,
-        alt_epsilon=settings.alt_epsilon,
-        alt_scoring=settings.alt_scoring,
-        alt_min_items=settings.alt_min_items,
-    )
+    alt = AltTestConfig(epsilon=settings.alt_epsilon, scoring=settings.alt_scoring, min_items=settings.alt_min_items)
+    rq1 = analyze_rq1(data, plain, method=settings.method, n_boot=settings.bootstrap, seed=settings.seed, level=settings.level, alt=alt)
     groupings = [list(by) for by in settings.groupings if set(by) <= set(data.raters.columns)]
     for by in settings.groupings:
         if data.has_raters and not set(by) <= set(data.raters.columns):
