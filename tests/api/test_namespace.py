@@ -52,3 +52,13 @@ def test_datasets_lists_the_bundled_sets_with_sizes():
     frame = annalign.datasets()
     row = frame.set_index("name").loc["dices350"]
     assert (row["items"], row["raters"], row["ratings"]) == (350, 123, 43050)
+
+
+def test_annotate_is_the_engines_annotate_ratings():
+    import annalign.engine as engine
+
+    if not hasattr(engine, "annotate_ratings"):
+        with pytest.raises(AttributeError, match="annotate_ratings"):
+            annalign.annotate  # noqa: B018
+        pytest.skip("annalign.engine.annotate_ratings arrives with the backend registry")
+    assert annalign.annotate is engine.annotate_ratings
