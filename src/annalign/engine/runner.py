@@ -17,6 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from annalign.engine.backends.base import Backend, BackendError, ChatRequest, Completion, ModelSpec
+from annalign.engine.backends.registry import (
+    price_of as price_of,  # the cost estimate before a run (pipeline)
+)
 from annalign.engine.ledger import (
     LeaseKeeper,
     Ledger,
@@ -32,30 +35,6 @@ from annalign.engine.prompts import Template
 from annalign.errors import InputError, warn
 
 log = logging.getLogger("annalign.engine")
-
-#: Rough USD per million (input, output) tokens, for the progress bar's cost estimate only.
-PRICES: dict[str, tuple[float, float]] = {
-    "openai:gpt-4o-mini": (0.15, 0.60),
-    "openai:gpt-4o": (2.50, 10.00),
-    "openai:gpt-4.1-nano": (0.10, 0.40),
-    "openai:gpt-4.1-mini": (0.40, 1.60),
-    "openai:gpt-4.1": (2.00, 8.00),
-    "anthropic:claude-3-5-haiku": (0.80, 4.00),
-    "anthropic:claude-haiku-4": (1.00, 5.00),
-    "anthropic:claude-sonnet-4": (3.00, 15.00),
-    "anthropic:claude-3-7-sonnet": (3.00, 15.00),
-    "anthropic:claude-opus-4": (15.00, 75.00),
-}
-
-
-def price_of(spec: ModelSpec) -> tuple[float, float]:
-    """Estimated (input, output) USD per million tokens: 0 for local models and custom endpoints."""
-    if spec.provider == "local" or (spec.provider == "openai" and spec.base_url):
-        return (0.0, 0.0)
-    name = f"{spec.provider}:{spec.model}"
-    best = max((k for k in PRICES if name.startswith(k)), key=len, default=None)
-    return PRICES[best] if best else (0.0, 0.0)
-
 
 @dataclass
 class Job:
@@ -305,7 +284,7 @@ async def execute(
     read from the ledger once recorded, or the job is taken over when the claim expires.
     """
     stats = stats or RunStats()
-    price_in, price_out = price if price is not None else price_of(backend.spec)
+    price_in, price_out = price if price is not None else backend.price(backend.spec)
     rpm = RateLimiter(requests_per_minute) if requests_per_minute is not None else None
     tpm = RateLimiter(tokens_per_minute) if tokens_per_minute is not None else None
     lease = lease_seconds(lease)
