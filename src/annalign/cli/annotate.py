@@ -11,9 +11,8 @@ from annalign.cli.options import data_options, settings_from_options
 from annalign.engine.api import annotate as run_annotate
 from annalign.engine.api import default_ledger_path
 from annalign.engine.frames import write_machine_file
-from annalign.engine.options import AnnotateOptions
+from annalign.engine.options import AnnotateOptions, check_rate
 from annalign.engine.prompts import builtin_names
-from annalign.engine.runner import check_rate
 from annalign.engine.spec import DEFAULT_MODEL
 from annalign.errors import InputError, RequestsFailed
 from annalign.redaction import redact

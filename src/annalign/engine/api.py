@@ -140,13 +140,7 @@ async def _send(
     """Create the backend (only when something must be sent), run the jobs, close it."""
     backend = make_backend(spec, api_key=opts.api_key, n_threads=opts.threads)
     try:
-        return await execute(
-            backend, todo, ledger, tmpl, stats=stats, concurrency=opts.concurrency,
-            requests_per_minute=opts.requests_per_minute, tokens_per_minute=opts.tokens_per_minute,
-            max_attempts=opts.max_attempts, timeout=opts.timeout, backoff_base=opts.backoff_base,
-            backoff_max=opts.backoff_max, max_retry_after=opts.max_retry_after, progress=opts.progress,
-            price=opts.price, **run,
-        )  # fmt: skip
+        return await execute(backend, todo, ledger, tmpl, options=opts, stats=stats, **run)
     finally:
         await backend.aclose()
 

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from annalign.engine.ledger import lease_seconds as check_lease
-from annalign.engine.runner import check_rate
 from annalign.errors import InputError
 
 
@@ -67,6 +66,19 @@ class AnnotateOptions:
     def but(self, **changes: Any) -> AnnotateOptions:
         """A copy with some fields changed (checked again)."""
         return replace(self, **changes)
+
+
+def check_rate(value: Any, option: str) -> float | None:
+    """A rate limit as given (None: no limit); InputError unless a positive finite number.
+
+    The one rule for ``--rpm``/``--tpm`` and ``requests_per_minute``/``tokens_per_minute``; 0 is
+    refused rather than read as "no limit" (leave the option out for that).
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
+        raise InputError(f"{option} must be a positive number (leave it out for no limit), not {value!r}")
+    return float(value)
 
 
 def _check_counts(o: AnnotateOptions) -> None:

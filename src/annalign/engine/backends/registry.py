@@ -136,15 +136,16 @@ def get_backend(name: str) -> type[Backend]:
 
 
 def registered_backends() -> dict[str, type[Backend]]:
-    """Provider name -> backend class of every backend registered so far (built-ins always)."""
+    """Provider name -> backend class of every backend registered so far (built-ins always), built-ins first."""
     _load_builtins()
-    return dict(_REGISTRY)
+    return {name: _REGISTRY[name] for name in backend_names() if name in _REGISTRY}
 
 
 def backend_names() -> list[str]:
     """Every provider name: registered ones first (built-ins in their order), then plugins not loaded yet."""
     _load_builtins()
-    names = list(_REGISTRY)
+    rank = {module: k for k, module in enumerate(BUILTIN_BACKENDS)}
+    names = sorted(_REGISTRY, key=lambda n: rank.get(_REGISTRY[n].__module__, len(rank)))
     names += [n for n in dict.fromkeys(getattr(ep, "name", "") for ep in _entry_points()) if n and n not in names]
     return names
 
