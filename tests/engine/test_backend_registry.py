@@ -198,3 +198,16 @@ def test_plugin_backend_by_entry_point(dices, tmp_path: Path, monkeypatch: pytes
     assert ratings.names == ["eptoy:m/dices-likert"] and ratings.scores[:3, 0].tolist() == [1.0, 1.0, 1.0]
     with pytest.raises(InputError, match="boom at import"):
         parse_model_spec("epbroken:m")
+
+
+def test_the_recipe_file_registers_as_written(dices) -> None:
+    """The backend file of docs/recipes/add-a-backend.md, run as it stands, is a registered backend."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "recipes" / "add-a-backend.md").read_text("utf-8")
+    code = text.split("```python\n", 1)[1].split("```", 1)[0]
+    exec(compile(code, "add-a-backend.md", "exec"), {"__name__": "recipe_vertex"})  # noqa: S102 - our own doc
+    vertex = get_backend("vertex")
+    assert vertex.accepts_base_url and vertex.constraints == ("json_schema",) and not vertex.supports_logprobs
+    spec = parse_model_spec("vertex:gemini-2.5-flash@https://example.invalid/v1")
+    assert vertex.price(spec) == (1.25, 5.00) and spec.endpoint == "https://example.invalid/v1"
+    with pytest.raises(InputError, match="--constrain 'grammar' is not available for vertex"):
+        annotate(dices, "vertex:gemini-2.5-flash", options=QUIET.but(constrain="grammar"))
