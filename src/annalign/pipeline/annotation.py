@@ -46,8 +46,8 @@ def _safe(name: str) -> str:
 
 def estimate_cost(data: Annotations, model: str, template_text: str, n_requests: int) -> tuple[float, float]:
     """(input tokens, USD) a run of ``n_requests`` would cost at list prices; roughly 4 characters per token."""
-    from annalign.engine.backends.base import parse_model_spec
     from annalign.engine.runner import price_of
+    from annalign.engine.spec import parse_model_spec
 
     chars = [len(str(data.items[c].iloc[i])) for c in ("context", "response") if c in data.items for i in range(min(len(data.items), 200))]
     per_item = (sum(chars) / max(1, min(len(data.items), 200)) + len(template_text)) / 4
@@ -64,7 +64,7 @@ def annotate_for_run(
     say: Callable[[str], None] = print,
 ) -> tuple[list[MachineRatings], dict[str, Any]]:
     """Annotate with every configured model x template; persona runs when ``personas`` (group labels) given."""
-    from annalign.engine import annotate
+    from annalign.engine import AnnotateOptions, annotate
     from annalign.engine.frames import write_machine_file
     from annalign.engine.prompts import builtin_names, persona_variant, resolve_template
 
@@ -90,11 +90,11 @@ def annotate_for_run(
                     f"{shown} / {name}: {n_requests} requests, about {tokens / 1e6:.2f}M input tokens, "
                     f"estimated ${cost:.2f} at list prices; requests already in the ledger are free"
                 )
-                frame = annotate(
-                    data, model, template=name, personas=texts, samples=settings.samples, temperature=settings.temperature,
-                    concurrency=settings.concurrency, ledger_path=ledger, limit=settings.limit, notify=say,
-                    n_threads=settings.threads,
+                options = AnnotateOptions(
+                    samples=settings.samples, temperature=settings.temperature, concurrency=settings.concurrency,
+                    limit=settings.limit, threads=settings.threads,
                 )  # fmt: skip
+                frame = annotate(data, model, template=name, personas=texts, options=options, ledger=ledger, notify=say)
                 info = dict(frame.attrs.get("annotate", {}))
                 provenance["annotation_runs"].append(info)
                 provenance["templates"][info.get("template", name)] = info.get("template_hash")
