@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from annalign.core.raters import format_persona_rater
 from annalign.engine.backends.base import ModelSpec
 from annalign.engine.prompts import Template
 from annalign.errors import InputError
@@ -20,8 +21,7 @@ SUFFIXES = (".csv", ".jsonl", ".parquet")
 def rater_label(spec: ModelSpec, template: Template, persona: str | None, prefix: str | None = None) -> str:
     """The machine rater's name: model and template, plus the persona when there is one."""
     base = prefix or f"{spec.provider}:{spec.model}/{template.name}"
-    # The "|persona=" tag is what RQ3 (annalign.analyses.group_disagreement) reads back from machine-rater files.
-    return f"{base}|persona={persona}" if persona else base
+    return format_persona_rater(base, persona) if persona else base
 
 
 def build_frame(
