@@ -17,7 +17,7 @@ import warnings
 from pathlib import Path
 
 from annalign.datasets.bundled import load_dataset
-from annalign.engine import annotate
+from annalign.engine import AnnotateOptions, annotate
 
 LATENCY = 0.1
 
@@ -43,12 +43,10 @@ def throughput(base_url: str, tmp: Path) -> None:
         per_persona = min(data.n_items, n)
         k = max(1, -(-n // per_persona))
         start, cpu0 = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF)
+        options = AnnotateOptions(limit=per_persona, concurrency=concurrency, progress=False)
         frame = annotate(
             data, f"openai:fake@{base_url}", template="dices-likert", personas=personas[:k] if k > 1 else None,
-            limit=per_persona, concurrency=concurrency, ledger_path=tmp / f"tp{concurrency}.sqlite", progress=False,
-        ) if k > 1 else annotate(
-            data, f"openai:fake@{base_url}", limit=per_persona, concurrency=concurrency,
-            ledger_path=tmp / f"tp{concurrency}.sqlite", progress=False,
+            ledger=tmp / f"tp{concurrency}.sqlite", options=options,
         )  # fmt: skip
         wall = time.perf_counter() - start
         cpu1 = resource.getrusage(resource.RUSAGE_SELF)
@@ -68,11 +66,11 @@ def cached_rerun(base_url: str, tmp: Path) -> None:
     """Time of a fully cached re-run of DICES-350 (target under 1 s)."""
     data = load_dataset("dices350")
     ledger = tmp / "cached.sqlite"
-    annotate(data, f"openai:fake@{base_url}", concurrency=64, ledger_path=ledger, progress=False)
+    annotate(data, f"openai:fake@{base_url}", ledger=ledger, options=AnnotateOptions(concurrency=64, progress=False))
     times = []
     for _ in range(3):
         start = time.perf_counter()
-        frame = annotate(data, f"openai:fake@{base_url}", concurrency=64, ledger_path=ledger, progress=False)
+        frame = annotate(data, f"openai:fake@{base_url}", ledger=ledger, options=AnnotateOptions(concurrency=64, progress=False))
         times.append(time.perf_counter() - start)
         assert frame.attrs["annotate"]["sent"] == 0
     print(f"fully cached re-run of DICES-350 ({len(frame)} items): best {min(times):.3f} s, worst {max(times):.3f} s (target < 1 s)")
@@ -87,7 +85,7 @@ def local(n_items: int, tmp: Path) -> None:
         return
     data = load_dataset("dices350")
     start = time.perf_counter()
-    frame = annotate(data, "local:smollm2-135m", limit=n_items, ledger_path=tmp / "local.sqlite", progress=False)
+    frame = annotate(data, "local:smollm2-135m", ledger=tmp / "local.sqlite", options=AnnotateOptions(limit=n_items, progress=False))
     wall = time.perf_counter() - start
     s = frame.attrs["annotate"]
     ok = int((frame["score_method"] == "logprobs").sum())

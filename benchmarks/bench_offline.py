@@ -35,9 +35,9 @@ PERSONAS = [
 
 def requests_for(items, template_name: str, personas=None):
     """ChatRequests for items (x personas), in the runner's order, with the engine's own builder."""
-    from annalign.engine.backends.base import parse_model_spec
     from annalign.engine.prompts import resolve_template
     from annalign.engine.runner import build_jobs
+    from annalign.engine.spec import parse_model_spec
 
     template = resolve_template(template_name, personas)
     params = {"temperature": 0.0, "max_tokens": 16, "top_logprobs": 20, "constrain": "grammar"}
@@ -48,8 +48,8 @@ def requests_for(items, template_name: str, personas=None):
 def backend(weights: str):
     """A fresh in-process backend on the given weights."""
     os.environ["ANNALIGN_LOCAL_WEIGHTS"] = weights
-    from annalign.engine.backends.base import parse_model_spec
     from annalign.engine.backends.local_llama import LocalLlamaBackend
+    from annalign.engine.spec import parse_model_spec
 
     b = LocalLlamaBackend(parse_model_spec("local:smollm2-135m"))
     b._load()

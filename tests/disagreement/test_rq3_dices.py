@@ -11,19 +11,17 @@ import pytest
 from click.testing import CliRunner
 from scipy import stats
 
-from annalign.analyses.group_disagreement import (
-    REST,
-    analyze_disagreement,
-    form_groups,
-    persona_rater_name,
-    persona_request_count,
-    split_halves,
-)
+from annalign.analyses.group_disagreement import REST, analyze_disagreement
 from annalign.cli.disagreement import disagreement
+from annalign.core.grouping import make_groups
+from annalign.core.raters import format_persona_rater
 from annalign.datasets.bundled import load_dataset
 from annalign.stats.bootstrap import resample_indices
+from annalign.stats.reliability import split_halves
 
 N_BOOT, N_PERM, N_SPLITS, SEED = 1000, 1000, 100, 0
+#: Between the values of a group label in every output.
+SEP = " × "
 
 
 @pytest.fixture(scope="module")
@@ -36,12 +34,12 @@ def machine(dices):
     """A synthetic LLM: a noisy plain rating, and discrete persona ratings that lean towards each group."""
     rng = np.random.default_rng(42)
     dense = dices.dense()
-    groups = form_groups(dices)
+    groups = make_groups(dices.raters)
     overall = np.nanmean(dense, axis=1)
     baseline = np.clip(overall + rng.normal(0, 0.15, dices.n_items), 0, 1)
     personas = {}
     for j, label in enumerate(groups.labels):
-        lean = overall + 0.5 * (np.nanmean(dense[:, groups.codes == j], axis=1) - overall)
+        lean = overall + 0.5 * (np.nanmean(dense[:, groups.code == j], axis=1) - overall)
         personas[label] = np.clip(np.round(2 * (lean + rng.normal(0, 0.15, dices.n_items))) / 2, 0, 1)
     baseline[[3, 17]] = np.nan  # two refusals
     return baseline, personas
@@ -56,13 +54,13 @@ def result(dices, machine):
 def _group_means(dices) -> pd.DataFrame:
     """Plain pandas: mean rating per item and race|gender group, and per item over all raters."""
     long = dices.to_long()
-    long["group"] = long["rater_race"].astype(str) + "|" + long["rater_gender"].astype(str)
+    long["group"] = long["rater_race"].astype(str) + SEP + long["rater_gender"].astype(str)
     return long.pivot_table(index="item_id", columns="group", values="rating", aggfunc="mean").reindex(dices.item_ids)
 
 
 def _reference_difference(dices, a: str, b: str) -> np.ndarray:
     long = dices.to_long()
-    long["group"] = long["rater_race"].astype(str) + "|" + long["rater_gender"].astype(str)
+    long["group"] = long["rater_race"].astype(str) + SEP + long["rater_gender"].astype(str)
     in_a = long["group"] == a
     in_b = ~in_a if b == REST else long["group"] == b
     mean_a = long[in_a].groupby("item_id")["rating"].mean().reindex(dices.item_ids)
@@ -89,10 +87,10 @@ def test_default_table_on_dices(result, dices, machine, capsys):
     assert len(pairs) == 15
     assert (pairs["comparison"] == "vs rest").sum() == 10 and (pairs["comparison"] == "within").sum() == 5
     within = pairs[pairs["comparison"] == "within"]
-    assert all(a.endswith("|Man") and b.endswith("|Woman") and a.split("|")[0] == b.split("|")[0] for a, b in zip(within["a"], within["b"], strict=True))
+    assert all(a.endswith(SEP + "Man") and b.endswith(SEP + "Woman") and a.split(SEP)[0] == b.split(SEP)[0] for a, b in zip(within["a"], within["b"], strict=True))
     assert len(preds) == 30 and set(preds["kind"]) == {"persona", "baseline"}
     means = _group_means(dices)
-    np.testing.assert_allclose(result.pairs[-1].difference, (means["White|Man"] - means["White|Woman"]).to_numpy())
+    np.testing.assert_allclose(result.pairs[-1].difference, (means["White × Man"] - means["White × Woman"]).to_numpy())
 
     for pr in result.pairs:
         d_ref = _reference_difference(dices, pr.a, pr.b)
@@ -105,7 +103,7 @@ def test_default_table_on_dices(result, dices, machine, capsys):
                 score_b = personas[pr.b] if pr.b != REST else None
                 if score_b is None:  # rater-weighted mean of the other groups' persona scores
                     others = [lab for lab in personas if lab != pr.a]
-                    weights = np.array([(dices.raters["rater_race"] + "|" + dices.raters["rater_gender"] == lab).sum() for lab in others])
+                    weights = np.array([(dices.raters["rater_race"] + SEP + dices.raters["rater_gender"] == lab).sum() for lab in others])
                     score_b = np.column_stack([personas[lab] for lab in others]) @ weights / weights.sum()
                 pred = personas[pr.a] - score_b
                 center = 0.0
@@ -165,13 +163,13 @@ def test_bootstrap_and_permutation_match_loops(result, dices, machine):
 
 def test_reliability_matches_plain_loop(result, dices):
     """Split-half reliability recomputed with dense nan-means over the same random halves."""
-    groups = form_groups(dices)
-    half = split_halves(groups.codes, N_SPLITS, SEED)
+    groups = make_groups(dices.raters)
+    half = split_halves(groups.code, N_SPLITS, np.random.default_rng(SEED))
     dense = dices.dense()
     for pr in result.pairs[:2] + result.pairs[-2:]:
         a = groups.labels.index(pr.a)
-        in_a = groups.codes == a
-        in_b = (groups.codes >= 0) & ~in_a if pr.b == REST else groups.codes == groups.labels.index(pr.b)
+        in_a = groups.code == a
+        in_b = (groups.code >= 0) & ~in_a if pr.b == REST else groups.code == groups.labels.index(pr.b)
         rs = []
         for s in range(N_SPLITS):
             h = half[s]
@@ -186,15 +184,16 @@ def test_reliability_matches_plain_loop(result, dices):
 
 
 def test_all_pairs_explicit_pairs_and_no_predictor(dices):
-    groups = form_groups(dices)
+    groups = make_groups(dices.raters)
     res = analyze_disagreement(dices, by=("rater_gender",), pairs="all", n_boot=50, n_perm=50, n_splits=10)
     assert [(p.a, p.b) for p in res.pairs] == [("Man", "Woman")]
     assert res.pairs[0].predictions == []
-    res = analyze_disagreement(dices, pairs=[("White|Woman", "rest"), ("White|Man", "Black/African American|Woman")], n_boot=50, n_perm=50, n_splits=10)
-    assert [(p.a, p.b) for p in res.pairs] == [("White|Woman", REST), ("White|Man", "Black/African American|Woman")]
+    res = analyze_disagreement(dices, pairs=[("White|Woman", "rest"), ("White × Man", "Black/African American|Woman")], n_boot=50, n_perm=50, n_splits=10)
+    assert [(p.a, p.b) for p in res.pairs] == [("White × Woman", REST), ("White × Man", "Black/African American × Woman")]
     res = analyze_disagreement(dices, by=("rater_race",), pairs="all", n_boot=50, n_perm=50, n_splits=10)
     assert len(res.pairs) == len(list(combinations(range(5), 2)))
-    assert persona_request_count(dices) == groups.n_groups * 350 == 3500
+    assert res.to_dict()["persona_requests_per_model"] == 5 * 350
+    assert make_groups(dices.raters).n_groups * 350 == 3500 == groups.n_groups * 350
     out = json.dumps(res.to_dict(), allow_nan=False)
     assert '"pairs"' in out
 
@@ -212,7 +211,8 @@ def test_cli_writes_results_and_tables(tmp_path, dices, machine):
     baseline, personas = machine
     ids = dices.item_ids
     pd.DataFrame({"item_id": ids, "score": baseline, "rater": "synth"}).to_csv(tmp_path / "plain.csv", index=False)
-    rows = [pd.DataFrame({"item_id": ids, "score": s, "rater": persona_rater_name("synth", lab)}) for lab, s in personas.items()]
+    # A persona file written before issue 10, with labels spelled 'White|Man': still read.
+    rows = [pd.DataFrame({"item_id": ids, "score": s, "rater": format_persona_rater("synth", lab.replace(SEP, "|"))}) for lab, s in personas.items()]
     pd.concat(rows).to_csv(tmp_path / "persona.csv", index=False)
     out = tmp_path / "out"
     res = CliRunner().invoke(
@@ -225,7 +225,7 @@ def test_cli_writes_results_and_tables(tmp_path, dices, machine):
     assert "10 groups x 350 items = 3,500 requests per model" in res.output
     results = json.loads((out / "results.json").read_text())
     rq3 = results["rq3"]
-    assert [(p["a"], p["b"]) for p in rq3["pairs"]] == [("White|Man", "White|Woman"), ("Multiracial|Woman", "rest")]
+    assert [(p["a"], p["b"]) for p in rq3["pairs"]] == [("White × Man", "White × Woman"), ("Multiracial × Woman", "rest")]
     assert {(q["kind"], q["predictor"]) for q in rq3["pairs"][0]["predictions"]} == {("persona", "synth"), ("baseline", "synth")}
     for name in ("rq3_pairs", "rq3_predictions", "rq3_items"):
         assert (out / f"{name}.csv").exists()

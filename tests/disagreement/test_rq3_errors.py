@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from annalign.analyses.group_disagreement import analyze_disagreement, form_groups, sign_agreement
+from annalign.analyses.group_disagreement import analyze_disagreement, sign_agreement
 from annalign.cli.disagreement import main
+from annalign.core.grouping import make_groups
 from annalign.datasets.bundled import load_dataset
 from annalign.errors import AnalysisWarning, InputError
 
@@ -27,34 +28,36 @@ def test_unknown_group_label_names_it_and_the_available_labels(make_annotations)
     with pytest.raises(InputError) as err:
         analyze_disagreement(data, by=("team",), pairs=[("A", "Z")], **FAST)
     message = str(err.value)
-    assert "'Z'" in message and "'A'" in message and "'B'" in message and "'C'" in message
+    assert "'Z'" in message and "'A'" in message and "'B'" in message and "'C'" not in message  # C: 1 rater, left out
     with pytest.raises(InputError, match="itself"):
         analyze_disagreement(data, by=("team",), pairs=[("A", "A")], **FAST)
     dices = load_dataset("dices350")
-    with pytest.raises(InputError, match="Black/African American\\|Woman"):
+    with pytest.raises(InputError, match="Black/African American × Woman"):
         analyze_disagreement(dices, pairs=[("Black|Woman", "rest")], **FAST)
 
 
 def test_bad_grouping_and_data_without_raters(make_annotations):
     data = _small(make_annotations)
-    with pytest.raises(InputError, match="'age'.*available: team, site"):
-        form_groups(data, ("age",))
+    with pytest.raises(InputError, match="'age' does not exist; available columns: team, site"):
+        analyze_disagreement(data, by=("age",), **FAST)
     with pytest.raises(InputError, match="no rater identities"):
         analyze_disagreement(load_dataset("dices990"), **FAST)
     with pytest.raises(InputError, match="one score per item"):
         analyze_disagreement(data, baseline=np.zeros(3), by=("team",), **FAST)
 
 
-def test_group_with_one_rater_warns_and_reports_nan(make_annotations):
+def test_group_with_one_rater_is_left_out_as_in_rq2(make_annotations):
+    """Groups under --min-group-size (default 2) are left out of RQ3 too; asking for one says why."""
     data = _small(make_annotations)
     base = np.linspace(0, 1, data.n_items)
-    with pytest.warns(AnalysisWarning, match="'C' has fewer than 2 raters"):
-        res = analyze_disagreement(data, baseline=base, by=("team",), pairs=[("C", "A"), ("A", "B")], **FAST)
-    small, ok = res.pairs
-    assert np.isnan(small.reliability) and np.isnan(small.noise_ceiling)
-    assert np.isfinite(small.mean_difference) and np.isfinite(small.predictions[0].r)
-    assert np.isnan(small.predictions[0].r_over_ceiling)
-    assert np.isfinite(ok.split_half_r)
+    with pytest.warns(AnalysisWarning, match="group 'C' has 1 raters \\(< 2\\); it is left out"):
+        res = analyze_disagreement(data, baseline=base, by=("team",), pairs=[("A", "B"), ("A", "rest")], **FAST)
+    assert res.groups.labels == ["A", "B"] and res.to_dict()["excluded_groups"][0]["group"] == "C"
+    ok, rest = res.pairs
+    assert np.isfinite(ok.split_half_r) and rest.n_raters_b == 5  # the rest is B: C's rater is in no group
+    np.testing.assert_allclose(rest.difference, ok.difference)
+    with pytest.warns(AnalysisWarning), pytest.raises(InputError, match="unknown group 'C' \\(it has 1 rater\\(s\\), fewer than --min-group-size 2\\)"):
+        analyze_disagreement(data, baseline=base, by=("team",), pairs=[("C", "A")], **FAST)
 
 
 def test_missing_ratings_are_left_out(make_annotations):
@@ -78,7 +81,8 @@ def test_missing_ratings_are_left_out(make_annotations):
 
 
 def test_persona_scores_missing_for_a_group_skip_that_prediction(make_annotations):
-    data = _small(make_annotations)
+    rng = np.random.default_rng(0)
+    data = make_annotations(rng.integers(0, 3, (40, 10)) / 2, {"team": ["A"] * 4 + ["B"] * 4 + ["C"] * 2})
     personas = {"A": np.linspace(0, 1, data.n_items), "B": np.linspace(1, 0, data.n_items)}
     with pytest.warns(AnalysisWarning, match="without persona scores: C"):
         res = analyze_disagreement(data, personas, by=("team",), pairs=[("A", "B"), ("A", "rest")], **FAST)
@@ -106,11 +110,12 @@ def test_cli_errors_exit_2(tmp_path, capsys):
 
 
 def test_labels_match_across_separators_and_case(dices350):
-    """RQ2 writes 'White × Woman'; RQ3 writes 'White|Woman': both (and any case) select the same group."""
-    groups = form_groups(dices350)
-    assert groups.index("White × Woman") == groups.index("white|woman") == groups.labels.index("White|Woman")
+    """Outputs spell 'White × Woman'; inputs may also use RQ3's old 'White|Woman' and any case."""
+    groups = make_groups(dices350.raters)
+    assert groups.index("White × Woman") == groups.index("white|woman") == groups.index(" WHITE | Woman ")
+    assert groups.labels[groups.index("White|Woman")] == "White × Woman"
     n = dices350.n_items
     personas = {"White × Man": np.linspace(0, 1, n), "white|woman": np.linspace(1, 0, n)}
     res = analyze_disagreement(dices350, personas, pairs=[("White × Man", "White|Woman")], **FAST)
-    assert (res.pairs[0].a, res.pairs[0].b) == ("White|Man", "White|Woman")
+    assert (res.pairs[0].a, res.pairs[0].b) == ("White × Man", "White × Woman")
     assert [q.kind for q in res.pairs[0].predictions] == ["persona"]

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from tests.needs import require_modules
 
-from annalign.engine import annotate
+from annalign.engine import AnnotateOptions, annotate
 
 
 @pytest.fixture(autouse=True)
@@ -33,8 +33,7 @@ def test_anthropic_backend_rates_items_with_faults_and_no_secret(dices, fake_ser
     root = server.base_url.removesuffix("/v1")  # the SDK appends /v1/messages itself
     items = [str(i) for i in dices.item_ids[:9]]
     ledger = tmp_path / "ledger.sqlite"
-    frame = annotate(dices, f"anthropic:claude-fake@{root}", template="dices-label", ledger_path=ledger,
-                     item_ids=items, concurrency=4, max_attempts=3, **FAST)  # fmt: skip
+    frame = annotate(dices, f"anthropic:claude-fake@{root}", template="dices-label", ledger=ledger, options=AnnotateOptions(item_ids=items, concurrency=4, max_attempts=3, **FAST))  # fmt: skip
     assert (frame["status"] == "ok").all(), frame[["item_id", "status", "reason"]]
     assert set(frame["label"]) <= {"Yes", "No", "Unsure"}
     assert frame["score"].between(0, 1).all()
@@ -45,6 +44,6 @@ def test_anthropic_backend_rates_items_with_faults_and_no_secret(dices, fake_ser
             assert FAKE_KEY.encode() not in path.read_bytes(), path
     # Everything answered is in the ledger: a re-run sends nothing.
     before = len(server.log)
-    again = annotate(dices, f"anthropic:claude-fake@{root}", template="dices-label", ledger_path=ledger, item_ids=items, **FAST)
+    again = annotate(dices, f"anthropic:claude-fake@{root}", template="dices-label", ledger=ledger, options=AnnotateOptions(item_ids=items, **FAST))
     assert len(server.log) == before
     assert again["score"].tolist() == frame["score"].tolist()

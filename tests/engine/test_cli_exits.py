@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 
 from annalign.cli.commands import main
-from annalign.engine import annotate
-from annalign.engine.backends.base import parse_model_spec
+from annalign.engine import AnnotateOptions, annotate
+from annalign.engine.spec import parse_model_spec
 from annalign.errors import InputError
 
 FAST = {"timeout": 2.0, "backoff_base": 0.02, "backoff_max": 0.1, "progress": False}
@@ -53,8 +53,8 @@ def test_rate_limits_same_rule_from_python(dices, fake_server, tmp_path: Path) -
     for name in ("requests_per_minute", "tokens_per_minute"):
         for bad in (0, -5, float("nan"), True, "60"):
             with pytest.raises(InputError, match=f"^{name} .* must be a positive number"):
-                annotate(dices, model, ledger_path=tmp_path / "l.sqlite", limit=3, **{name: bad}, **FAST)
-    frame = annotate(dices, model, ledger_path=tmp_path / "l.sqlite", limit=3, requests_per_minute=6000, tokens_per_minute=1e7, **FAST)
+                annotate(dices, model, ledger=tmp_path / "l.sqlite", options=AnnotateOptions(limit=3, **{name: bad}, **FAST))
+    frame = annotate(dices, model, ledger=tmp_path / "l.sqlite", options=AnnotateOptions(limit=3, requests_per_minute=6000, tokens_per_minute=1e7, **FAST))
     assert (frame["status"] == "ok").all() and len(server.log) == 3
 
 
@@ -125,7 +125,7 @@ def test_warnings_are_one_cli_line_without_source_paths(fake_server, tmp_path: P
 def test_retry_after_cap_is_a_warning(dices, fake_server, tmp_path: Path) -> None:
     server = fake_server(faults=lambda digest, attempt: "429" if attempt == 1 else None, retry_after="30").start()
     with pytest.warns(UserWarning, match="asked to wait 30 s before retrying .*waits at most 0.5 s"):
-        frame = annotate(dices, f"openai:fake@{server.base_url}", ledger_path=tmp_path / "l.sqlite", limit=2, max_retry_after=0.5, **FAST)
+        frame = annotate(dices, f"openai:fake@{server.base_url}", ledger=tmp_path / "l.sqlite", options=AnnotateOptions(limit=2, max_retry_after=0.5, **FAST))
     assert (frame["status"] == "ok").all()
     times: dict[str, list[float]] = {}
     for entry in server.log:

@@ -9,7 +9,7 @@ import pytest
 
 from annalign.cli.commands import main
 from annalign.datasets.machine_files import load_machine_ratings
-from annalign.engine import annotate, write_machine_file
+from annalign.engine import AnnotateOptions, annotate, write_machine_file
 
 FAST = {"timeout": 2.0, "backoff_base": 0.02, "backoff_max": 0.1, "progress": False}
 
@@ -21,7 +21,7 @@ def test_identical_texts_each_get_their_rating(dices, fake_server, tmp_path: Pat
     items.loc[ids[5], ["context", "response"]] = items.loc[ids[0], ["context", "response"]].to_numpy()  # so does 5
     data = dataclasses.replace(dices, items=items)
     server = fake_server().start()
-    frame = annotate(data, f"openai:fake@{server.base_url}", ledger_path=tmp_path / "l.sqlite", item_ids=ids, **FAST)
+    frame = annotate(data, f"openai:fake@{server.base_url}", ledger=tmp_path / "l.sqlite", options=AnnotateOptions(item_ids=ids, **FAST))
     assert len(server.log) == 4  # one request for the three identical texts
     assert sorted(frame["item_id"]) == sorted(ids) and (frame["status"] == "ok").all()
     by_id = frame.set_index("item_id")
@@ -29,8 +29,7 @@ def test_identical_texts_each_get_their_rating(dices, fake_server, tmp_path: Pat
     assert frame["prompt_tokens"].gt(0).sum() == 4  # tokens counted once per request
     ratings = load_machine_ratings([write_machine_file(frame, tmp_path / "m.csv")], data)
     assert int(ratings.summary()[0]["n_rated"]) == 6
-    personas = annotate(data, f"openai:fake@{server.base_url}", ledger_path=tmp_path / "l.sqlite", item_ids=ids,
-                        personas=["a Black woman", "a white man"], **FAST)  # fmt: skip
+    personas = annotate(data, f"openai:fake@{server.base_url}", ledger=tmp_path / "l.sqlite", personas=["a Black woman", "a white man"], options=AnnotateOptions(item_ids=ids, **FAST))  # fmt: skip
     assert len(personas) == 12 and personas.groupby("persona")["item_id"].apply(sorted).tolist() == [sorted(ids)] * 2
 
 
@@ -39,8 +38,7 @@ def test_anthropic_529_overloaded_is_retried(dices, fake_server, tmp_path: Path,
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-0123456789abcdef")
     server = fake_server(faults=lambda digest, attempt: "529" if attempt <= 2 else None, retry_after="0").start()
     root = server.base_url.removesuffix("/v1")
-    frame = annotate(dices, f"anthropic:claude-fake@{root}", template="dices-label", ledger_path=tmp_path / "l.sqlite",
-                     limit=4, max_attempts=3, **FAST)  # fmt: skip
+    frame = annotate(dices, f"anthropic:claude-fake@{root}", template="dices-label", ledger=tmp_path / "l.sqlite", options=AnnotateOptions(limit=4, max_attempts=3, **FAST))  # fmt: skip
     assert (frame["status"] == "ok").all()
     assert [e["fault"] for e in server.log].count("529") == 8 and len(server.log) == 12
     assert frame.attrs["annotate"]["retries"] == 8
@@ -68,7 +66,7 @@ def test_401_403_404_stop_the_run_without_retrying(provider: str, status: str, h
 
 def test_400_logprobs_refusal_falls_back_to_plain_answers(dices, fake_server, tmp_path: Path) -> None:
     server = fake_server(faults=lambda digest, attempt: "400-logprobs").start()
-    frame = annotate(dices, f"openai:fake@{server.base_url}", ledger_path=tmp_path / "l.sqlite", limit=6, concurrency=1, **FAST)
+    frame = annotate(dices, f"openai:fake@{server.base_url}", ledger=tmp_path / "l.sqlite", options=AnnotateOptions(limit=6, concurrency=1, **FAST))
     assert (frame["status"] == "ok").all() and set(frame["score_method"]) == {"answer"}
     asked = [e["logprobs"] for e in server.log]
     assert asked == [True] + [False] * 6  # one refusal, then every request without log-probabilities

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from annalign.cli.commands import main
-from annalign.engine import annotate
+from annalign.engine import AnnotateOptions, annotate
 from annalign.engine.ledger import COLUMNS, MIGRATIONS, SCHEMA_VERSION, Ledger
 
 FAST = {"timeout": 2.0, "backoff_base": 0.02, "backoff_max": 0.1, "progress": False}
@@ -29,7 +29,7 @@ def test_a_version_1_ledger_is_migrated_and_its_answers_are_used(dices, fake_ser
     server = fake_server().start()
     model = f"openai:fake@{server.base_url}"
     reference = tmp_path / "new.sqlite"
-    annotate(dices, model, ledger_path=reference, limit=5, **FAST)
+    annotate(dices, model, ledger=reference, options=AnnotateOptions(limit=5, **FAST))
     with sqlite3.connect(reference) as db:
         rows = list(db.execute(f"SELECT {', '.join(COLUMNS)} FROM requests"))
     old = tmp_path / "old.sqlite"
@@ -37,7 +37,7 @@ def test_a_version_1_ledger_is_migrated_and_its_answers_are_used(dices, fake_ser
         db.executescript(V1_SCHEMA)
         db.executemany(f"INSERT INTO requests VALUES ({', '.join('?' * len(COLUMNS))})", rows)
     sent = len(server.log)
-    frame = annotate(dices, model, ledger_path=old, limit=5, **FAST)
+    frame = annotate(dices, model, ledger=old, options=AnnotateOptions(limit=5, **FAST))
     assert len(server.log) == sent and (frame["status"] == "ok").all()  # every answer came from the old ledger
     with sqlite3.connect(old) as db:
         assert db.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone() == (str(SCHEMA_VERSION),)

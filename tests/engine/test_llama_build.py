@@ -98,7 +98,8 @@ LONG_PROMPT_SCRIPT = textwrap.dedent(
     """
     import sys
     import pandas as pd
-    from annalign.engine.backends.base import ChatRequest, parse_model_spec
+    from annalign.engine.backends.base import ChatRequest
+    from annalign.engine.spec import parse_model_spec
     from annalign.engine.backends.local_llama import LocalLlamaBackend
 
     import llama_cpp

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from tests.needs import require_modules
 
-from annalign.engine import annotate
+from annalign.engine import AnnotateOptions, annotate
 
 pytestmark = [pytest.mark.llm]
 
@@ -80,20 +80,15 @@ def _check(frame, n: int) -> None:
 
 
 def test_llama_cpp_server_through_openai_backend(dices, llama_server: str, tmp_path: Path) -> None:
-    frame = annotate(
-        dices, f"openai:smollm2-135m@{llama_server}", ledger_path=tmp_path / "l.sqlite", limit=N_ITEMS,
-        constrain="grammar", top_logprobs=100, concurrency=2, timeout=120, progress=False,
-    )  # fmt: skip
+    options = AnnotateOptions(limit=N_ITEMS, constrain="grammar", top_logprobs=100, concurrency=2, timeout=120, progress=False)
+    frame = annotate(dices, f"openai:smollm2-135m@{llama_server}", ledger=tmp_path / "l.sqlite", options=options)
     _check(frame, N_ITEMS)
-    again = annotate(
-        dices, f"openai:smollm2-135m@{llama_server}", ledger_path=tmp_path / "l.sqlite", limit=N_ITEMS,
-        constrain="grammar", top_logprobs=100, progress=False,
-    )  # fmt: skip
+    again = annotate(dices, f"openai:smollm2-135m@{llama_server}", ledger=tmp_path / "l.sqlite", options=options.but(concurrency=8, timeout=60.0))
     assert again.attrs["annotate"]["sent"] == 0 and again["score"].equals(frame["score"])
 
 
 def test_in_process_local_backend(dices, tmp_path: Path) -> None:
-    frame = annotate(dices, "local:smollm2-135m", ledger_path=tmp_path / "l.sqlite", limit=N_ITEMS, progress=False)
+    frame = annotate(dices, "local:smollm2-135m", ledger=tmp_path / "l.sqlite", options=AnnotateOptions(limit=N_ITEMS, progress=False))
     _check(frame, N_ITEMS)
     assert set(frame["model"]) == {"local:smollm2-135m"}
 
@@ -116,9 +111,9 @@ def test_answer_tokens_never_count_a_bare_space_for_every_answer() -> None:
 
 def test_one_pass_scores_equal_the_grammar_completion(dices, tmp_path: Path) -> None:
     """The forward-pass answer and log-probabilities are those of llama.cpp's grammar-constrained completion."""
-    from annalign.engine.backends.base import parse_model_spec
     from annalign.engine.backends.local_llama import LocalLlamaBackend
     from annalign.engine.prompts import load_template
+    from annalign.engine.spec import parse_model_spec
 
     backend = LocalLlamaBackend(parse_model_spec("local:smollm2-135m"))
     model = backend._load()

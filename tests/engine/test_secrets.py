@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from annalign.engine.backends.base import parse_model_spec
+from annalign.engine.spec import parse_model_spec
 from annalign.redaction import add_secret, redact, redact_text
 
 KEY = "sk-envKEY-0123456789-DO-NOT-LEAK"
@@ -106,13 +106,13 @@ def test_log_lines_of_the_http_stack_carry_no_secret(dices, fake_server, tmp_pat
                                                      caplog: pytest.LogCaptureFixture) -> None:  # fmt: skip
     import logging
 
-    from annalign.engine import annotate
+    from annalign.engine import AnnotateOptions, annotate
 
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
     caplog.set_level(logging.DEBUG)
     server = fake_server(faults=lambda digest, attempt: "500" if attempt == 1 else None).start()
     spec = f"openai:fake@http://{USER}:{PASSWORD}@127.0.0.1:{server.port}/v1?api_key={QUERY}"
-    frame = annotate(dices, spec, ledger_path=tmp_path / "l.sqlite", limit=3, timeout=2.0, backoff_base=0.01, progress=False)
+    frame = annotate(dices, spec, ledger=tmp_path / "l.sqlite", options=AnnotateOptions(limit=3, timeout=2.0, backoff_base=0.01, progress=False))
     assert (frame["status"] == "ok").all() and {e["query"] for e in server.log} == {f"api_key={QUERY}"}
     assert "127.0.0.1" in caplog.text and "retry 1 of item" in caplog.text  # the HTTP stack and the runner did log
     for secret in PLANTED:

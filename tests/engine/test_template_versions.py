@@ -58,17 +58,14 @@ def test_persona_comes_after_the_conversation_so_personas_of_one_item_share_it()
 
 
 def test_jobs_run_item_by_item_and_llama_cpp_servers_get_cache_prompt(dices, fake_server, tmp_path) -> None:
-    from annalign.engine import annotate
+    from annalign.engine import AnnotateOptions, annotate
 
     server = fake_server().start()
     personas = ["a Black woman", "a White man", "an Asian woman"]
-    annotate(
-        dices, f"openai:fake@{server.base_url}", template="dices-likert", personas=personas, limit=3,
-        ledger_path=tmp_path / "l.sqlite", concurrency=1, constrain="grammar", progress=False,
-    )  # fmt: skip
+    annotate(dices, f"openai:fake@{server.base_url}", template="dices-likert", personas=personas, ledger=tmp_path / "l.sqlite", options=AnnotateOptions(limit=3, concurrency=1, constrain="grammar", progress=False))  # fmt: skip
     tails = [e["tail"] for e in server.log]
     order = [next(p for p in personas if f"You are {p}." in t) for t in tails]
     assert order == personas * 3  # each item's three personas in a row
     assert all(e["cache_prompt"] is True for e in server.log)
-    annotate(dices, f"openai:fake@{server.base_url}", limit=2, ledger_path=tmp_path / "m.sqlite", progress=False)
+    annotate(dices, f"openai:fake@{server.base_url}", ledger=tmp_path / "m.sqlite", options=AnnotateOptions(limit=2, progress=False))
     assert all(e["cache_prompt"] is None for e in server.log[-2:])  # no grammar: maybe not llama.cpp

@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from annalign.engine import annotate, builtin_names, load_template, parse_model_spec
+from annalign.engine import (
+    AnnotateOptions,
+    annotate,
+    builtin_names,
+    load_template,
+    parse_model_spec,
+)
 from annalign.engine.backends.base import parse_retry_after, redact_url
 from annalign.engine.ledger import Ledger
 from annalign.engine.prompts import parse_template, resolve_template
@@ -84,14 +90,14 @@ def test_retry_after_parsing() -> None:
 def test_bad_arguments_raise_input_errors(dices, tmp_path: Path) -> None:
     ledger = tmp_path / "l.sqlite"
     with pytest.raises(InputError, match="samples"):
-        annotate(dices, "openai:m@http://127.0.0.1:9/v1", samples=0, ledger_path=ledger)
+        annotate(dices, "openai:m@http://127.0.0.1:9/v1", ledger=ledger, options=AnnotateOptions(samples=0))
     with pytest.raises(InputError, match="constrain"):
-        annotate(dices, "anthropic:claude-x", constrain="grammar", ledger_path=ledger)
+        annotate(dices, "anthropic:claude-x", ledger=ledger, options=AnnotateOptions(constrain="grammar"))
     with pytest.raises(InputError, match="not in data set"):
-        annotate(dices, "openai:m@http://127.0.0.1:9/v1", item_ids=["nope"], ledger_path=ledger)
+        annotate(dices, "openai:m@http://127.0.0.1:9/v1", ledger=ledger, options=AnnotateOptions(item_ids=["nope"]))
     no_text = dataclasses.replace(dices, items=dices.items.drop(columns=["context"]))
     with pytest.raises(InputError, match="context"):
-        annotate(no_text, "openai:m@http://127.0.0.1:9/v1", ledger_path=ledger)
+        annotate(no_text, "openai:m@http://127.0.0.1:9/v1", ledger=ledger)
 
 
 def test_ledger_is_wal_and_round_trips(tmp_path: Path) -> None:

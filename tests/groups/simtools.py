@@ -9,13 +9,13 @@ import numpy as np
 from annalign.analyses.group_alignment import (
     intervals,
     make_splits,
-    permutation_p,
     permutation_pair_diffs,
 )
 from annalign.core.operators import RaterMatrix, harmonic_count, one_hot
-from annalign.stats.bootstrap import bootstrap_many
+from annalign.stats.bootstrap import bootstrap_many, bootstrap_p
 from annalign.stats.correlation import pearson_masked
-from annalign.stats.grouptests import adjusted_r, bootstrap_p
+from annalign.stats.permutation import permutation_p
+from annalign.stats.reliability import adjusted_r
 from annalign.testing.panels import panel
 
 
@@ -54,7 +54,7 @@ def simulate_pair_tests(
             if n_perm:
                 r = pearson_masked(p.x[:, None], y)
                 diffs = permutation_pair_diffs(rm, p.x[:, None], np.flatnonzero(p.code == 0), np.flatnonzero(p.code == 1), n_perm, rng)
-                p_perm.append(permutation_p(np.array([r[0] - r[1]]), diffs)[0])
+                p_perm.append(permutation_p(np.array([r[0] - r[1]]), diffs, centre=True)[0])
         blocks = [(np.hstack(xs), np.hstack(ys))] + ([(np.hstack(h1s), np.hstack(h2s))] if adjusted else [])
         reps = bootstrap_many(blocks, n_items, n_boot, seed * 100_003 + start)
         boot_r = reps[0].reshape(n_boot, size, n_groups)

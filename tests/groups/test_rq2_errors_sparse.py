@@ -11,7 +11,7 @@ from annalign.analyses.group_alignment import analyze_groups
 from annalign.core.grouping import make_groups
 from annalign.core.machines import MachineRatings
 from annalign.errors import InputError
-from annalign.stats.grouptests import benjamini_hochberg, holm
+from annalign.stats.multitest import benjamini_hochberg, holm
 
 
 def machine_for(data, seed=0, noise=0.3):

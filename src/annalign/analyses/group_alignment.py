@@ -23,20 +23,16 @@ from scipy import stats
 
 from annalign.analyses.base import ResultDisplay, check_level, fmt
 from annalign.core.annotations import Annotations
-from annalign.core.grouping import DEFAULT_BY, make_groups
+from annalign.core.grouping import DEFAULT_BY, DEFAULT_MIN_GROUP_SIZE, DEFAULT_MISSING, make_groups
 from annalign.core.jsonsafe import jsonable
 from annalign.core.machines import MachineRatings
 from annalign.core.operators import RaterMatrix, group_means, harmonic_count
 from annalign.errors import InputError
-from annalign.stats.bootstrap import bootstrap_many, percentile_intervals
+from annalign.stats.bootstrap import bootstrap_many, bootstrap_p, percentile_intervals
 from annalign.stats.correlation import pearson_fixed_x, pearson_masked
-from annalign.stats.grouptests import (
-    adjusted_r,
-    benjamini_hochberg,
-    bootstrap_p,
-    holm,
-    splithalf_reliability,
-)
+from annalign.stats.multitest import benjamini_hochberg, holm
+from annalign.stats.permutation import permutation_p
+from annalign.stats.reliability import adjusted_r, split_halves, splithalf_reliability
 
 #: cells of a per-permutation (items x permutations) block.
 PERM_BLOCK_CELLS = 2_000_000
@@ -61,18 +57,14 @@ class Splits:
 
 
 def make_splits(rm: RaterMatrix, code: np.ndarray, n_groups: int, n_splits: int, seed: int) -> Splits:
-    """Random halves of each group's raters (seeded), as half-mean matrices and effective sizes."""
-    rng = np.random.default_rng([seed, 2])
-    n_raters = len(code)
-    w1 = np.zeros((n_raters, n_groups * n_splits))
+    """Random halves of each group's raters (seeded; ``split_halves``), as half-mean matrices and effective sizes."""
+    half = split_halves(code, n_splits, np.random.default_rng([seed, 2]), draw="shuffle")
+    w1 = np.zeros((len(code), n_groups * n_splits))
     w2 = np.zeros_like(w1)
     for g in range(n_groups):
-        members = np.flatnonzero(code == g)
-        half = len(members) // 2
-        for s in range(n_splits):
-            order = rng.permutation(members)
-            w1[order[:half], g * n_splits + s] = 1.0
-            w2[order[half:], g * n_splits + s] = 1.0
+        members = (code == g)[:, None]
+        w1[:, g * n_splits : (g + 1) * n_splits] = members & (half.T == 0)
+        w2[:, g * n_splits : (g + 1) * n_splits] = members & (half.T == 1)
     h1, c1 = rm.means(w1)
     h2, c2 = rm.means(w2)
     both = (c1 > 0) & (c2 > 0)
@@ -248,19 +240,6 @@ def permutation_group_r(
 PAIR_PERMUTATION_LIMIT = 20_000_000
 
 
-def permutation_p(observed: np.ndarray, permuted: np.ndarray, centre: bool = True) -> np.ndarray:
-    """Two-sided permutation p-value (1 + #extreme) / (1 + n_perm), deviations from the permutation mean."""
-    perm = np.asarray(permuted, dtype=float)
-    obs = np.asarray(observed, dtype=float)
-    if perm.shape[0] == 0:
-        return np.full(obs.shape, np.nan)
-    middle = np.nanmean(perm, axis=0) if centre else 0.0
-    tol = 1e-12
-    extreme = (np.abs(perm - middle) >= np.abs(obs - middle) - tol).sum(axis=0)
-    valid = np.isfinite(perm).sum(axis=0)
-    return np.where(np.isfinite(obs), (1 + extreme) / (1 + valid), np.nan)
-
-
 def wald_omnibus(estimates: np.ndarray, replicates: np.ndarray) -> tuple[float, int, float]:
     """Chi-square test that all groups share one value, with the bootstrap covariance: (chi2, df, p)."""
     ok = np.isfinite(estimates)
@@ -284,8 +263,8 @@ def analyze_groups(
     n_boot: int = 1000,
     seed: int = 0,
     level: float = 0.95,
-    min_group_size: int = 2,
-    missing_attr: str = "unknown",
+    min_group_size: int = DEFAULT_MIN_GROUP_SIZE,
+    missing_attr: str = DEFAULT_MISSING,
     n_splits: int = 10,
     n_perm: int = 1000,
     power_items: Sequence[int] | None = (350, 1000, 3000, 10000),
@@ -304,11 +283,10 @@ def analyze_groups(
         raise InputError("RQ2 needs at least one machine rater (--ratings FILE)")
     if n_boot < 0 or n_perm < 0 or n_splits < 1:
         raise InputError("--bootstrap and permutations must be >= 0 and splits >= 1")
-    if min_group_size < 2:
-        raise InputError("--min-group-size must be at least 2 (split-half reliability needs two raters)")
     grouping = make_groups(data.raters, by, min_group_size=min_group_size, missing_attr=missing_attr)
-    sub = data.select_raters(grouping.code >= 0)
-    code = grouping.code[grouping.code >= 0]
+    sub = data.select_raters(grouping.kept)
+    kept = grouping.of_kept()
+    code = kept.code
     n_groups, labels = grouping.n_groups, grouping.labels
     x = machines.scores
     n_machines, names = x.shape[1], machines.names
@@ -373,7 +351,7 @@ def analyze_groups(
         else:
             d_perm = perm_r[:, :, a] - perm_r[:, :, b]
         d = r[:, a] - r[:, b]
-        p_perm = permutation_p(d, d_perm)
+        p_perm = permutation_p(d, d_perm, centre=True)
         d_boot = boot_r[:, :, a] - boot_r[:, :, b]
         d_adj = adj[:, a] - adj[:, b]
         d_adj_boot = boot_adj[:, :, a] - boot_adj[:, :, b]
@@ -449,9 +427,8 @@ def analyze_groups(
             rm,
             x,
             y,
-            code,
+            kept,
             names,
-            labels,
             pairs,
             items=power_items,
             raters=power_raters,
@@ -460,7 +437,7 @@ def analyze_groups(
             seed=seed,
         )
         settings.update({"power_items": list(power_items), "power_raters": list(power_raters or []), "power_sims": power_sims})
-    within, share, rater_r = within_group_variation(sub, x, code, names, labels, n_perm=n_perm, noise_boot=noise_boot, seed=seed)
+    within, share, rater_r = within_group_variation(sub, x, kept, names, n_perm=n_perm, noise_boot=noise_boot, seed=seed)
     for reps in (boot_r, boot_adj, boot_rel):
         reps.setflags(write=False)
     return GroupResult(
@@ -478,6 +455,7 @@ def analyze_groups(
         notes=list(NOTES),
         replicates={"r": boot_r, "adjusted_r": boot_adj, "reliability": boot_rel},
     )
+
 
 NOTES = [
     "r: Pearson r between the machine and the group's mean rating per item; CI: percentile bootstrap over items, "

@@ -2,9 +2,11 @@
 
 For a pair of rater groups (A, B) the observed per-item difference is d_i = mean_A(i) - mean_B(i),
 each mean over that group's raters who rated item i (missing ratings are simply absent). Because
-each group has finitely many raters, d is noisy: its reliability (split-half over raters within
-each group, Spearman-Brown corrected, over ``n_splits`` seeded random splits) bounds how well any
-predictor can correlate with it; the noise ceiling is sqrt(reliability).
+each group has finitely many raters, d is noisy: its reliability (the correlation between d from
+random halves of each group's raters, averaged over ``n_splits`` seeded splits and stepped up with
+Spearman-Brown's 2r / (1 + r); ``stats.reliability``) bounds how well any predictor can correlate
+with it; the noise ceiling is sqrt(reliability). The groups follow ``core.grouping`` (the same
+``by``, ``min_group_size`` and ``missing_attr`` give the same groups as RQ2).
 
 Predictions of d:
 
@@ -22,9 +24,9 @@ sign for the sign of d. A persona prediction's sign is its sign; a baseline's is
 to its mean over the pair's items. A prediction exactly at that centre counts as half right, and
 AUC counts ties as half (Mann-Whitney U).
 
-Persona ratings in machine-rater files: a ``rater`` value ``<model>|persona=<group label>``, e.g.
-``gpt-4|persona=Black/African American|Woman`` (group labels join the ``by`` attribute values with
-``|``). Raters without ``|persona=`` are baselines.
+Persona ratings in machine-rater files: a ``rater`` value ``<model>|persona=<group label>``
+(``core.raters``), e.g. ``gpt-4|persona=Black/African American × Woman``; the older spelling
+``Black/African American|Woman`` is read too. Raters without ``|persona=`` are baselines.
 """
 
 from __future__ import annotations
@@ -40,107 +42,38 @@ from scipy import stats
 
 from annalign.analyses.base import ResultDisplay, check_level, fmt
 from annalign.core.annotations import Annotations
+from annalign.core.grouping import (
+    DEFAULT_BY,
+    DEFAULT_MIN_GROUP_SIZE,
+    DEFAULT_MISSING,
+    Grouping,
+    make_groups,
+)
 from annalign.core.jsonsafe import jsonable
 from annalign.core.machines import MachineRatings
+from annalign.core.raters import parse_persona_rater
 from annalign.errors import InputError, warn
-from annalign.stats.bootstrap import bootstrap_pearson, percentile_intervals
-from annalign.stats.correlation import pearson_masked, unit_scale
+from annalign.stats.bootstrap import CHUNK_ENTRIES, bootstrap_pearson, percentile_intervals
+from annalign.stats.correlation import pearson_masked
+from annalign.stats.permutation import pearson_permutation_p
+from annalign.stats.reliability import spearman_brown, split_halves
 
 #: The group label that means "every grouped rater not in A".
 REST = "rest"
-#: Separator between the model and the group label in a persona rater name.
-PERSONA_TAG = "|persona="
-#: Entries per chunk of a vectorised computation (x 8 bytes).
-CHUNK_ENTRIES = 4_000_000
 
 
-# ----- groups ------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Groups:
-    """Rater groups formed from attribute columns: labels and each rater's group code (-1: none)."""
-
-    by: tuple[str, ...]
-    labels: list[str]
-    keys: list[tuple[str, ...]]
-    codes: np.ndarray
-
-    @property
-    def n_groups(self) -> int:
-        return len(self.labels)
-
-    @property
-    def sizes(self) -> np.ndarray:
-        return np.bincount(self.codes[self.codes >= 0], minlength=self.n_groups)
-
-    def find(self, label: str) -> int:
-        """Position of a group label (``|`` or `` × `` between values, any case), or -1."""
-        label = label.strip()
-        if label in self.labels:
-            return self.labels.index(label)
-        folded = [canonical_label(x) for x in self.labels]
-        return folded.index(canonical_label(label)) if canonical_label(label) in folded else -1
-
-    def index(self, label: str) -> int:
-        """Position of a group label; InputError naming the label and the available ones."""
-        position = self.find(label)
-        if position >= 0:
-            return position
-        raise InputError(
-            f"unknown group {label!r} for grouping by {', '.join(self.by)}; available: "
-            + "; ".join(repr(x) for x in self.labels)
-            + f" (or {REST!r} as the second group: every other rater)"
-        )
-
-
-def canonical_label(label: str) -> str:
-    """A label for matching: values split on ``|`` or ``×`` (RQ2's separator), stripped, case-folded."""
-    return "|".join(part.strip().casefold() for part in label.replace("×", "|").split("|"))
-
-
-def form_groups(data: Annotations, by: Sequence[str] = ("rater_race", "rater_gender")) -> Groups:
-    """Group the raters of ``data`` by attribute columns; labels join the values with ``|``."""
-    by = (by,) if isinstance(by, str) else tuple(by)
-    if not data.has_raters:
-        raise InputError(f"data set {data.name} has no rater identities; RQ3 needs rater-level ratings")
-    if not by:
-        raise InputError("RQ3 needs at least one rater attribute to group by")
-    missing = [c for c in by if c not in data.raters.columns]
-    if missing:
-        raise InputError(
-            f"rater attribute {missing[0]!r} is not in data set {data.name}; available: {', '.join(map(str, data.raters.columns))}"
-        )
-    frame = data.raters[list(by)]
-    known = frame.notna().all(axis=1).to_numpy()
-    if (~known).any():
-        warn(f"{int((~known).sum())} rater(s) lack a value of {', '.join(by)} and are left out of RQ3 groups")
-    text = frame.astype(str).apply(lambda col: col.str.strip())
-    tuples = [tuple(row) for row in text.to_numpy()]
-    keys = sorted({t for t, k in zip(tuples, known, strict=True) if k})
-    position = {k: j for j, k in enumerate(keys)}
-    codes = np.array([position[t] if k else -1 for t, k in zip(tuples, known, strict=True)], dtype=np.int64)
-    return Groups(by, ["|".join(k) for k in keys], keys, codes)
-
-
-def persona_request_count(data: Annotations, by: Sequence[str] = ("rater_race", "rater_gender")) -> int:
-    """Requests a persona run needs per model: one per (group, item)."""
-    return form_groups(data, by).n_groups * data.n_items
-
-
-def persona_rater_name(model: str, label: str) -> str:
-    """The machine-rater name under which a persona rating of ``label`` is stored."""
-    return f"{model}{PERSONA_TAG}{label}"
-
-
+# ----- persona raters ----------------------------------------------------------------------------
 def split_persona_raters(machines: MachineRatings) -> tuple[dict[str, np.ndarray], dict[str, dict[str, np.ndarray]]]:
-    """Split machine raters into baselines {name: scores} and personas {model: {label: scores}}."""
+    """Split machine raters into baselines {name: scores} and personas {model: {label: scores}} (``core.raters``)."""
     baselines: dict[str, np.ndarray] = {}
     personas: dict[str, dict[str, np.ndarray]] = {}
     for k, name in enumerate(machines.names):
-        if PERSONA_TAG in name:
-            model, label = name.split(PERSONA_TAG, 1)
-            personas.setdefault(model.strip() or "persona", {})[label.strip()] = machines.scores[:, k]
-        else:
+        parsed = parse_persona_rater(name)
+        if parsed is None:
             baselines[name] = machines.scores[:, k]
+        else:
+            model, label = parsed
+            personas.setdefault(model or "persona", {})[label] = machines.scores[:, k]
     return baselines, personas
 
 
@@ -154,7 +87,7 @@ class Pair:
     comparison: str
 
 
-def resolve_pairs(groups: Groups, pairs: str | Sequence[tuple[str, str]] = "default") -> list[Pair]:
+def resolve_pairs(groups: Grouping, pairs: str | Sequence[tuple[str, str]] = "default") -> list[Pair]:
     """The comparisons: ``default``, ``all`` (every pair of groups) or explicit (A, B) labels."""
     if isinstance(pairs, str):
         if pairs == "all":
@@ -176,8 +109,9 @@ def resolve_pairs(groups: Groups, pairs: str | Sequence[tuple[str, str]] = "defa
         if len(entry) != 2:
             raise InputError(f"a group pair needs two labels, got {entry!r}")
         a_label, b_label = entry
-        a = groups.index(a_label)
-        b = -1 if b_label.strip().casefold() == REST and REST not in groups.labels else groups.index(b_label)
+        rest_hint = f" (or {REST!r} as the second group: every other rater)"
+        a = groups.index(a_label, rest_hint)
+        b = -1 if b_label.strip().casefold() == REST and REST not in groups.labels else groups.index(b_label, rest_hint)
         if a == b:
             raise InputError(f"group pair ({a_label!r}, {b_label!r}) compares a group with itself")
         out.append(Pair(a, b, "vs rest" if b < 0 else "pair"))
@@ -187,9 +121,9 @@ def resolve_pairs(groups: Groups, pairs: str | Sequence[tuple[str, str]] = "defa
 
 
 # ----- grouped means and split halves ------------------------------------------------------------
-def _entries(data: Annotations, groups: Groups) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _entries(data: Annotations, groups: Grouping) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The ratings of grouped raters: item, rater, group and value per entry."""
-    g = groups.codes[data.rater_index]
+    g = groups.code[data.rater_index]
     keep = g >= 0
     return data.item_index[keep], data.rater_index[keep], g[keep], data.values[keep]
 
@@ -213,20 +147,8 @@ def pair_difference(
     return _side(sums, counts, pair.a, False, None) - _side(sums, counts, b, pair.b < 0, totals)
 
 
-def split_halves(codes: np.ndarray, n_splits: int, seed: int) -> np.ndarray:
-    """Random halves within each group: (n_splits, n_raters) of 0/1 (floor(n/2) raters get 0)."""
-    rng = np.random.default_rng(seed)
-    keys = rng.random((n_splits, len(codes)))
-    half = np.zeros((n_splits, len(codes)), dtype=np.int64)
-    for g in np.unique(codes[codes >= 0]):
-        members = np.flatnonzero(codes == g)
-        ranks = np.argsort(np.argsort(keys[:, members], axis=1), axis=1)
-        half[:, members] = ranks >= len(members) // 2
-    return half
-
-
 def split_half_correlations(
-    data: Annotations, groups: Groups, pairs: Sequence[Pair], half: np.ndarray
+    data: Annotations, groups: Grouping, pairs: Sequence[Pair], half: np.ndarray
 ) -> np.ndarray:
     """Per pair and split, Pearson r between d from the first and from the second halves; (n_pairs, n_splits)."""
     item, rater, g, val = _entries(data, groups)
@@ -249,38 +171,7 @@ def split_half_correlations(
     return out
 
 
-def spearman_brown(r: np.ndarray | float) -> np.ndarray:
-    """Reliability of the full set from a split-half correlation: 2r / (1 + r)."""
-    r = np.asarray(r, dtype=float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(r > -1, 2 * r / (1 + r), np.nan)
-
-
 # ----- tests of one prediction -------------------------------------------------------------------
-def permutation_pvalues(x: np.ndarray, y: np.ndarray, n_perm: int, seed: int) -> np.ndarray:
-    """Two-sided permutation p-values of Pearson r per column of complete (n, k) arrays.
-
-    x's rows are permuted (the same permutations for every column); p = (1 + #|r_perm| >= |r|) / (1 + n_perm).
-    """
-    x = unit_scale(np.atleast_2d(np.asarray(x, dtype=float).T).T)  # scale-free; keeps the sums finite
-    y = unit_scale(np.atleast_2d(np.asarray(y, dtype=float).T).T)
-    n, k = x.shape
-    with np.errstate(invalid="ignore", divide="ignore"):
-        zx = (x - x.mean(0)) / np.sqrt(((x - x.mean(0)) ** 2).sum(0))
-        zy = (y - y.mean(0)) / np.sqrt(((y - y.mean(0)) ** 2).sum(0))
-    observed = np.abs((zx * zy).sum(0)) * (1 - 1e-10)
-    rng = np.random.default_rng(seed)
-    exceed = np.zeros(k)
-    chunk = max(1, CHUNK_ENTRIES // max(n * k, 1))
-    for p0 in range(0, n_perm, chunk):
-        c = min(chunk, n_perm - p0)
-        perm = rng.permuted(np.tile(np.arange(n), (c, 1)), axis=1)
-        r = np.einsum("cnk,nk->ck", zx[perm], zy)
-        exceed += (np.abs(r) >= observed).sum(0)
-    p = (1 + exceed) / (1 + n_perm)
-    return np.where(np.isfinite(observed), p, np.nan)
-
-
 def correlation_tests(
     pred: np.ndarray, d: np.ndarray, *, n_boot: int, n_perm: int, seed: int, level: float = 0.95
 ) -> dict[str, np.ndarray]:
@@ -307,7 +198,7 @@ def correlation_tests(
         for u, m in enumerate(masks):
             cols = np.flatnonzero(which.ravel() == u)
             if m.sum() >= 3:
-                p[cols] = permutation_pvalues(pred[m][:, cols], d[m][:, cols], n_perm, seed)
+                p[cols] = pearson_permutation_p(pred[m][:, cols], d[m][:, cols], n_perm, seed)
     return {"r": r, "ci_low": lo, "ci_high": hi, "p_value": np.where(np.isfinite(r), p, np.nan), "n": valid.sum(0)}
 
 
@@ -386,7 +277,7 @@ class DisagreementResult(ResultDisplay):
     """
 
     by: tuple[str, ...]
-    groups: Groups
+    groups: Grouping
     item_ids: np.ndarray
     pairs: list[PairResult]
     settings: dict[str, object]
@@ -398,6 +289,7 @@ class DisagreementResult(ResultDisplay):
                 "by": list(self.by),
                 "settings": self.settings,
                 "groups": {lab: int(n) for lab, n in zip(self.groups.labels, self.groups.sizes, strict=True)},
+                "excluded_groups": self.groups.excluded,
                 "persona_requests_per_model": self.groups.n_groups * len(self.item_ids),
                 "pairs": [{**p.summary(), "predictions": [q.to_dict() for q in p.predictions]} for p in self.pairs],
                 "notes": self.notes,
@@ -499,7 +391,7 @@ def _normalise_inputs(
     return personas, baselines
 
 
-def _persona_prediction(per_label: dict[str, np.ndarray], groups: Groups, pair: Pair) -> tuple[np.ndarray | None, list[str]]:
+def _persona_prediction(per_label: dict[str, np.ndarray], groups: Grouping, pair: Pair) -> tuple[np.ndarray | None, list[str]]:
     """Persona difference for a pair, or (None, missing labels)."""
     labels = groups.labels
     side_b = [j for j in range(groups.n_groups) if j != pair.a] if pair.b < 0 else [pair.b]
@@ -521,8 +413,10 @@ def analyze_disagreement(
     persona_scores: Mapping[str, object] | None = None,
     baseline: object = None,
     *,
-    by: Sequence[str] = ("rater_race", "rater_gender"),
+    by: str | Sequence[str] = DEFAULT_BY,
     pairs: str | Sequence[tuple[str, str]] = "default",
+    min_group_size: int = DEFAULT_MIN_GROUP_SIZE,
+    missing_attr: str = DEFAULT_MISSING,
     n_boot: int = 1000,
     n_perm: int = 1000,
     n_splits: int = 100,
@@ -535,6 +429,7 @@ def analyze_disagreement(
 
     ``persona_scores``: {group label: scores (n_items,)} for one model, or {model: {label: scores}}.
     ``baseline``: scores (n_items,) or {name: scores}. NaN scores are unrated items, left out.
+    ``by``, ``min_group_size`` and ``missing_attr`` form the groups as RQ2 does (``core.grouping.make_groups``).
     """
     if n_boot < 10 or n_perm < 0 or n_splits < 1:
         raise InputError("RQ3 needs at least 10 bootstrap replicates, 0 or more permutations and 1 split")
@@ -542,7 +437,9 @@ def analyze_disagreement(
         raise InputError(f"threshold quantile must be between 0 and 1, got {threshold_quantile}")
     if threshold is not None and threshold < 0:
         raise InputError(f"threshold is a minimum |difference| and must be >= 0, got {threshold}")
-    groups = form_groups(data, by)
+    if not data.has_raters:
+        raise InputError(f"data set {data.name} has no rater identities; RQ3 needs rater-level ratings")
+    groups = make_groups(data.raters, by, min_group_size=min_group_size, missing_attr=missing_attr)
     chosen = resolve_pairs(groups, pairs)
     personas, baselines = _normalise_inputs(persona_scores, baseline, data.n_items)
     for model, per_label in list(personas.items()):
@@ -557,7 +454,7 @@ def analyze_disagreement(
     shape = data.n_items * groups.n_groups
     sums = np.bincount(item * groups.n_groups + g, weights=val, minlength=shape).reshape(data.n_items, -1)
     counts = np.bincount(item * groups.n_groups + g, minlength=shape).reshape(data.n_items, -1).astype(float)
-    split_r = split_half_correlations(data, groups, chosen, split_halves(groups.codes, n_splits, seed))
+    split_r = split_half_correlations(data, groups, chosen, split_halves(groups.code, n_splits, np.random.default_rng(seed)))
 
     run_settings = {
         "pairs": pairs if isinstance(pairs, str) else "explicit",
@@ -568,6 +465,9 @@ def analyze_disagreement(
         "level": level,
         "threshold": threshold,
         "threshold_rule": f"|d| >= {threshold:g}" if threshold is not None else f"|d| >= its {threshold_quantile:g} quantile per pair",
+        "min_group_size": groups.min_group_size,
+        "missing_attr": groups.missing_attr,
+        "missing_attribute_counts": groups.n_missing,
     }
     pair_results: list[PairResult] = []
     skipped: set[str] = set()
@@ -582,10 +482,6 @@ def analyze_disagreement(
         if (~finite).any():
             warn(f"RQ3 {a_label} vs {b_label}: {int((~finite).sum())} item(s) lack a rating from one of the groups and are left out")
         r_split = float(np.nanmean(split_r[k])) if np.isfinite(split_r[k]).any() else np.nan
-        if min(n_a, n_b) < 2:
-            small = a_label if n_a < 2 else b_label
-            warn(f"RQ3 {a_label} vs {b_label}: group {small!r} has fewer than 2 raters; split-half reliability is undefined (NaN)")
-            r_split = np.nan
         reliability = float(spearman_brown(r_split))
         ceiling = float(np.sqrt(reliability)) if reliability > 0 else np.nan
         if np.isfinite(reliability) and reliability <= 0:

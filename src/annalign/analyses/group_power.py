@@ -20,6 +20,7 @@ from scipy import stats
 from annalign.stats.correlation import pearson_masked, unit_scale
 
 if TYPE_CHECKING:
+    from annalign.core.grouping import Grouping
     from annalign.core.operators import RaterMatrix
 
 #: cells of an (sims x items x groups) block.
@@ -199,9 +200,8 @@ def power_analysis(
     rm: RaterMatrix,
     x: np.ndarray,
     y: np.ndarray,
-    code: np.ndarray,
+    grouping: Grouping,
     names: Sequence[str],
-    labels: Sequence[str],
     pairs: Sequence[tuple[int, int]],
     *,
     items: Sequence[int],
@@ -210,7 +210,11 @@ def power_analysis(
     alpha: float = 0.05,
     seed: int = 0,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Power table (machine x pair x items x raters) and items needed for 80% power per pair."""
+    """Power table (machine x pair x items x raters) and items needed for 80% power per pair.
+
+    ``grouping`` covers the raters of ``rm`` (``Grouping.of_kept``); ``y`` holds its groups' mean ratings.
+    """
+    code, labels = grouping.code, grouping.labels
     rng = np.random.default_rng([seed, 4])
     rater_levels: list[int | None] = [None, *[int(k) for k in (raters or [])]]
     items = sorted({int(n) for n in items})

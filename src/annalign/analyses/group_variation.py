@@ -16,9 +16,11 @@ import pandas as pd
 from scipy import sparse
 
 from annalign.core.annotations import Annotations
+from annalign.core.grouping import Grouping
+from annalign.stats.anova import anova_f, random_effects_share
 from annalign.stats.bootstrap import count_chunks
 from annalign.stats.correlation import grouped_pearson, pearson_from_sums, unit_scale
-from annalign.stats.grouptests import anova_f, random_effects_share
+from annalign.stats.permutation import permutation_p
 
 
 def rater_r_replicates(data: Annotations, x: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
@@ -47,15 +49,18 @@ def rater_r_replicates(data: Annotations, x: np.ndarray, n_boot: int, seed: int)
 def within_group_variation(
     data: Annotations,
     x: np.ndarray,
-    code: np.ndarray,
+    grouping: Grouping,
     names: Sequence[str],
-    labels: Sequence[str],
     *,
     n_perm: int = 1000,
     noise_boot: int = 200,
     seed: int = 0,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """(per-group spread table, between-group share table, per-rater r table) for every machine."""
+    """(per-group spread table, between-group share table, per-rater r table) for every machine.
+
+    ``grouping`` covers the raters of ``data`` (``Grouping.of_kept``): every rater is in a group.
+    """
+    code, labels = grouping.code, grouping.labels
     n_groups = len(labels)
     rng = np.random.default_rng([seed, 5])
     group_rows, share_rows, rater_frames = [], [], []
@@ -114,5 +119,5 @@ def _between_share(r: np.ndarray, groups: np.ndarray, n_groups: int, n_perm: int
     if n_perm:
         perms = np.argsort(rng.random((n_perm, len(r))), axis=1)
         f_perm = anova_f(np.broadcast_to(r, perms.shape), groups[perms], n_groups)[0]
-        p = float((1 + (f_perm >= f_obs - 1e-12).sum()) / (1 + n_perm))
+        p = float(permutation_p(f_obs, f_perm, alternative="greater"))
     return {"between_share": share, "between_var": var_b, "within_var": var_w, "f": float(f_obs), "p_perm": p}

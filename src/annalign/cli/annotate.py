@@ -10,10 +10,10 @@ from annalign.cli.exits import invoke
 from annalign.cli.options import data_options, settings_from_options
 from annalign.engine.api import annotate as run_annotate
 from annalign.engine.api import default_ledger_path
-from annalign.engine.backends.base import DEFAULT_MODEL
 from annalign.engine.frames import write_machine_file
+from annalign.engine.options import AnnotateOptions, check_rate
 from annalign.engine.prompts import builtin_names
-from annalign.engine.runner import check_rate
+from annalign.engine.spec import DEFAULT_MODEL
 from annalign.errors import InputError, RequestsFailed
 from annalign.redaction import redact
 
@@ -26,7 +26,8 @@ def _rate(ctx: click.Context, param: click.Parameter, value: float | None) -> fl
 @click.command("annotate")
 @data_options
 @click.option("--model", "model", default=DEFAULT_MODEL, show_default=True,
-              help="openai:MODEL[@BASE_URL], anthropic:MODEL or local:smollm2-135m.")
+              help="openai:MODEL[@BASE_URL], anthropic:MODEL, local:smollm2-135m, fake:hash (offline test double) "
+                   "or a plugin backend's PROVIDER:MODEL.")
 @click.option("--template", "template", default="dices-likert", show_default=True,
               help=f"Built-in template ({', '.join(builtin_names())}) or a template file.")
 @click.option("--persona", "personas", multiple=True, help='Answer as an annotator who is PERSONA (e.g. "a Black woman"); repeatable.')
@@ -41,8 +42,9 @@ def _rate(ctx: click.Context, param: click.Parameter, value: float | None) -> fl
               help="Tokens-per-minute limit (a positive number; leave out for none).")
 @click.option("--max-tokens", type=int, default=16, show_default=True)
 @click.option("--top-logprobs", type=int, default=20, show_default=True, help="Top log-probabilities asked for (0: none).")
-@click.option("--constrain", type=click.Choice(["auto", "none", "grammar", "guided_choice", "json_schema"]), default="auto",
-              show_default=True, help="Constrain the answer: llama.cpp grammar, vLLM guided_choice, OpenAI json_schema.")
+@click.option("--constrain", default="auto", show_default=True,
+              help="Constrain the answer: auto (the backend's default), none, grammar (llama.cpp), guided_choice (vLLM), "
+                   "json_schema (OpenAI), or a mode the backend declares.")
 @click.option("--timeout", type=float, default=60.0, show_default=True, help="Seconds per request.")
 @click.option("--max-attempts", type=int, default=5, show_default=True, help="Attempts per request (with backoff).")
 @click.option("--api-key", default=None, help="API key (default: OPENAI_API_KEY / ANTHROPIC_API_KEY). Never stored.")
@@ -72,13 +74,15 @@ def annotate(
     if not out.lower().endswith((".csv", ".jsonl", ".parquet")):
         raise InputError(f"--out {out!r}: use a .csv, .jsonl or .parquet file name")
     data = load_data(settings_from_options(config_path, **data_opts))
+    options = AnnotateOptions(
+        samples=samples, temperature=temperature, concurrency=concurrency, limit=limit,
+        requests_per_minute=requests_per_minute, tokens_per_minute=tokens_per_minute, max_tokens=max_tokens,
+        top_logprobs=top_logprobs or None, constrain=constrain, timeout=timeout, max_attempts=max_attempts,
+        api_key=api_key, base_url=base_url, progress=not no_progress, threads=threads,
+    )  # fmt: skip
     frame = run_annotate(
-        data, model, template=template, personas=list(personas) or None, samples=samples,
-        temperature=temperature, concurrency=concurrency, ledger_path=ledger or default_ledger_path(),
-        limit=limit, requests_per_minute=requests_per_minute, tokens_per_minute=tokens_per_minute,
-        max_tokens=max_tokens, top_logprobs=top_logprobs or None, constrain=constrain, timeout=timeout,
-        max_attempts=max_attempts, api_key=api_key, base_url=base_url, progress=not no_progress, n_threads=threads,
-        notify=lambda message: click.echo(redact(message), err=True),
+        data, model, template=template, personas=list(personas) or None, options=options,
+        ledger=ledger or default_ledger_path(), notify=lambda message: click.echo(redact(message), err=True),
     )  # fmt: skip
     path = write_machine_file(frame, out)
     s = frame.attrs.get("annotate", {})

@@ -1,7 +1,8 @@
 """``annalign disagreement``: RQ3 from the command line (observed group differences and their prediction).
 
 Persona ratings come as machine-rater files whose ``rater`` column reads ``<model>|persona=<group
-label>`` (for example ``gpt-4|persona=White|Woman``); other raters are baselines.
+label>`` (``core.raters``; for example ``gpt-4|persona=White × Woman``, or the older
+``gpt-4|persona=White|Woman``); other raters are baselines.
 """
 
 from __future__ import annotations
@@ -13,21 +14,22 @@ import click
 
 from annalign import __version__
 from annalign.analyses.group_disagreement import (
-    PERSONA_TAG,
     DisagreementResult,
     analyze_disagreement,
-    form_groups,
     split_persona_raters,
 )
 from annalign.cli.exits import invoke
 from annalign.cli.options import (
     data_options,
+    grouping_options,
     machine_options,
     resampling_options,
     settings_from_options,
 )
 from annalign.config import Settings
+from annalign.core.grouping import make_groups
 from annalign.core.machines import drop_constant
+from annalign.core.raters import format_persona_rater, is_persona_rater
 from annalign.datasets.machine_files import load_machine_ratings
 from annalign.errors import InputError
 from annalign.pipeline.run import collect_warnings, load_data
@@ -50,7 +52,9 @@ def run_disagreement(
     by = settings.groupings[0]
     with collect_warnings(warnings, _echo_warning):
         data = load_data(settings)
-        n_groups = form_groups(data, by).n_groups
+        if not data.has_raters:
+            raise InputError(f"data set {data.name} has no rater identities; RQ3 needs rater-level ratings")
+        n_groups = make_groups(data.raters, by, min_group_size=settings.min_group_size, missing_attr=settings.missing_attr).n_groups
         click.echo(
             f"{data.name}: {data.n_items} items, {data.n_raters} raters; a persona run needs {n_groups} groups x "
             f"{data.n_items} items = {n_groups * data.n_items:,} requests per model"
@@ -63,10 +67,10 @@ def run_disagreement(
             )
             persona_sources = set(settings.persona_ratings)
             for name, source in zip(machines.names, machines.sources, strict=True):
-                if source in persona_sources and PERSONA_TAG not in name:
+                if source in persona_sources and not is_persona_rater(name):
                     raise InputError(
                         f"{source}: rater {name!r} is not a persona rater; persona files need a 'rater' column "
-                        f"with values '<model>{PERSONA_TAG}<group label>'"
+                        f"with values {format_persona_rater('<model>', '<group label>')!r}"
                     )
             kept = drop_constant(machines, data)
             if kept is not None:
@@ -78,6 +82,8 @@ def run_disagreement(
             baselines or None,
             by=by,
             pairs=groups if groups else settings.pairs,
+            min_group_size=settings.min_group_size,
+            missing_attr=settings.missing_attr,
             n_boot=settings.bootstrap,
             n_perm=settings.permutations,
             n_splits=settings.splits,
@@ -110,9 +116,9 @@ def _scales(settings: Settings) -> dict[str, list[float]] | None:
 @click.option(
     "--persona-ratings",
     multiple=True,
-    help=f"persona machine-rater file: rater column '<model>{PERSONA_TAG}<group label>'; repeatable",
+    help=f"persona machine-rater file: rater column {format_persona_rater('<model>', '<group label>')!r}; repeatable",
 )
-@click.option("--by", help="comma-separated rater attributes forming the groups (default rater_race,rater_gender)")
+@grouping_options
 @click.option("--pairs", metavar="default|all",
               help="default: each group vs the rest, and pairs within levels of the other attributes; all: every pair")
 @click.option("--groups", nargs=2, multiple=True, metavar="A B", help="compare group A with group B (B may be 'rest'); repeatable")
@@ -121,10 +127,10 @@ def _scales(settings: Settings) -> dict[str, list[float]] | None:
 @click.option("--permutations", metavar="N", help="permutations (0: no p-value; default 1000)")
 @click.option("--splits", metavar="N", help="random split halves for reliability (default 100)")
 @click.option("--out", required=True, metavar="DIR", help="output folder")
-def disagreement(config_path: str | None, by: str | None, groups: tuple[tuple[str, str], ...], out: str, **options: Any) -> None:
+def disagreement(config_path: str | None, groups: tuple[tuple[str, str], ...], out: str, **options: Any) -> None:
     """RQ3: do groups disagree, how reliably, and can a machine rater (persona or plain) predict it?"""
     options["persona_ratings"] = list(options.get("persona_ratings") or []) or None
-    settings = settings_from_options(config_path, groupings=by, **options)
+    settings = settings_from_options(config_path, **options)
     prepare_out_dir(out)
     results, result, _ = run_disagreement(settings, groups=[(a, b) for a, b in groups])
     path = write_outputs(out, results, result.tables())

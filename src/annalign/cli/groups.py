@@ -11,11 +11,11 @@ from annalign.analyses.group_alignment import GroupResult, analyze_groups
 from annalign.analyses.group_power import plot_power
 from annalign.cli.options import (
     data_options,
+    grouping_options,
     machine_options,
     resampling_options,
     settings_from_options,
 )
-from annalign.core.grouping import MISSING_MODES
 from annalign.pipeline.run import collect_warnings, load_data, load_machines
 from annalign.results import distinct_file_names, output_errors, prepare_out_dir, write_outputs
 
@@ -37,17 +37,15 @@ def summary_lines(result: GroupResult) -> list[str]:
 @data_options
 @machine_options
 @resampling_options
-@click.option("--by", help="comma-separated rater attribute columns (default rater_race,rater_gender)")
+@grouping_options
 @click.option("--out", required=True, metavar="DIR", help="output folder")
 @click.option("--permutations", metavar="N", help="permutations (default 1000)")
-@click.option("--min-group-size", metavar="N", help="smaller groups are left out (default 2)")
-@click.option("--missing-attr", metavar="|".join(MISSING_MODES), help="raters with a missing attribute (default unknown)")
 @click.option("--power-items", help="item counts for the power table (default 350,1000,3000,10000; '' to skip)")
 @click.option("--power-raters", default=None, help="raters per group for extra power rows, e.g. 5,10,20")
 @click.option("--power-sims", metavar="N", help="simulated data sets per power point, at least 50 (default 1000)")
-def groups(config_path: str | None, by: str | None, out: str, **options: Any) -> None:
+def groups(config_path: str | None, out: str, **options: Any) -> None:
     """Alignment of each machine rater with each demographic group, disparities, power and within-group spread."""
-    settings = settings_from_options(config_path, groupings=by, **options)
+    settings = settings_from_options(config_path, **options)
     prepare_out_dir(out)
     messages: list[str] = []
     with collect_warnings(messages, lambda m: click.echo(f"warning: {m}", err=True)):

@@ -74,6 +74,16 @@ def resampling_options(func: Callable[..., Any]) -> Callable[..., Any]:
     ])  # fmt: skip
 
 
+def grouping_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """How raters form groups, the same for RQ2 (groups) and RQ3 (disagreement): --by, --min-group-size, --missing-attr."""
+    return _apply(func, [
+        click.option("--by", help="comma-separated rater attribute columns forming the groups (default rater_race,rater_gender)"),
+        click.option("--min-group-size", metavar="N", help="groups with fewer raters are left out of RQ2 and RQ3, at least 2 (default 2)"),
+        click.option("--missing-attr", metavar="unknown|drop|error",
+                     help="raters with a missing or blank attribute: an 'unknown' group, left out, or an error (default unknown)"),
+    ])  # fmt: skip
+
+
 def analysis_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """Options of the statistical analyses (RQ1 and what follows)."""
     func = _apply(func, [
@@ -81,12 +91,14 @@ def analysis_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--alt-epsilon", metavar="EPS", help="alt-test cost parameter epsilon, 0 to 1 (default 0.1)"),
         click.option("--alt-scoring", metavar="auto|accuracy|neg_rmse", help="alt-test scoring"),
     ])  # fmt: skip
-    return machine_options(resampling_options(func))
+    return machine_options(resampling_options(grouping_options(func)))
 
 
 def settings_from_options(config_path: str | None, **cli: Any) -> Settings:
     """The Settings for a command: defaults, then the TOML file, then the options given."""
     cli["machine_scale"] = _scale(cli.get("machine_scale"))
+    if "by" in cli:  # --by is one grouping (the setting holds a list of them)
+        cli["groupings"] = cli.pop("by")
     if "fmt" in cli:
         cli["format"] = cli.pop("fmt")
     for key in ("ratings", "models", "templates"):

@@ -104,6 +104,17 @@ def combine(parts: Sequence[MachineRatings]) -> MachineRatings:
     )
 
 
+def linear_map(values: np.ndarray, source: tuple[float, float], target: tuple[float, float]) -> np.ndarray:
+    """Values mapped linearly from the ``source`` range onto the ``target`` range: the one Likert rescaling.
+
+    For example a 1-5 Likert answer onto DICES's 0-1 scale: 1 -> 0, 3 -> 0.5, 5 -> 1.
+    """
+    (lo, hi), (t_lo, t_hi) = source, target
+    if not hi > lo:
+        raise InputError(f"a rating scale needs LO < HI, got {lo:g},{hi:g}")
+    return t_lo + (np.asarray(values, dtype=float) - lo) * (t_hi - t_lo) / (hi - lo)
+
+
 def rescale(
     machines: MachineRatings, source: tuple[float, float], target: tuple[float, float], only: Sequence[str] | None = None
 ) -> MachineRatings:
@@ -129,5 +140,5 @@ def rescale(
             raise InputError(
                 f"machine rater {name!r} scores range over [{finite.min():g}, {finite.max():g}], outside --machine-scale {lo:g},{hi:g}"
             )
-        scores[:, k] = t_lo + (scores[:, k] - lo) * (t_hi - t_lo) / (hi - lo)
+        scores[:, k] = linear_map(scores[:, k], source, target)
     return MachineRatings(machines.names, scores, machines.sources, machines.unrated, machines.rating_map)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import math
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -13,15 +12,16 @@ from typing import Any
 import pandas as pd
 
 from annalign.core.annotations import Annotations
-from annalign.engine.backends.base import DEFAULT_MODEL, make_backend, parse_model_spec
+from annalign.engine.backends.base import Backend, ModelSpec
+from annalign.engine.backends.registry import get_backend, make_backend
 from annalign.engine.frames import build_frame
 from annalign.engine.ledger import Ledger, item_hash
 from annalign.engine.ledger import lease_seconds as ledger_lease
+from annalign.engine.options import AnnotateOptions
 from annalign.engine.prompts import resolve_template
-from annalign.engine.runner import RunStats, build_jobs, check_rate, execute
+from annalign.engine.runner import RunStats, build_jobs, execute
+from annalign.engine.spec import DEFAULT_MODEL, parse_model_spec
 from annalign.errors import InputError, warn
-
-CONSTRAINTS = {"openai": ("grammar", "guided_choice", "json_schema"), "anthropic": (), "local": ("grammar",)}
 
 
 def default_ledger_path() -> Path:
@@ -50,8 +50,6 @@ def _select_items(data: Annotations, item_ids: Sequence[str] | None, limit: int 
             raise InputError(f"item {unknown[0]!r} is not in data set {data.name} ({len(unknown)} unknown items)")
         items = items.loc[list(dict.fromkeys(wanted))]
     if limit is not None:
-        if limit < 1:
-            raise InputError(f"--limit must be at least 1, not {limit}")
         items = items.iloc[:limit]
     return items
 
@@ -62,92 +60,62 @@ def annotate(
     *,
     template: str | Path = "dices-likert",
     personas: Sequence[str] | None = None,
-    samples: int = 1,
-    temperature: float = 0.0,
-    concurrency: int = 8,
-    ledger_path: str | Path | None = None,
-    item_ids: Sequence[str] | None = None,
-    limit: int | None = None,
-    max_tokens: int = 16,
-    top_logprobs: int | None = 20,
-    constrain: str = "auto",
-    requests_per_minute: float | None = None,
-    tokens_per_minute: float | None = None,
-    max_attempts: int = 5,
-    timeout: float = 60.0,
-    backoff_base: float = 1.0,
-    backoff_max: float = 30.0,
-    max_retry_after: float = 120.0,
-    api_key: str | None = None,
-    base_url: str | None = None,
-    rater_name: str | None = None,
-    price: tuple[float, float] | None = None,
-    retry_failed: bool = True,
-    progress: bool = True,
-    n_threads: int | None = None,
-    lease_seconds: float | None = None,
+    options: AnnotateOptions | None = None,
+    ledger: str | Path | None = None,
     notify: Callable[[str], None] | None = None,
 ) -> pd.DataFrame:
     """Rate items with ``model`` and return a machine-rater frame (one row per item and persona).
 
-    Requests already answered in the ledger are not sent again; failed ones are retried unless
-    ``retry_failed`` is False. Requests another run on the same ledger is sending are not sent
-    (see ``annalign.engine.ledger``); ``lease_seconds`` is how long such a claim lives unless
-    renewed. Items with identical text share one request (one ledger key) and each get its rating.
-    Run totals are in ``frame.attrs["annotate"]``.
+    ``options`` (AnnotateOptions) holds samples, temperature, limits and retries. Requests already
+    answered in the ``ledger`` (default ``default_ledger_path()``) are not sent again; failed ones
+    are retried unless ``options.retry_failed`` is False. Requests another run on the same ledger
+    is sending are not sent (see ``annalign.engine.ledger``). Items with identical text share one
+    request (one ledger key) and each get its rating. Run totals are in ``frame.attrs["annotate"]``;
+    ``notify`` receives one-line notices (e.g. waiting for another run).
     """
-    if samples < 1:
-        raise InputError(f"--samples must be at least 1, not {samples}")
-    if concurrency < 1:
-        raise InputError(f"--concurrency must be at least 1, not {concurrency}")
-    if not 0.0 <= temperature <= 2.0:
-        raise InputError(f"--temperature must be between 0 and 2, not {temperature}")
-    if max_attempts < 1 or max_tokens < 1 or not timeout > 0 or not math.isfinite(timeout):
-        raise InputError("max_attempts and max_tokens must be at least 1 and timeout positive")
-    requests_per_minute = check_rate(requests_per_minute, "requests_per_minute (--rpm)")
-    tokens_per_minute = check_rate(tokens_per_minute, "tokens_per_minute (--tpm)")
-    lease = ledger_lease(lease_seconds)
-    spec = parse_model_spec(model, base_url=base_url)
+    opts = options or AnnotateOptions()
+    lease = ledger_lease(opts.lease_seconds)
+    spec = parse_model_spec(model, base_url=opts.base_url)
+    backend_cls = get_backend(spec.provider)
     tmpl = resolve_template(template, list(personas) if personas else None)
-    if constrain == "auto":
-        constrain = "grammar" if spec.provider == "local" else "none"
-    if constrain != "none" and constrain not in CONSTRAINTS[spec.provider]:
-        allowed = ", ".join(("none", *CONSTRAINTS[spec.provider]))
-        raise InputError(f"--constrain {constrain!r} is not available for {spec.provider}: models ({allowed})")
-    if samples > 1 and temperature == 0.0:
-        warn(f"{samples} samples at temperature 0 will be (nearly) identical; set --temperature above 0")
-    uses_logprobs = spec.provider != "anthropic" and bool(top_logprobs)
-    params = {
-        "temperature": float(temperature),
-        "max_tokens": int(max_tokens),
-        "top_logprobs": int(top_logprobs) if uses_logprobs and top_logprobs else None,
-        "constrain": constrain,
-    }
-    if spec.provider == "local":  # the weights decide the answers: part of the ledger key
-        from annalign.engine.backends.local_llama import local_weights
-
-        params["weights"] = local_weights()
-    items = _select_items(data, item_ids, limit)
-    jobs = build_jobs(items, tmpl, spec, personas=list(personas) if personas else [None], samples=samples, params=params)
+    if opts.samples > 1 and opts.temperature == 0.0:
+        warn(f"{opts.samples} samples at temperature 0 will be (nearly) identical; set --temperature above 0")
+    params = request_params(backend_cls, spec, opts)
+    items = _select_items(data, opts.item_ids, opts.limit)
+    jobs = build_jobs(items, tmpl, spec, personas=list(personas) if personas else [None], samples=opts.samples, params=params)
     stats = RunStats(total=len(jobs))
-    with Ledger(ledger_path or default_ledger_path()) as ledger:
-        known = ledger.lookup(j.key for j in jobs)
-        todo = [j for j in jobs if j.key not in known or (retry_failed and known[j.key]["status"] != "ok")]
+    with Ledger(ledger or default_ledger_path()) as book:
+        known = book.lookup(j.key for j in jobs)
+        todo = [j for j in jobs if j.key not in known or (opts.retry_failed and known[j.key]["status"] != "ok")]
         stats.cached = len(jobs) - len(todo)
         if todo:
-            _run_sync(
-                _send(
-                    spec, todo, ledger, tmpl, stats,
-                    api_key=api_key, n_threads=n_threads, concurrency=concurrency,
-                    requests_per_minute=requests_per_minute, tokens_per_minute=tokens_per_minute,
-                    max_attempts=max_attempts, timeout=timeout, backoff_base=backoff_base,
-                    backoff_max=backoff_max, max_retry_after=max_retry_after, progress=progress, price=price,
-                    lease=lease, notify=notify,
-                )  # fmt: skip
-            )
-            known = ledger.lookup(j.key for j in jobs)
-    frame = build_frame(jobs, known, tmpl, spec, rater_name=rater_name, item_hashes=_item_hashes(items))
+            _run_sync(_send(spec, todo, book, tmpl, stats, opts, lease=lease, notify=notify))
+            known = book.lookup(j.key for j in jobs)
+    frame = build_frame(jobs, known, tmpl, spec, rater_name=opts.rater_name, item_hashes=_item_hashes(items))
     frame.attrs["annotate"] = {"model": str(spec), "template": tmpl.name, "template_hash": tmpl.sha256, **stats.as_dict()}
+    _warn_incomplete(frame, spec)
+    return frame
+
+
+def request_params(backend: type[Backend], spec: ModelSpec, opts: AnnotateOptions) -> dict[str, Any]:
+    """The sampling parameters of every request (part of its ledger key), checked against the backend's capabilities."""
+    constrain = backend.default_constraint if opts.constrain == "auto" else opts.constrain
+    if constrain != "none" and constrain not in backend.constraints:
+        allowed = ", ".join(("none", *backend.constraints))
+        raise InputError(f"--constrain {constrain!r} is not available for {spec.provider}: models ({allowed})")
+    top = opts.top_logprobs if backend.supports_logprobs and opts.top_logprobs else None
+    params: dict[str, Any] = {
+        "temperature": float(opts.temperature),
+        "max_tokens": int(opts.max_tokens),
+        "top_logprobs": int(top) if top else None,
+        "constrain": constrain,
+    }
+    params.update(backend.ledger_params(spec))
+    return params
+
+
+def _warn_incomplete(frame: pd.DataFrame, spec: ModelSpec) -> None:
+    """One warning when some ratings are not complete, with the counts and a first reason."""
     bad = frame[frame["status"] != "ok"] if len(frame) else frame
     if len(bad):
         counts = bad["status"].value_counts().to_dict()
@@ -156,7 +124,6 @@ def annotate(
             f"{spec}: {len(bad)} of {len(frame)} ratings are not complete "
             f"({', '.join(f'{k} {v}' for k, v in counts.items())}); e.g. item {first['item_id']}: {first['reason']}"
         )
-    return frame
 
 
 def _item_hashes(items: pd.DataFrame) -> dict[str, str]:
@@ -167,11 +134,13 @@ def _item_hashes(items: pd.DataFrame) -> dict[str, str]:
     return {i: item_hash(c, r) for i, c, r in zip(ids, contexts, responses, strict=True)}
 
 
-async def _send(spec: Any, todo: list[Any], ledger: Ledger, tmpl: Any, stats: RunStats, *, api_key: str | None, n_threads: int | None, **options: Any) -> RunStats:
+async def _send(
+    spec: ModelSpec, todo: list[Any], ledger: Ledger, tmpl: Any, stats: RunStats, opts: AnnotateOptions, **run: Any
+) -> RunStats:
     """Create the backend (only when something must be sent), run the jobs, close it."""
-    backend = make_backend(spec, api_key=api_key, n_threads=n_threads)
+    backend = make_backend(spec, api_key=opts.api_key, n_threads=opts.threads)
     try:
-        return await execute(backend, todo, ledger, tmpl, stats=stats, **options)
+        return await execute(backend, todo, ledger, tmpl, options=opts, stats=stats, **run)
     finally:
         await backend.aclose()
 

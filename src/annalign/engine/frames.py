@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from annalign.core.raters import format_persona_rater
 from annalign.engine.backends.base import ModelSpec
 from annalign.engine.prompts import Template
 from annalign.errors import InputError
@@ -20,8 +21,7 @@ SUFFIXES = (".csv", ".jsonl", ".parquet")
 def rater_label(spec: ModelSpec, template: Template, persona: str | None, prefix: str | None = None) -> str:
     """The machine rater's name: model and template, plus the persona when there is one."""
     base = prefix or f"{spec.provider}:{spec.model}/{template.name}"
-    # The "|persona=" tag is what RQ3 (annalign.analyses.group_disagreement) reads back from machine-rater files.
-    return f"{base}|persona={persona}" if persona else base
+    return format_persona_rater(base, persona) if persona else base
 
 
 def build_frame(
@@ -58,16 +58,7 @@ def build_frame(
         missing = sum(r is None for r in found)
         scores = [float(r["score"]) for r in parsed if r["score"] is not None]
         score = float(np.mean(scores)) if scores else np.nan
-        if parsed and len(parsed) == len(found):
-            status = "ok"
-        elif parsed:
-            status = "partial"
-        elif failed:
-            status = "failed"
-        elif answered:
-            status = "unparsed"
-        else:
-            status = "missing"
+        status = _status(len(found), len(parsed), len(failed), len(answered))
         reasons = list(dict.fromkeys(r["reason"] for r in found if r is not None and r.get("reason")))
         if missing:
             reasons.append(f"{missing} request(s) not made (run stopped)")
@@ -105,6 +96,17 @@ def build_frame(
     if frame.empty:
         frame = pd.DataFrame(columns=["item_id", "rater", "score", "status", "reason"])
     return frame
+
+
+def _status(n: int, n_parsed: int, n_failed: int, n_answered: int) -> str:
+    """A rating's status from its requests: ok (all parsed), partial, failed, unparsed or missing."""
+    if n_parsed and n_parsed == n:
+        return "ok"
+    if n_parsed:
+        return "partial"
+    if n_failed:
+        return "failed"
+    return "unparsed" if n_answered else "missing"
 
 
 def _modal(answers: list[str], score: float, values: Mapping[str, float]) -> str | None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import random
 import sys
 import time
@@ -17,6 +16,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from annalign.engine.backends.base import Backend, BackendError, ChatRequest, Completion, ModelSpec
+from annalign.engine.backends.registry import (
+    price_of as price_of,  # the cost estimate before a run (pipeline)
+)
 from annalign.engine.ledger import (
     LeaseKeeper,
     Ledger,
@@ -27,35 +29,12 @@ from annalign.engine.ledger import (
     request_key,
     sha256,
 )
+from annalign.engine.options import AnnotateOptions, check_rate
 from annalign.engine.parsing import expected_score, parse_answer
 from annalign.engine.prompts import Template
 from annalign.errors import InputError, warn
 
 log = logging.getLogger("annalign.engine")
-
-#: Rough USD per million (input, output) tokens, for the progress bar's cost estimate only.
-PRICES: dict[str, tuple[float, float]] = {
-    "openai:gpt-4o-mini": (0.15, 0.60),
-    "openai:gpt-4o": (2.50, 10.00),
-    "openai:gpt-4.1-nano": (0.10, 0.40),
-    "openai:gpt-4.1-mini": (0.40, 1.60),
-    "openai:gpt-4.1": (2.00, 8.00),
-    "anthropic:claude-3-5-haiku": (0.80, 4.00),
-    "anthropic:claude-haiku-4": (1.00, 5.00),
-    "anthropic:claude-sonnet-4": (3.00, 15.00),
-    "anthropic:claude-3-7-sonnet": (3.00, 15.00),
-    "anthropic:claude-opus-4": (15.00, 75.00),
-}
-
-
-def price_of(spec: ModelSpec) -> tuple[float, float]:
-    """Estimated (input, output) USD per million tokens: 0 for local models and custom endpoints."""
-    if spec.provider == "local" or (spec.provider == "openai" and spec.base_url):
-        return (0.0, 0.0)
-    name = f"{spec.provider}:{spec.model}"
-    best = max((k for k in PRICES if name.startswith(k)), key=len, default=None)
-    return PRICES[best] if best else (0.0, 0.0)
-
 
 @dataclass
 class Job:
@@ -98,19 +77,6 @@ class RunStats:
         d = dict(self.__dict__)
         d["failures"] = [list(f) for f in self.failures[:50]]
         return d
-
-
-def check_rate(value: Any, option: str) -> float | None:
-    """A rate limit as given (None: no limit); InputError unless a positive finite number.
-
-    The one rule for ``--rpm``/``--tpm`` and ``requests_per_minute``/``tokens_per_minute``; 0 is
-    refused rather than read as "no limit" (leave the option out for that).
-    """
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
-        raise InputError(f"{option} must be a positive number (leave it out for no limit), not {value!r}")
-    return float(value)
 
 
 class RateLimiter:
@@ -285,145 +251,172 @@ async def execute(
     ledger: Ledger,
     template: Template,
     *,
-    concurrency: int = 8,
-    requests_per_minute: float | None = None,
-    tokens_per_minute: float | None = None,
-    max_attempts: int = 5,
-    timeout: float = 60.0,
-    backoff_base: float = 1.0,
-    backoff_max: float = 30.0,
-    max_retry_after: float = 120.0,
-    progress: bool = True,
-    price: tuple[float, float] | None = None,
+    options: AnnotateOptions | None = None,
     stats: RunStats | None = None,
     lease: float | None = None,
     notify: Callable[[str], None] | None = None,
 ) -> RunStats:
     """Send every job (each claimed first, committed on completion); raise InputError on a fatal backend error.
 
-    A job another run has claimed is sent by nobody here while that claim is live: its answer is
-    read from the ledger once recorded, or the job is taken over when the claim expires.
+    ``options`` gives the concurrency (1 for a serial backend), rate limits, attempts, backoff,
+    timeout, price and progress bar. A job another run has claimed is sent by nobody here while
+    that claim is live: its answer is read from the ledger once recorded, or the job is taken over
+    when the claim expires.
     """
-    stats = stats or RunStats()
-    price_in, price_out = price if price is not None else price_of(backend.spec)
-    rpm = RateLimiter(requests_per_minute) if requests_per_minute is not None else None
-    tpm = RateLimiter(tokens_per_minute) if tokens_per_minute is not None else None
-    lease = lease_seconds(lease)
-    owner = new_owner()
-    since = time.time()
-    queue: asyncio.Queue[Job] = asyncio.Queue()
-    for job in jobs:
-        queue.put_nowait(job)
-    busy: list[Job] = []
-    fatal: list[str] = []
-    capped: list[float] = []
-    bar = _progress_bar(len(jobs), str(backend.spec), progress)
+    run = _Run(backend, ledger, template, options or AnnotateOptions(), stats or RunStats(), lease_seconds(lease), notify)
+    return await run.all(jobs)
 
-    def update_bar() -> None:
-        if bar is not None:
-            bar.set_postfix(
-                ok=stats.ok, unparsed=stats.unparsed, failed=stats.failed, retries=stats.retries,
-                tokens=stats.prompt_tokens + stats.completion_tokens, cost=f"${stats.cost_usd:.4f}", refresh=False,
-            )  # fmt: skip
-            bar.update(1)
 
-    async def one(job: Job) -> None:
+class _Run:
+    """One execute() call: the queue of jobs, the workers that take them, and what they found."""
+
+    def __init__(
+        self, backend: Backend, ledger: Ledger, template: Template, opts: AnnotateOptions, stats: RunStats,
+        lease: float, notify: Callable[[str], None] | None,
+    ) -> None:  # fmt: skip
+        self.backend, self.ledger, self.template, self.opts, self.stats = backend, ledger, template, opts, stats
+        self.lease, self.notify = lease, notify
+        self.price = opts.price if opts.price is not None else backend.price(backend.spec)
+        self.rpm = RateLimiter(opts.requests_per_minute) if opts.requests_per_minute is not None else None
+        self.tpm = RateLimiter(opts.tokens_per_minute) if opts.tokens_per_minute is not None else None
+        self.owner = new_owner()
+        self.since = time.time()
+        self.queue: asyncio.Queue[Job] = asyncio.Queue()
+        self.busy: list[Job] = []
+        self.fatal: list[str] = []
+        self.capped: list[float] = []
+        self.bar: Any = None
+
+    async def all(self, jobs: list[Job]) -> RunStats:
+        """Run the workers over every job, then wait for jobs other runs hold; release the claims whatever happens."""
+        for job in jobs:
+            self.queue.put_nowait(job)
+        self.bar = _progress_bar(len(jobs), str(self.backend.spec), self.opts.progress)
         started = time.monotonic()
-        attempt = 0
-        while True:
-            attempt += 1
-            if rpm is not None:
-                await rpm.acquire(1)
-            if tpm is not None:
-                await tpm.acquire(job.est_tokens)
-            try:
-                completion = await backend.complete(job.request, timeout=timeout)
-            except BackendError as exc:
-                if exc.fatal:
-                    fatal.append(backend.redact(exc.reason) or "fatal error")
-                    return
-                if exc.transient and attempt < max_attempts:
-                    if exc.retry_after is not None and exc.retry_after > max_retry_after and not capped:
-                        capped.append(exc.retry_after)
-                        warn(
-                            f"{backend.spec}: the server asked to wait {exc.retry_after:g} s before retrying (Retry-After); "
-                            f"annalign waits at most {max_retry_after:g} s, so the retry may be refused again"
-                        )
-                    delay = backoff_delay(attempt, backoff_base, backoff_max, exc.retry_after, max_retry_after)
-                    stats.retries += 1
-                    log.info("retry %d of item %s in %.2f s: %s", attempt, job.item_id, delay, backend.redact(exc.reason))
-                    await asyncio.sleep(delay)
-                    continue
-                reason = f"{exc.reason} (after {attempt} attempt{'s' if attempt > 1 else ''})"
-                ledger.record(failed_row(job, template, backend, reason, time.monotonic() - started, attempt), owner)
-                stats.failed += 1
-                stats.failures.append((job.item_id, backend.redact(reason) or ""))
-                update_bar()
-                return
-            latency = time.monotonic() - started
-            if tpm is not None:
-                tpm.adjust(completion.prompt_tokens + completion.completion_tokens - job.est_tokens)
-            row = result_row(job, template, backend, completion, latency, attempt)
-            ledger.record(row, owner)
-            stats.ok += row["parse_status"] == "ok"
-            stats.unparsed += row["parse_status"] != "ok"
-            stats.prompt_tokens += completion.prompt_tokens
-            stats.completion_tokens += completion.completion_tokens
-            stats.cost_usd = (stats.prompt_tokens * price_in + stats.completion_tokens * price_out) / 1e6
-            update_bar()
-            return
+        width = 1 if self.backend.serial else max(1, min(self.opts.concurrency, len(jobs)))
+        keeper = LeaseKeeper(self.ledger.path, self.owner, self.lease).start()
+        try:
+            await asyncio.gather(*(self.worker() for _ in range(width)))
+            await self.wait_for_others(width)
+        finally:
+            keeper.stop()
+            self.ledger.release(self.owner)
+            self.stats.elapsed_s += time.monotonic() - started
+            if self.bar is not None:
+                self.bar.close()
+        if self.fatal:
+            raise InputError(f"{self.backend.spec}: {self.fatal[0]}; stopped (results so far are kept in {self.ledger.path})")
+        return self.stats
 
-    async def worker() -> None:
-        while not fatal:
+    async def wait_for_others(self, width: int) -> None:
+        """Jobs another run claimed: wait until each is answered there or its claim expires, then send those."""
+        told = False
+        while self.busy and not self.fatal:
+            if not told:
+                told = True
+                message = (
+                    f"{self.backend.spec}: {len(self.busy)} request(s) are being sent by another annalign run on "
+                    f"{self.ledger.path}; waiting for its answers (or for its claims to expire, at most {self.lease:g} s after it stops)"
+                )
+                log.info("%s", message)
+                if self.notify is not None:
+                    self.notify(message)
+            await asyncio.sleep(min(1.0, self.lease / 4))
+            held = self.ledger.held_by_others((j.key for j in self.busy), self.owner)
+            ready = [j for j in self.busy if j.key not in held]
+            self.busy[:] = [j for j in self.busy if j.key in held]
+            for job in ready:
+                self.queue.put_nowait(job)
+            if ready:
+                await asyncio.gather(*(self.worker() for _ in range(width)))
+
+    async def worker(self) -> None:
+        """Take jobs until the queue is empty: claim each, skip those others hold or answered, send the rest."""
+        stats = self.stats
+        while not self.fatal:
             try:
-                job = queue.get_nowait()
+                job = self.queue.get_nowait()
             except asyncio.QueueEmpty:
                 return
-            state = ledger.claim(job.key, owner, lease, since=since)
+            state = self.ledger.claim(job.key, self.owner, self.lease, since=self.since)
             if state == "busy":
-                busy.append(job)
+                self.busy.append(job)
                 continue
             if state == "done":  # answered by another run since this one looked
                 stats.cached += 1
                 stats.by_other_runs += 1
-                update_bar()
+                self.update_bar()
                 continue
             stats.sent += 1
-            await one(job)
+            await self.send(job)
 
-    started = time.monotonic()
-    width = 1 if backend.serial else max(1, min(concurrency, len(jobs)))
-    keeper = LeaseKeeper(ledger.path, owner, lease).start()
-    try:
-        await asyncio.gather(*(worker() for _ in range(width)))
-        told = False
-        while busy and not fatal:
-            if not told:
-                told = True
-                message = (
-                    f"{backend.spec}: {len(busy)} request(s) are being sent by another annalign run on {ledger.path}; "
-                    f"waiting for its answers (or for its claims to expire, at most {lease:g} s after it stops)"
+    async def send(self, job: Job) -> None:
+        """Send one job with retries; record its answer, or its failure after the last attempt."""
+        started = time.monotonic()
+        attempt = 0
+        while True:
+            attempt += 1
+            if self.rpm is not None:
+                await self.rpm.acquire(1)
+            if self.tpm is not None:
+                await self.tpm.acquire(job.est_tokens)
+            try:
+                completion = await self.backend.complete(job.request, timeout=self.opts.timeout)
+            except BackendError as exc:
+                if await self.retry(job, exc, attempt, started):
+                    continue
+                return
+            self.record(job, completion, time.monotonic() - started, attempt)
+            return
+
+    async def retry(self, job: Job, exc: BackendError, attempt: int, started: float) -> bool:
+        """After a failed attempt: True once the backoff delay has passed; False when the job is done for (recorded)."""
+        backend, opts = self.backend, self.opts
+        if exc.fatal:
+            self.fatal.append(backend.redact(exc.reason) or "fatal error")
+            return False
+        if exc.transient and attempt < opts.max_attempts:
+            if exc.retry_after is not None and exc.retry_after > opts.max_retry_after and not self.capped:
+                self.capped.append(exc.retry_after)
+                warn(
+                    f"{backend.spec}: the server asked to wait {exc.retry_after:g} s before retrying (Retry-After); "
+                    f"annalign waits at most {opts.max_retry_after:g} s, so the retry may be refused again"
                 )
-                log.info("%s", message)
-                if notify is not None:
-                    notify(message)
-            await asyncio.sleep(min(1.0, lease / 4))
-            held = ledger.held_by_others((j.key for j in busy), owner)
-            ready = [j for j in busy if j.key not in held]
-            busy[:] = [j for j in busy if j.key in held]
-            for job in ready:
-                queue.put_nowait(job)
-            if ready:
-                await asyncio.gather(*(worker() for _ in range(width)))
-    finally:
-        keeper.stop()
-        ledger.release(owner)
-        stats.elapsed_s += time.monotonic() - started
-        if bar is not None:
-            bar.close()
-    if fatal:
-        raise InputError(f"{backend.spec}: {fatal[0]}; stopped (results so far are kept in {ledger.path})")
-    return stats
+            delay = backoff_delay(attempt, opts.backoff_base, opts.backoff_max, exc.retry_after, opts.max_retry_after)
+            self.stats.retries += 1
+            log.info("retry %d of item %s in %.2f s: %s", attempt, job.item_id, delay, backend.redact(exc.reason))
+            await asyncio.sleep(delay)
+            return True
+        reason = f"{exc.reason} (after {attempt} attempt{'s' if attempt > 1 else ''})"
+        self.ledger.record(failed_row(job, self.template, backend, reason, time.monotonic() - started, attempt), self.owner)
+        self.stats.failed += 1
+        self.stats.failures.append((job.item_id, backend.redact(reason) or ""))
+        self.update_bar()
+        return False
+
+    def record(self, job: Job, completion: Completion, latency: float, attempt: int) -> None:
+        """Commit an answered request to the ledger and count it."""
+        stats = self.stats
+        if self.tpm is not None:
+            self.tpm.adjust(completion.prompt_tokens + completion.completion_tokens - job.est_tokens)
+        row = result_row(job, self.template, self.backend, completion, latency, attempt)
+        self.ledger.record(row, self.owner)
+        stats.ok += row["parse_status"] == "ok"
+        stats.unparsed += row["parse_status"] != "ok"
+        stats.prompt_tokens += completion.prompt_tokens
+        stats.completion_tokens += completion.completion_tokens
+        stats.cost_usd = (stats.prompt_tokens * self.price[0] + stats.completion_tokens * self.price[1]) / 1e6
+        self.update_bar()
+
+    def update_bar(self) -> None:
+        """Advance the progress bar by one finished request."""
+        if self.bar is not None:
+            s = self.stats
+            self.bar.set_postfix(
+                ok=s.ok, unparsed=s.unparsed, failed=s.failed, retries=s.retries,
+                tokens=s.prompt_tokens + s.completion_tokens, cost=f"${s.cost_usd:.4f}", refresh=False,
+            )  # fmt: skip
+            self.bar.update(1)
 
 
 def _progress_bar(total: int, label: str, enabled: bool) -> Any:

@@ -14,7 +14,9 @@ import numpy as np
 
 from annalign.config import Settings
 from annalign.core.annotations import Annotations
-from annalign.core.machines import MachineRatings
+from annalign.core.grouping import parse_label
+from annalign.core.machines import MachineRatings, linear_map
+from annalign.core.raters import format_persona_rater, parse_persona_rater
 from annalign.datasets.machine_files import machine_ratings_from_frame
 from annalign.redaction import redact
 from annalign.results import file_stem
@@ -25,11 +27,16 @@ DEFAULT_MODEL = "local:smollm2-135m"
 
 def persona_text(data: Annotations, by: list[str], label: str) -> str:
     """How a persona prompt names a group, e.g. 'a woman who identifies as Black/African American'."""
-    values = label.split("|")
-    attrs = dict(zip(by, values, strict=False))
+    attrs = dict(zip(by, parse_label(label), strict=False))
     if set(attrs) == {"rater_race", "rater_gender"}:
         return f"a {attrs['rater_gender'].lower()} who identifies as {attrs['rater_race']}"
     return "an annotator with " + ", ".join(f"{k.removeprefix('rater_')} {v}" for k, v in attrs.items())
+
+
+def _persona_rater(name: str, group: str) -> str:
+    """The engine's rater name (its persona tag names the prompt text) renamed to the group's label."""
+    parsed = parse_persona_rater(name)
+    return format_persona_rater(name if parsed is None else parsed[0], group)
 
 
 def _safe(name: str) -> str:
@@ -39,8 +46,8 @@ def _safe(name: str) -> str:
 
 def estimate_cost(data: Annotations, model: str, template_text: str, n_requests: int) -> tuple[float, float]:
     """(input tokens, USD) a run of ``n_requests`` would cost at list prices; roughly 4 characters per token."""
-    from annalign.engine.backends.base import parse_model_spec
     from annalign.engine.runner import price_of
+    from annalign.engine.spec import parse_model_spec
 
     chars = [len(str(data.items[c].iloc[i])) for c in ("context", "response") if c in data.items for i in range(min(len(data.items), 200))]
     per_item = (sum(chars) / max(1, min(len(data.items), 200)) + len(template_text)) / 4
@@ -57,7 +64,7 @@ def annotate_for_run(
     say: Callable[[str], None] = print,
 ) -> tuple[list[MachineRatings], dict[str, Any]]:
     """Annotate with every configured model x template; persona runs when ``personas`` (group labels) given."""
-    from annalign.engine import annotate
+    from annalign.engine import AnnotateOptions, annotate
     from annalign.engine.frames import write_machine_file
     from annalign.engine.prompts import builtin_names, persona_variant, resolve_template
 
@@ -83,22 +90,21 @@ def annotate_for_run(
                     f"{shown} / {name}: {n_requests} requests, about {tokens / 1e6:.2f}M input tokens, "
                     f"estimated ${cost:.2f} at list prices; requests already in the ledger are free"
                 )
-                frame = annotate(
-                    data, model, template=name, personas=texts, samples=settings.samples, temperature=settings.temperature,
-                    concurrency=settings.concurrency, ledger_path=ledger, limit=settings.limit, notify=say,
-                    n_threads=settings.threads,
+                options = AnnotateOptions(
+                    samples=settings.samples, temperature=settings.temperature, concurrency=settings.concurrency,
+                    limit=settings.limit, threads=settings.threads,
                 )  # fmt: skip
+                frame = annotate(data, model, template=name, personas=texts, options=options, ledger=ledger, notify=say)
                 info = dict(frame.attrs.get("annotate", {}))
                 provenance["annotation_runs"].append(info)
                 provenance["templates"][info.get("template", name)] = info.get("template_hash")
                 if group_labels:
                     back = dict(zip(texts, group_labels, strict=True))
-                    frame["rater"] = [f"{r.split('|persona=')[0]}|persona={back.get(p, p)}" for r, p in zip(frame["rater"], frame["persona"], strict=True)]
+                    frame["rater"] = [_persona_rater(r, back.get(p, p)) for r, p in zip(frame["rater"], frame["persona"], strict=True)]
                 write_machine_file(frame, out_dir / "annotations" / f"{_safe(shown)}__{_safe(name)}.csv")
                 values = [v for _, v in tmpl.answers]
-                lo, hi = min(values), max(values)
                 scaled = frame.copy()
-                scaled["score"] = target[0] + (scaled["score"] - lo) * (target[1] - target[0]) / (hi - lo)
+                scaled["score"] = linear_map(scaled["score"].to_numpy(), (min(values), max(values)), target)
                 scaled = scaled.drop(columns=[c for c in ("label",) if c in scaled.columns])
                 scaled["_row"] = np.arange(len(scaled)) + 2
                 parts.append(

@@ -169,6 +169,7 @@ def run_analyses(data: Annotations, machines: MachineRatings | None, settings: S
                 seed=settings.seed,
                 level=settings.level,
                 min_group_size=settings.min_group_size,
+                missing_attr=settings.missing_attr,
                 power_items=settings.power_items,
             )
     rq3 = None
@@ -176,8 +177,9 @@ def run_analyses(data: Annotations, machines: MachineRatings | None, settings: S
         from annalign.analyses.group_disagreement import analyze_disagreement
 
         rq3 = analyze_disagreement(
-            data, personas or None, baselines or None, by=groupings[0], n_boot=settings.bootstrap, seed=settings.seed, level=settings.level
-        )
+            data, personas or None, baselines or None, by=groupings[0], min_group_size=settings.min_group_size,
+            missing_attr=settings.missing_attr, n_boot=settings.bootstrap, seed=settings.seed, level=settings.level,
+        )  # fmt: skip
     extra = run_registered(chosen, data, machines, settings)
     return RunResult(data, machines, settings.to_dict(), rq1, rq2, rq3, extra=extra, version=__version__)
 
@@ -208,9 +210,12 @@ def run_settings(
                 raise InputError("annotating needs an output folder (out_dir) for the ledger and the machine-rater files")
             labels = None
             if personas:
-                from annalign.analyses.group_disagreement import form_groups
+                from annalign.core.grouping import make_groups
 
-                labels = list(form_groups(data, settings.groupings[0]).labels)
+                grouping = make_groups(
+                    data.raters, settings.groupings[0], min_group_size=settings.min_group_size, missing_attr=settings.missing_attr
+                )
+                labels = list(grouping.labels)
                 n = len(labels) * (settings.limit or data.n_items) * len(settings.models) * len(settings.templates)
                 if say:
                     say(f"persona annotation: {n} requests ({len(labels)} groups), answered from the ledger where already done")

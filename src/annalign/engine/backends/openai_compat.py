@@ -13,13 +13,24 @@ from annalign.engine.backends.base import (
     Completion,
     ModelSpec,
     parse_retry_after,
+    price_from_table,
     warn_userinfo,
 )
+from annalign.engine.backends.registry import register_backend
 from annalign.engine.parsing import answer_logprobs, answer_position
 from annalign.errors import InputError
 
 #: Placeholder key for local servers that need none (never a real secret).
 NO_KEY = "sk-no-key-needed"
+
+#: Rough USD per million (input, output) tokens of OpenAI's own models, for cost estimates only.
+PRICES: dict[str, tuple[float, float]] = {
+    "gpt-4o-mini": (0.15, 0.60),
+    "gpt-4o": (2.50, 10.00),
+    "gpt-4.1-nano": (0.10, 0.40),
+    "gpt-4.1-mini": (0.40, 1.60),
+    "gpt-4.1": (2.00, 8.00),
+}
 
 
 def gbnf_choice(answers: tuple[str, ...]) -> str:
@@ -43,13 +54,17 @@ def json_schema(request: ChatRequest) -> dict[str, Any]:
     }
 
 
+@register_backend(
+    "openai",
+    accepts_base_url=True,
+    base_url_env="OPENAI_BASE_URL",
+    constraints=("grammar", "guided_choice", "json_schema"),
+    supports_logprobs=True,
+)
 class OpenAIBackend(Backend):
     """Chat completions through the official ``openai`` SDK, its own retries off (the runner retries)."""
 
-    supports_logprobs = True
-    constraints = ("grammar", "guided_choice", "json_schema")
-
-    def __init__(self, spec: ModelSpec, *, api_key: str | None = None):
+    def __init__(self, spec: ModelSpec, *, api_key: str | None = None, n_threads: int | None = None):
         super().__init__(spec)
         import openai
 
@@ -69,6 +84,11 @@ class OpenAIBackend(Backend):
         from openai.types.chat import ChatCompletion
 
         self._completion_type = ChatCompletion
+
+    @classmethod
+    def price(cls, spec: ModelSpec) -> tuple[float, float]:
+        """OpenAI's list price; 0 for a custom endpoint (a local or self-hosted server)."""
+        return (0.0, 0.0) if spec.base_url else price_from_table(PRICES, spec.model)
 
     async def aclose(self) -> None:
         await self._client.close()
