@@ -8,10 +8,6 @@ import click
 
 from annalign.cli.exits import invoke
 from annalign.cli.options import data_options, settings_from_options
-from annalign.engine.api import annotate as run_annotate
-from annalign.engine.api import default_ledger_path
-from annalign.engine.frames import write_machine_file
-from annalign.engine.options import AnnotateOptions, check_rate
 from annalign.engine.prompts import builtin_names
 from annalign.engine.spec import DEFAULT_MODEL
 from annalign.errors import InputError, RequestsFailed
@@ -20,6 +16,8 @@ from annalign.redaction import redact
 
 def _rate(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
     """Validate --rpm/--tpm with the engine's rule (positive or absent)."""
+    from annalign.engine.options import check_rate
+
     return check_rate(value, param.opts[0])
 
 
@@ -69,6 +67,10 @@ def annotate(
     rejected API key); 3 some requests failed after all retries (the file is written, the failed
     items have status 'failed'; a re-run retries them); 130 Ctrl-C; 143 SIGTERM.
     """
+    from annalign.engine.api import annotate as run_annotate
+    from annalign.engine.api import default_ledger_path
+    from annalign.engine.frames import write_machine_file
+    from annalign.engine.options import AnnotateOptions
     from annalign.pipeline.run import load_data
 
     if not out.lower().endswith((".csv", ".jsonl", ".parquet")):

@@ -13,9 +13,7 @@ from annalign import __version__
 from annalign.cli.exits import invoke
 from annalign.cli.options import analysis_options, data_options, settings_from_options
 from annalign.config import Settings
-from annalign.pipeline.run import run_settings
 from annalign.redaction import redact
-from annalign.results import output_errors, prepare_out_dir
 
 
 def _echo_warning(message: str) -> None:
@@ -47,6 +45,9 @@ def datasets() -> None:
 
 
 def _analyze(settings: Settings, out: str, personas: bool = False) -> None:
+    from annalign.pipeline.run import run_settings
+    from annalign.results import output_errors, prepare_out_dir
+
     prepare_out_dir(out)
     result = run_settings(settings, out, personas=personas, say=_say, echo_warning=_echo_warning)
     path = result.save(out)
@@ -85,6 +86,7 @@ def analyze(out: str, config_path: str | None, **options: Any) -> None:
 def run(out: str, config_path: str | None, no_model: bool, personas: bool, **options: Any) -> None:
     """The main job: annotate with the model(s), then run every analysis on DICES-350 (or the configured data)."""
     from annalign.pipeline.annotation import DEFAULT_MODEL
+    from annalign.results import output_errors, prepare_out_dir
 
     options["models"] = list(options.get("models") or []) or None
     options["templates"] = list(options.get("templates") or []) or None

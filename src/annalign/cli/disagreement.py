@@ -8,16 +8,11 @@ label>`` (``core.raters``; for example ``gpt-4|persona=White × Woman``, or the 
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from annalign import __version__
-from annalign.analyses.group_disagreement import (
-    DisagreementResult,
-    analyze_disagreement,
-    split_persona_raters,
-)
 from annalign.cli.exits import invoke
 from annalign.cli.options import (
     data_options,
@@ -26,14 +21,14 @@ from annalign.cli.options import (
     resampling_options,
     settings_from_options,
 )
-from annalign.config import Settings
-from annalign.core.grouping import make_groups
-from annalign.core.machines import drop_constant
 from annalign.core.raters import format_persona_rater, is_persona_rater
-from annalign.datasets.machine_files import load_machine_ratings
 from annalign.errors import InputError
-from annalign.pipeline.run import collect_warnings, load_data
-from annalign.results import prepare_out_dir, write_outputs
+
+if TYPE_CHECKING:
+    from annalign.analyses.group_disagreement import (
+        DisagreementResult,
+    )
+    from annalign.config import Settings
 
 
 def _echo_warning(message: str) -> None:
@@ -48,6 +43,12 @@ def run_disagreement(
     ``settings.ratings`` are baseline machine raters, ``settings.persona_ratings`` persona raters
     (named ``<model>|persona=<group label>``); ``groups`` lists explicit (A, B) pairs.
     """
+    from annalign.analyses.group_disagreement import analyze_disagreement, split_persona_raters
+    from annalign.core.grouping import make_groups
+    from annalign.core.machines import drop_constant
+    from annalign.datasets.machine_files import load_machine_ratings
+    from annalign.pipeline.run import collect_warnings, load_data
+
     warnings: list[str] = []
     by = settings.groupings[0]
     with collect_warnings(warnings, _echo_warning):
@@ -129,6 +130,8 @@ def _scales(settings: Settings) -> dict[str, list[float]] | None:
 @click.option("--out", required=True, metavar="DIR", help="output folder")
 def disagreement(config_path: str | None, groups: tuple[tuple[str, str], ...], out: str, **options: Any) -> None:
     """RQ3: do groups disagree, how reliably, and can a machine rater (persona or plain) predict it?"""
+    from annalign.results import prepare_out_dir, write_outputs
+
     options["persona_ratings"] = list(options.get("persona_ratings") or []) or None
     settings = settings_from_options(config_path, **options)
     prepare_out_dir(out)

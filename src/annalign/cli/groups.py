@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from annalign.analyses.group_alignment import GroupResult, analyze_groups
-from annalign.analyses.group_power import plot_power
 from annalign.cli.options import (
     data_options,
     grouping_options,
@@ -16,8 +14,9 @@ from annalign.cli.options import (
     resampling_options,
     settings_from_options,
 )
-from annalign.pipeline.run import collect_warnings, load_data, load_machines
-from annalign.results import distinct_file_names, output_errors, prepare_out_dir, write_outputs
+
+if TYPE_CHECKING:
+    from annalign.analyses.group_alignment import GroupResult
 
 
 def summary_lines(result: GroupResult) -> list[str]:
@@ -45,6 +44,11 @@ def summary_lines(result: GroupResult) -> list[str]:
 @click.option("--power-sims", metavar="N", help="simulated data sets per power point, at least 50 (default 1000)")
 def groups(config_path: str | None, out: str, **options: Any) -> None:
     """Alignment of each machine rater with each demographic group, disparities, power and within-group spread."""
+    from annalign.analyses.group_alignment import analyze_groups
+    from annalign.analyses.group_power import plot_power
+    from annalign.pipeline.run import collect_warnings, load_data, load_machines
+    from annalign.results import distinct_file_names, output_errors, prepare_out_dir, write_outputs
+
     settings = settings_from_options(config_path, **options)
     prepare_out_dir(out)
     messages: list[str] = []
