@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 
@@ -12,6 +13,12 @@ from annalign.engine.prompts import builtin_names
 from annalign.engine.spec import DEFAULT_MODEL
 from annalign.errors import InputError, RequestsFailed
 from annalign.redaction import redact
+
+#: the command's options that configure the engine (AnnotateOptions fields, and --no-progress); the rest are data options
+ENGINE_OPTIONS = (
+    "samples", "temperature", "concurrency", "limit", "requests_per_minute", "tokens_per_minute", "max_tokens",
+    "top_logprobs", "constrain", "timeout", "max_attempts", "api_key", "base_url", "threads", "no_progress",
+)  # fmt: skip
 
 
 def _rate(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
@@ -51,13 +58,7 @@ def _rate(ctx: click.Context, param: click.Parameter, value: float | None) -> fl
               help="local: models: llama.cpp threads (default: $ANNALIGN_THREADS, else every idle core).")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @click.option("--out", "out", required=True, help="Machine-rater file to write (.csv, .jsonl or .parquet).")
-def annotate(
-    config_path: str | None, model: str, template: str, personas: tuple[str, ...], samples: int, temperature: float,
-    concurrency: int, ledger: str | None, limit: int | None, requests_per_minute: float | None,
-    tokens_per_minute: float | None, max_tokens: int, top_logprobs: int, constrain: str, timeout: float,
-    max_attempts: int, api_key: str | None, base_url: str | None, threads: int | None, no_progress: bool, out: str,
-    **data_opts: str | None,
-) -> None:  # fmt: skip
+def annotate(config_path: str | None, model: str, template: str, personas: tuple[str, ...], ledger: str | None, out: str, **opts: Any) -> None:
     """Rate the conversations of a data set with an LLM and write a machine-rater file.
 
     The data options are those of ``analyze``; ``--context-col``/``--response-col`` name the
@@ -75,13 +76,10 @@ def annotate(
 
     if not out.lower().endswith((".csv", ".jsonl", ".parquet")):
         raise InputError(f"--out {out!r}: use a .csv, .jsonl or .parquet file name")
-    data = load_data(settings_from_options(config_path, **data_opts))
-    options = AnnotateOptions(
-        samples=samples, temperature=temperature, concurrency=concurrency, limit=limit,
-        requests_per_minute=requests_per_minute, tokens_per_minute=tokens_per_minute, max_tokens=max_tokens,
-        top_logprobs=top_logprobs or None, constrain=constrain, timeout=timeout, max_attempts=max_attempts,
-        api_key=api_key, base_url=base_url, progress=not no_progress, threads=threads,
-    )  # fmt: skip
+    engine_opts = {name: opts.pop(name) for name in ENGINE_OPTIONS}
+    data = load_data(settings_from_options(config_path, **opts))
+    engine_opts["top_logprobs"] = engine_opts["top_logprobs"] or None
+    options = AnnotateOptions(progress=not engine_opts.pop("no_progress"), **engine_opts)
     frame = run_annotate(
         data, model, template=template, personas=list(personas) or None, options=options,
         ledger=ledger or default_ledger_path(), notify=lambda message: click.echo(redact(message), err=True),
