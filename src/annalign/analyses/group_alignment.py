@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import combinations
 from typing import Any
 
@@ -255,141 +255,229 @@ def wald_omnibus(estimates: np.ndarray, replicates: np.ndarray) -> tuple[float, 
     return chi2, g - 1, float(stats.chi2.sf(chi2, g - 1))
 
 
+@dataclass(frozen=True)
+class GroupAlignmentConfig:
+    """RQ2's settings: resampling, grouping rules, power grid and within-group variation (keywords of analyze_groups)."""
+
+    n_boot: int = 1000
+    seed: int = 0
+    level: float = 0.95
+    min_group_size: int = DEFAULT_MIN_GROUP_SIZE
+    missing_attr: str = DEFAULT_MISSING
+    n_splits: int = 10
+    n_perm: int = 1000
+    power_items: Sequence[int] | None = (350, 1000, 3000, 10000)
+    power_raters: Sequence[int] | None = None
+    power_sims: int = 1000
+    alpha: float = 0.05
+    noise_boot: int = 200
+
+    def but(self, **changes: Any) -> GroupAlignmentConfig:
+        """A copy with some settings changed; an unknown name is a one-line error."""
+        unknown = sorted(set(changes) - set(self.__dataclass_fields__))
+        if unknown:
+            raise InputError(f"unknown RQ2 setting {unknown[0]!r}; known: {', '.join(self.__dataclass_fields__)}")
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class _Estimates:
+    """The point estimates and bootstrap replicates every RQ2 table is read from."""
+
+    r: np.ndarray
+    adj: np.ndarray
+    rel: np.ndarray
+    k_eff: np.ndarray
+    n_items: np.ndarray
+    boot_r: np.ndarray
+    boot_adj: np.ndarray
+    boot_rel: np.ndarray
+
+
 def analyze_groups(
     data: Annotations,
     machines: MachineRatings,
     by: str | Sequence[str] = DEFAULT_BY,
-    *,
-    n_boot: int = 1000,
-    seed: int = 0,
-    level: float = 0.95,
-    min_group_size: int = DEFAULT_MIN_GROUP_SIZE,
-    missing_attr: str = DEFAULT_MISSING,
-    n_splits: int = 10,
-    n_perm: int = 1000,
-    power_items: Sequence[int] | None = (350, 1000, 3000, 10000),
-    power_raters: Sequence[int] | None = None,
-    power_sims: int = 1000,
-    alpha: float = 0.05,
-    noise_boot: int = 200,
+    config: GroupAlignmentConfig | None = None,
+    **settings: Any,
 ) -> GroupResult:
-    """Run RQ2 for every machine rater: per-group r, disparities, power and within-group variation."""
-    from annalign.analyses.group_power import delta_pair_tests, power_analysis
+    """Run RQ2 for every machine rater: per-group r, disparities, power and within-group variation.
+
+    ``settings`` are GroupAlignmentConfig fields overriding ``config`` (``n_boot=10_000``, ...).
+    """
     from annalign.analyses.group_variation import within_group_variation
 
+    cfg = (config or GroupAlignmentConfig()).but(**settings)
     if not data.has_raters:
         raise InputError(f"data set {data.name} has no rater identities; group alignment (RQ2) needs rater-level ratings")
     if machines is None or machines.n_machines == 0:
         raise InputError("RQ2 needs at least one machine rater (--ratings FILE)")
-    if n_boot < 0 or n_perm < 0 or n_splits < 1:
+    if cfg.n_boot < 0 or cfg.n_perm < 0 or cfg.n_splits < 1:
         raise InputError("--bootstrap and permutations must be >= 0 and splits >= 1")
-    grouping = make_groups(data.raters, by, min_group_size=min_group_size, missing_attr=missing_attr)
+    grouping = make_groups(data.raters, by, min_group_size=cfg.min_group_size, missing_attr=cfg.missing_attr)
     sub = data.select_raters(grouping.kept)
     kept = grouping.of_kept()
-    code = kept.code
-    n_groups, labels = grouping.n_groups, grouping.labels
-    x = machines.scores
-    n_machines, names = x.shape[1], machines.names
-
+    x, names = machines.scores, machines.names
     rm = RaterMatrix.of(sub)
-    y, count = group_means(sub, code, n_groups)
+    y, count = group_means(sub, kept.code, grouping.n_groups)
+    est = _estimate(rm, sub, x, y, count, kept.code, grouping.n_groups, cfg)
+    pairs = list(combinations(range(grouping.n_groups), 2))
+    pairwise, perm_r, perm_scheme = _pairwise(rm, sub, x, y, est, grouping, pairs, names, cfg)
+    settings_out = _settings(grouping, sub, cfg, perm_scheme)
+    power = power_needed = None
+    if cfg.power_items:
+        from annalign.analyses.group_power import power_analysis
+
+        power, power_needed = power_analysis(
+            rm, x, y, kept, names, pairs, items=cfg.power_items, raters=cfg.power_raters, n_sims=cfg.power_sims, alpha=cfg.alpha, seed=cfg.seed
+        )  # fmt: skip
+        settings_out.update({"power_items": list(cfg.power_items), "power_raters": list(cfg.power_raters or []), "power_sims": cfg.power_sims})
+    within, share, rater_r = within_group_variation(sub, x, kept, names, n_perm=cfg.n_perm, noise_boot=cfg.noise_boot, seed=cfg.seed)
+    for reps in (est.boot_r, est.boot_adj, est.boot_rel):
+        reps.setflags(write=False)
+    groups_table = pd.DataFrame(
+        [{"group": lab, **grouping.attrs[g], "n_raters": int(grouping.sizes[g])} for g, lab in enumerate(grouping.labels)]
+    )
+    return GroupResult(
+        settings=settings_out,
+        groups=groups_table,
+        excluded_groups=grouping.excluded,
+        per_group=_per_group_table(est, grouping, names, cfg.level),
+        pairwise=pairwise,
+        omnibus=_omnibus_table(est, perm_r, names, grouping.n_groups, cfg.n_perm),
+        power=power,
+        power_items_needed=power_needed,
+        within_group=within,
+        variance_share=share,
+        rater_r=rater_r,
+        notes=list(NOTES),
+        replicates={"r": est.boot_r, "adjusted_r": est.boot_adj, "reliability": est.boot_rel},
+    )
+
+
+def _estimate(
+    rm: RaterMatrix, sub: Annotations, x: np.ndarray, y: np.ndarray, count: np.ndarray, code: np.ndarray, n_groups: int,
+    cfg: GroupAlignmentConfig,
+) -> _Estimates:  # fmt: skip
+    """Per machine and group: r, split-half reliability, adjusted r, and their paired bootstrap replicates."""
+    n_machines = x.shape[1]
     r = correlations_with(x, y)
     n_items = np.stack([(np.isfinite(x[:, m][:, None]) & np.isfinite(y)).sum(axis=0) for m in range(n_machines)])
     k_eff = harmonic_count(count, count > 0)
-    splits = make_splits(rm, code, n_groups, n_splits, seed)
+    splits = make_splits(rm, code, n_groups, cfg.n_splits, cfg.seed)
     rel = splits.reliability(pearson_masked(splits.h1, splits.h2), k_eff)
     adj = adjusted_r(r, rel[None, :])
-
     xs = np.repeat(x, n_groups, axis=1)
     ys = np.tile(y, (1, n_machines))
-    boot_r, boot_half = bootstrap_many([(xs, ys), (splits.h1, splits.h2)], sub.n_items, n_boot, seed)
-    boot_r = boot_r.reshape(n_boot, n_machines, n_groups)
+    boot_r, boot_half = bootstrap_many([(xs, ys), (splits.h1, splits.h2)], sub.n_items, cfg.n_boot, cfg.seed)
+    boot_r = boot_r.reshape(cfg.n_boot, n_machines, n_groups)
     boot_rel = splits.reliability(boot_half, k_eff)
     boot_adj = adjusted_r(boot_r, boot_rel[:, None, :])
+    return _Estimates(r, adj, rel, k_eff, n_items, boot_r, boot_adj, boot_rel)
 
+
+def _per_group_table(est: _Estimates, grouping: Any, names: Sequence[str], level: float) -> pd.DataFrame:
+    """One row per machine and group: r, reliability and adjusted r with their intervals."""
+    lo, hi = intervals(est.boot_r, level)
+    alo, ahi = intervals(est.boot_adj, level)
+    rel_lo, rel_hi = intervals(est.boot_rel, level)
     rows = []
-    lo, hi = intervals(boot_r, level)
-    alo, ahi = intervals(boot_adj, level)
-    rel_lo, rel_hi = intervals(boot_rel, level)
-    for m, g in np.ndindex(n_machines, n_groups):
+    for m, g in np.ndindex(len(names), grouping.n_groups):
         rows.append(
             {
                 "machine": names[m],
-                "group": labels[g],
+                "group": grouping.labels[g],
                 **grouping.attrs[g],
                 "n_raters": int(grouping.sizes[g]),
-                "raters_per_item": float(k_eff[g]),
-                "n_items": int(n_items[m, g]),
-                "r": float(r[m, g]),
+                "raters_per_item": float(est.k_eff[g]),
+                "n_items": int(est.n_items[m, g]),
+                "r": float(est.r[m, g]),
                 "ci_low": float(lo[m, g]),
                 "ci_high": float(hi[m, g]),
-                "reliability": float(rel[g]),
+                "reliability": float(est.rel[g]),
                 "reliability_ci_low": float(rel_lo[g]),
                 "reliability_ci_high": float(rel_hi[g]),
-                "adjusted_r": float(adj[m, g]),
+                "adjusted_r": float(est.adj[m, g]),
                 "adjusted_ci_low": float(alo[m, g]),
                 "adjusted_ci_high": float(ahi[m, g]),
             }
         )
-    per_group = pd.DataFrame(rows)
+    return pd.DataFrame(rows)
 
-    ss = np.random.SeedSequence([seed, 3])
-    pairs = list(combinations(range(n_groups), 2))
-    pair_rngs = [np.random.default_rng(s) for s in ss.spawn(len(pairs) + 1)]
+
+def _pairwise(
+    rm: RaterMatrix, sub: Annotations, x: np.ndarray, y: np.ndarray, est: _Estimates, grouping: Any,
+    pairs: list[tuple[int, int]], names: Sequence[str], cfg: GroupAlignmentConfig,
+) -> tuple[pd.DataFrame, np.ndarray, str]:  # fmt: skip
+    """Every pair of groups per machine: raw and adjusted differences, intervals, p-values and their adjustments."""
+    from annalign.analyses.group_power import delta_pair_tests
+
+    n_machines, n_groups, code = x.shape[1], grouping.n_groups, grouping.of_kept().code
+    pair_rngs = [np.random.default_rng(s) for s in np.random.SeedSequence([cfg.seed, 3]).spawn(len(pairs) + 1)]
     delta_p = delta_pair_tests(x, y, pairs)
-    pair_rows = []
     perm_scheme = "pair" if sub.n_ratings * len(pairs) <= PAIR_PERMUTATION_LIMIT else "global"
     perm_r = (
-        permutation_group_r(rm, x, code, n_groups, n_perm, pair_rngs[-1]) if n_perm else np.zeros((0, n_machines, n_groups))
+        permutation_group_r(rm, x, code, n_groups, cfg.n_perm, pair_rngs[-1]) if cfg.n_perm else np.zeros((0, n_machines, n_groups))
     )
+    rows = []
     for j, (a, b) in enumerate(pairs):
-        members_a, members_b = np.flatnonzero(code == a), np.flatnonzero(code == b)
-        if not n_perm:
+        if not cfg.n_perm:
             d_perm = np.zeros((0, n_machines))
         elif perm_scheme == "pair":
-            d_perm = permutation_pair_diffs(rm, x, members_a, members_b, n_perm, pair_rngs[j])
+            d_perm = permutation_pair_diffs(rm, x, np.flatnonzero(code == a), np.flatnonzero(code == b), cfg.n_perm, pair_rngs[j])
         else:
             d_perm = perm_r[:, :, a] - perm_r[:, :, b]
-        d = r[:, a] - r[:, b]
-        p_perm = permutation_p(d, d_perm, centre=True)
-        d_boot = boot_r[:, :, a] - boot_r[:, :, b]
-        d_adj = adj[:, a] - adj[:, b]
-        d_adj_boot = boot_adj[:, :, a] - boot_adj[:, :, b]
-        dlo, dhi = intervals(d_boot, level)
-        adlo, adhi = intervals(d_adj_boot, level)
-        p_raw, p_adj = bootstrap_p(d_boot), bootstrap_p(d_adj_boot)
-        for m in range(n_machines):
-            pair_rows.append(
-                {
-                    "machine": names[m],
-                    "group_a": labels[a],
-                    "group_b": labels[b],
-                    "n_raters_a": int(grouping.sizes[a]),
-                    "n_raters_b": int(grouping.sizes[b]),
-                    "diff": float(d[m]),
-                    "ci_low": float(dlo[m]),
-                    "ci_high": float(dhi[m]),
-                    "p_perm": float(p_perm[m]),
-                    "p_boot": float(p_raw[m]),
-                    "p_delta": float(delta_p[m, j]),
-                    "diff_adjusted": float(d_adj[m]),
-                    "adjusted_ci_low": float(adlo[m]),
-                    "adjusted_ci_high": float(adhi[m]),
-                    "p_adjusted": float(p_adj[m]),
-                }
-            )
-    pairwise = pd.DataFrame(pair_rows)
+        rows.extend(_pair_rows(est, grouping, names, a, b, d_perm, delta_p[:, j], cfg.level))
+    pairwise = pd.DataFrame(rows)
     for column in ("p_perm", "p_adjusted"):
         pairwise[f"{column}_holm"] = pairwise.groupby("machine")[column].transform(lambda s: holm(s.to_numpy()))
         pairwise[f"{column}_bh"] = pairwise.groupby("machine")[column].transform(lambda s: benjamini_hochberg(s.to_numpy()))
+    return pairwise, perm_r, perm_scheme
 
-    omni_obs = spread_statistic(r)
-    omni_perm = spread_statistic(perm_r) if n_perm else np.zeros((0, n_machines))
+
+def _pair_rows(
+    est: _Estimates, grouping: Any, names: Sequence[str], a: int, b: int, d_perm: np.ndarray, delta_p: np.ndarray, level: float
+) -> list[dict[str, Any]]:
+    """The rows of one pair of groups (one per machine)."""
+    d = est.r[:, a] - est.r[:, b]
+    p_perm = permutation_p(d, d_perm, centre=True)
+    d_boot = est.boot_r[:, :, a] - est.boot_r[:, :, b]
+    d_adj = est.adj[:, a] - est.adj[:, b]
+    d_adj_boot = est.boot_adj[:, :, a] - est.boot_adj[:, :, b]
+    dlo, dhi = intervals(d_boot, level)
+    adlo, adhi = intervals(d_adj_boot, level)
+    p_raw, p_adj = bootstrap_p(d_boot), bootstrap_p(d_adj_boot)
+    return [
+        {
+            "machine": names[m],
+            "group_a": grouping.labels[a],
+            "group_b": grouping.labels[b],
+            "n_raters_a": int(grouping.sizes[a]),
+            "n_raters_b": int(grouping.sizes[b]),
+            "diff": float(d[m]),
+            "ci_low": float(dlo[m]),
+            "ci_high": float(dhi[m]),
+            "p_perm": float(p_perm[m]),
+            "p_boot": float(p_raw[m]),
+            "p_delta": float(delta_p[m]),
+            "diff_adjusted": float(d_adj[m]),
+            "adjusted_ci_low": float(adlo[m]),
+            "adjusted_ci_high": float(adhi[m]),
+            "p_adjusted": float(p_adj[m]),
+        }
+        for m in range(len(names))
+    ]
+
+
+def _omnibus_table(est: _Estimates, perm_r: np.ndarray, names: Sequence[str], n_groups: int, n_perm: int) -> pd.DataFrame:
+    """Per machine: do the groups differ at all? (permutation test of the spread; Wald test of the adjusted r)."""
+    omni_obs = spread_statistic(est.r)
+    omni_perm = spread_statistic(perm_r) if n_perm else np.zeros((0, len(names)))
     omni_p = permutation_p(omni_obs, omni_perm, centre=False)
-    omni_rows = []
-    for m in range(n_machines):
-        chi2, df, p_wald = wald_omnibus(adj[m], boot_adj[:, m, :])
-        omni_rows.append(
+    rows = []
+    for m in range(len(names)):
+        chi2, df, p_wald = wald_omnibus(est.adj[m], est.boot_adj[:, m, :])
+        rows.append(
             {
                 "machine": names[m],
                 "n_groups": n_groups,
@@ -400,61 +488,27 @@ def analyze_groups(
                 "p_adjusted": p_wald,
             }
         )
-    omnibus = pd.DataFrame(omni_rows)
+    return pd.DataFrame(rows)
 
-    groups_table = pd.DataFrame(
-        [{"group": lab, **grouping.attrs[g], "n_raters": int(grouping.sizes[g])} for g, lab in enumerate(labels)]
-    )
-    settings = {
+
+def _settings(grouping: Any, sub: Annotations, cfg: GroupAlignmentConfig, perm_scheme: str) -> dict[str, Any]:
+    """The "settings" block of the RQ2 results (what was asked for and what the data held)."""
+    return {
         "by": list(grouping.by),
-        "n_boot": n_boot,
-        "seed": seed,
-        "level": level,
-        "min_group_size": min_group_size,
-        "missing_attr": missing_attr,
-        "n_splits": n_splits,
-        "n_perm": n_perm,
+        "n_boot": cfg.n_boot,
+        "seed": cfg.seed,
+        "level": cfg.level,
+        "min_group_size": cfg.min_group_size,
+        "missing_attr": cfg.missing_attr,
+        "n_splits": cfg.n_splits,
+        "n_perm": cfg.n_perm,
         "permutation_scheme": perm_scheme,
-        "alpha": alpha,
-        "n_raters": int(len(code)),
+        "alpha": cfg.alpha,
+        "n_raters": int(grouping.kept.sum()),
         "n_items": int(sub.n_items),
         "n_ratings": int(sub.n_ratings),
         "missing_attribute_counts": grouping.n_missing,
     }
-    power = power_needed = None
-    if power_items:
-        power, power_needed = power_analysis(
-            rm,
-            x,
-            y,
-            kept,
-            names,
-            pairs,
-            items=power_items,
-            raters=power_raters,
-            n_sims=power_sims,
-            alpha=alpha,
-            seed=seed,
-        )
-        settings.update({"power_items": list(power_items), "power_raters": list(power_raters or []), "power_sims": power_sims})
-    within, share, rater_r = within_group_variation(sub, x, kept, names, n_perm=n_perm, noise_boot=noise_boot, seed=seed)
-    for reps in (boot_r, boot_adj, boot_rel):
-        reps.setflags(write=False)
-    return GroupResult(
-        settings=settings,
-        groups=groups_table,
-        excluded_groups=grouping.excluded,
-        per_group=per_group,
-        pairwise=pairwise,
-        omnibus=omnibus,
-        power=power,
-        power_items_needed=power_needed,
-        within_group=within,
-        variance_share=share,
-        rater_r=rater_r,
-        notes=list(NOTES),
-        replicates={"r": boot_r, "adjusted_r": boot_adj, "reliability": boot_rel},
-    )
 
 
 NOTES = [
