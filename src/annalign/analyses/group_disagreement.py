@@ -408,96 +408,143 @@ def _persona_prediction(per_label: dict[str, np.ndarray], groups: Grouping, pair
     return score_a - score_b, []
 
 
+@dataclass(frozen=True)
+class DisagreementConfig:
+    """RQ3's settings: which pairs, the grouping rules, resampling and the "clear difference" threshold."""
+
+    pairs: str | Sequence[tuple[str, str]] = "default"
+    min_group_size: int = DEFAULT_MIN_GROUP_SIZE
+    missing_attr: str = DEFAULT_MISSING
+    n_boot: int = 1000
+    n_perm: int = 1000
+    n_splits: int = 100
+    seed: int = 0
+    threshold: float | None = None
+    threshold_quantile: float = 0.75
+    level: float = 0.95
+
+    def but(self, **changes: Any) -> DisagreementConfig:
+        """A copy with some settings changed; an unknown name is a one-line error."""
+        unknown = sorted(set(changes) - set(self.__dataclass_fields__))
+        if unknown:
+            raise InputError(f"unknown RQ3 setting {unknown[0]!r}; known: {', '.join(self.__dataclass_fields__)}")
+        return replace(self, **changes)
+
+    def check(self) -> None:
+        """One-line errors for settings RQ3 cannot use."""
+        if self.n_boot < 10 or self.n_perm < 0 or self.n_splits < 1:
+            raise InputError("RQ3 needs at least 10 bootstrap replicates, 0 or more permutations and 1 split")
+        if not 0 < self.threshold_quantile < 1:
+            raise InputError(f"threshold quantile must be between 0 and 1, got {self.threshold_quantile}")
+        if self.threshold is not None and self.threshold < 0:
+            raise InputError(f"threshold is a minimum |difference| and must be >= 0, got {self.threshold}")
+
+
+#: one prediction to test: (pair position, "persona" or "baseline", predictor name, predicted d, clear-item mask)
+_Column = tuple[int, str, str, np.ndarray, np.ndarray]
+
+
 def analyze_disagreement(
     data: Annotations,
     persona_scores: Mapping[str, object] | None = None,
     baseline: object = None,
     *,
     by: str | Sequence[str] = DEFAULT_BY,
-    pairs: str | Sequence[tuple[str, str]] = "default",
-    min_group_size: int = DEFAULT_MIN_GROUP_SIZE,
-    missing_attr: str = DEFAULT_MISSING,
-    n_boot: int = 1000,
-    n_perm: int = 1000,
-    n_splits: int = 100,
-    seed: int = 0,
-    threshold: float | None = None,
-    threshold_quantile: float = 0.75,
-    level: float = 0.95,
+    config: DisagreementConfig | None = None,
+    **settings: Any,
 ) -> DisagreementResult:
     """Observed group differences, their reliability and noise ceiling, and how well predictors track them.
 
     ``persona_scores``: {group label: scores (n_items,)} for one model, or {model: {label: scores}}.
     ``baseline``: scores (n_items,) or {name: scores}. NaN scores are unrated items, left out.
-    ``by``, ``min_group_size`` and ``missing_attr`` form the groups as RQ2 does (``core.grouping.make_groups``).
+    ``by``, ``min_group_size`` and ``missing_attr`` form the groups as RQ2 does (``core.grouping.make_groups``);
+    ``settings`` are DisagreementConfig fields overriding ``config``.
     """
-    if n_boot < 10 or n_perm < 0 or n_splits < 1:
-        raise InputError("RQ3 needs at least 10 bootstrap replicates, 0 or more permutations and 1 split")
-    if not 0 < threshold_quantile < 1:
-        raise InputError(f"threshold quantile must be between 0 and 1, got {threshold_quantile}")
-    if threshold is not None and threshold < 0:
-        raise InputError(f"threshold is a minimum |difference| and must be >= 0, got {threshold}")
+    cfg = (config or DisagreementConfig()).but(**settings)
+    cfg.check()
     if not data.has_raters:
         raise InputError(f"data set {data.name} has no rater identities; RQ3 needs rater-level ratings")
-    groups = make_groups(data.raters, by, min_group_size=min_group_size, missing_attr=missing_attr)
-    chosen = resolve_pairs(groups, pairs)
+    groups = make_groups(data.raters, by, min_group_size=cfg.min_group_size, missing_attr=cfg.missing_attr)
+    chosen = resolve_pairs(groups, cfg.pairs)
     personas, baselines = _normalise_inputs(persona_scores, baseline, data.n_items)
-    for model, per_label in list(personas.items()):
-        unknown = sorted(lab for lab in per_label if groups.find(lab) < 0)
-        personas[model] = {groups.labels[groups.find(lab)]: v for lab, v in per_label.items() if groups.find(lab) >= 0}
-        if unknown:
-            warn(f"persona scores of {model!r} for labels that are not groups of {', '.join(groups.by)} are ignored: {', '.join(unknown)}")
-
-    sizes = groups.sizes
-    n_total = int(sizes.sum())
+    personas = _known_personas(personas, groups)
     item, _, g, val = _entries(data, groups)
     shape = data.n_items * groups.n_groups
     sums = np.bincount(item * groups.n_groups + g, weights=val, minlength=shape).reshape(data.n_items, -1)
     counts = np.bincount(item * groups.n_groups + g, minlength=shape).reshape(data.n_items, -1).astype(float)
-    split_r = split_half_correlations(data, groups, chosen, split_halves(groups.code, n_splits, np.random.default_rng(seed)))
+    split_r = split_half_correlations(data, groups, chosen, split_halves(groups.code, cfg.n_splits, np.random.default_rng(cfg.seed)))
+    pair_results = [_observed_pair(pair, sums, counts, split_r[k], groups, cfg) for k, pair in enumerate(chosen)]
+    columns = _prediction_columns(pair_results, chosen, personas, baselines, groups)
+    pair_results = _test_predictions(pair_results, columns, cfg)
+    return DisagreementResult(groups.by, groups, data.item_ids, pair_results, _run_settings(groups, cfg))
 
-    run_settings = {
-        "pairs": pairs if isinstance(pairs, str) else "explicit",
-        "n_boot": n_boot,
-        "n_perm": n_perm,
-        "n_splits": n_splits,
-        "seed": seed,
-        "level": level,
-        "threshold": threshold,
-        "threshold_rule": f"|d| >= {threshold:g}" if threshold is not None else f"|d| >= its {threshold_quantile:g} quantile per pair",
+
+def _known_personas(personas: dict[str, dict[str, np.ndarray]], groups: Grouping) -> dict[str, dict[str, np.ndarray]]:
+    """Persona scores keyed by the groups' own labels; labels that are not groups are warned about and dropped."""
+    out = {}
+    for model, per_label in personas.items():
+        unknown = sorted(lab for lab in per_label if groups.find(lab) < 0)
+        out[model] = {groups.labels[groups.find(lab)]: v for lab, v in per_label.items() if groups.find(lab) >= 0}
+        if unknown:
+            warn(f"persona scores of {model!r} for labels that are not groups of {', '.join(groups.by)} are ignored: {', '.join(unknown)}")
+    return out
+
+
+def _run_settings(groups: Grouping, cfg: DisagreementConfig) -> dict[str, object]:
+    """The "settings" block of the RQ3 results."""
+    return {
+        "pairs": cfg.pairs if isinstance(cfg.pairs, str) else "explicit",
+        "n_boot": cfg.n_boot,
+        "n_perm": cfg.n_perm,
+        "n_splits": cfg.n_splits,
+        "seed": cfg.seed,
+        "level": cfg.level,
+        "threshold": cfg.threshold,
+        "threshold_rule": f"|d| >= {cfg.threshold:g}" if cfg.threshold is not None else f"|d| >= its {cfg.threshold_quantile:g} quantile per pair",
         "min_group_size": groups.min_group_size,
         "missing_attr": groups.missing_attr,
         "missing_attribute_counts": groups.n_missing,
     }
-    pair_results: list[PairResult] = []
+
+
+def _observed_pair(pair: Pair, sums: np.ndarray, counts: np.ndarray, split_r: np.ndarray, groups: Grouping, cfg: DisagreementConfig) -> PairResult:
+    """One pair's observed differences d per item, their split-half reliability, noise ceiling and clear items."""
+    a_label = groups.labels[pair.a]
+    b_label = REST if pair.b < 0 else groups.labels[pair.b]
+    n_a = int(groups.sizes[pair.a])
+    n_b = int(groups.sizes.sum()) - n_a if pair.b < 0 else int(groups.sizes[pair.b])
+    d = pair_difference(sums, counts, pair)
+    finite = np.isfinite(d)
+    if (~finite).any():
+        warn(f"RQ3 {a_label} vs {b_label}: {int((~finite).sum())} item(s) lack a rating from one of the groups and are left out")
+    r_split = float(np.nanmean(split_r)) if np.isfinite(split_r).any() else np.nan
+    reliability = float(spearman_brown(r_split))
+    ceiling = float(np.sqrt(reliability)) if reliability > 0 else np.nan
+    if np.isfinite(reliability) and reliability <= 0:
+        warn(f"RQ3 {a_label} vs {b_label}: reliability {reliability:.3f} <= 0; the difference is noise and the ceiling is undefined")
+    dv = d[finite]
+    t = cfg.threshold
+    if t is None:
+        t = float(np.quantile(np.abs(dv), cfg.threshold_quantile)) if len(dv) else np.nan
+    clear = finite & (np.abs(d) >= t) & (d != 0)
+    return PairResult(
+        a_label, b_label, pair.comparison, n_a, n_b, int(finite.sum()),
+        float(dv.mean()) if len(dv) else np.nan,
+        float(dv.std(ddof=1)) if len(dv) > 1 else np.nan,
+        float(np.abs(dv).mean()) if len(dv) else np.nan,
+        r_split, reliability, ceiling, float(t), int(clear.sum()), d,
+    )  # fmt: skip
+
+
+def _prediction_columns(
+    pair_results: list[PairResult], chosen: list[Pair], personas: dict[str, dict[str, np.ndarray]],
+    baselines: dict[str, np.ndarray], groups: Grouping,
+) -> list[_Column]:  # fmt: skip
+    """Every (pair, predictor) to test: persona predictions where all their groups have scores, and the baselines."""
+    columns: list[_Column] = []
     skipped: set[str] = set()
-    columns: list[tuple[int, str, str, np.ndarray, np.ndarray]] = []
-    for k, pair in enumerate(chosen):
-        a_label = groups.labels[pair.a]
-        b_label = REST if pair.b < 0 else groups.labels[pair.b]
-        n_a = int(sizes[pair.a])
-        n_b = n_total - n_a if pair.b < 0 else int(sizes[pair.b])
-        d = pair_difference(sums, counts, pair)
-        finite = np.isfinite(d)
-        if (~finite).any():
-            warn(f"RQ3 {a_label} vs {b_label}: {int((~finite).sum())} item(s) lack a rating from one of the groups and are left out")
-        r_split = float(np.nanmean(split_r[k])) if np.isfinite(split_r[k]).any() else np.nan
-        reliability = float(spearman_brown(r_split))
-        ceiling = float(np.sqrt(reliability)) if reliability > 0 else np.nan
-        if np.isfinite(reliability) and reliability <= 0:
-            warn(f"RQ3 {a_label} vs {b_label}: reliability {reliability:.3f} <= 0; the difference is noise and the ceiling is undefined")
-        dv = d[finite]
-        t = threshold
-        if t is None:
-            t = float(np.quantile(np.abs(dv), threshold_quantile)) if len(dv) else np.nan
-        clear = finite & (np.abs(d) >= t) & (d != 0)
-        pr = PairResult(
-            a_label, b_label, pair.comparison, n_a, n_b, int(finite.sum()),
-            float(dv.mean()) if len(dv) else np.nan,
-            float(dv.std(ddof=1)) if len(dv) > 1 else np.nan,
-            float(np.abs(dv).mean()) if len(dv) else np.nan,
-            r_split, reliability, ceiling, float(t), int(clear.sum()), d,
-        )
+    for j, (pr, pair) in enumerate(zip(pair_results, chosen, strict=True)):
+        clear = np.isfinite(pr.difference) & (np.abs(pr.difference) >= pr.threshold) & (pr.difference != 0)
         for model, per_label in personas.items():
             vec, missing = _persona_prediction(per_label, groups, pair)
             if vec is None:
@@ -506,21 +553,21 @@ def analyze_disagreement(
                     skipped.add(key)
                     warn(f"RQ3 persona prediction of {model!r} skipped where it needs groups without persona scores: {', '.join(missing)}")
                 continue
-            columns.append((len(pair_results), "persona", model, vec, clear))
-        columns.extend((len(pair_results), "baseline", name, vec, clear) for name, vec in baselines.items())
-        if (personas or baselines) and finite.sum() < 3:
-            warn(f"RQ3 {a_label} vs {b_label}: fewer than 3 items with a difference; predictions are not tested")
-        pair_results.append(pr)
+            columns.append((j, "persona", model, vec, clear))
+        columns.extend((j, "baseline", name, vec, clear) for name, vec in baselines.items())
+        if (personas or baselines) and pr.n_items < 3:
+            warn(f"RQ3 {pr.a} vs {pr.b}: fewer than 3 items with a difference; predictions are not tested")
+    return [c for c in columns if np.isfinite(pair_results[c[0]].difference).sum() >= 3]
 
-    # All predictions of all pairs at once: shared bootstrap replicates (over the data set's items)
-    # and, for predictions defined on the same items, shared permutations.
+
+def _test_predictions(pair_results: list[PairResult], columns: list[_Column], cfg: DisagreementConfig) -> list[PairResult]:
+    """All predictions of all pairs at once: shared bootstrap replicates and, on the same items, shared permutations."""
     predictions: list[list[Prediction]] = [[] for _ in pair_results]
     predicted: list[dict[tuple[str, str], np.ndarray]] = [{} for _ in pair_results]
-    columns = [c for c in columns if np.isfinite(pair_results[c[0]].difference).sum() >= 3]
     if columns:
         x = np.column_stack([np.where(np.isfinite(pair_results[j].difference), vec, np.nan) for j, _, _, vec, _ in columns])
         dm = np.column_stack([pair_results[j].difference for j, *_ in columns])
-        tests = correlation_tests(x, dm, n_boot=n_boot, n_perm=n_perm, seed=seed, level=level)
+        tests = correlation_tests(x, dm, n_boot=cfg.n_boot, n_perm=cfg.n_perm, seed=cfg.seed, level=cfg.level)
         for c, (j, kind, name, vec, clear) in enumerate(columns):
             pr = pair_results[j]
             valid = np.isfinite(x[:, c])
@@ -533,7 +580,6 @@ def analyze_disagreement(
                     r / pr.noise_ceiling if np.isfinite(pr.noise_ceiling) else np.nan, int(tests["n"][c]),
                     sa["accuracy"], sa["auc"], sa["n_positive"] + sa["n_negative"], sa["n_positive"], sa["n_negative"], center,
                 )
-            )
+            )  # fmt: skip
             predicted[j][(kind, name)] = vec
-    pair_results = [replace(p, predictions=predictions[j], predicted=predicted[j]) for j, p in enumerate(pair_results)]
-    return DisagreementResult(groups.by, groups, data.item_ids, pair_results, run_settings)
+    return [replace(p, predictions=predictions[j], predicted=predicted[j]) for j, p in enumerate(pair_results)]
