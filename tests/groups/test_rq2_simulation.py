@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from annalign.analyses.group_power import influence_cov, simulate_power, steiger_power, wald_pairs
+from annalign.analyses.group_power import (
+    RaterDraw,
+    influence_cov,
+    simulate_power,
+    steiger_power,
+    wald_pairs,
+)
 from annalign.core.operators import RaterMatrix, one_hot
 from annalign.testing.panels import panel, population_cov, true_group_r
 
@@ -68,7 +74,7 @@ def test_power_matches_fresh_data_and_closed_form(raters):
     pilot = panel(rng, 50_000, sizes, rho=RHO, sigma=SIGMA, alignment=alignment)
     rm = RaterMatrix.from_dense(pilot.ratings)
     y, _ = rm.means(one_hot(pilot.code, 2))
-    estimate = simulate_power(pilot.x, y, [(0, 1)], n_target, 1000, rng, rm=rm, code=pilot.code, raters=raters)[0]
+    estimate = simulate_power(pilot.x, y, [(0, 1)], n_target, 1000, rng, draw=None if raters is None else RaterDraw(rm, pilot.code, raters))[0]
     k = raters or sizes[0]
     fresh = fresh_rejection_rate(rng, n_target, (k, k), alignment, 1000)
     cov = population_cov(RHO, SIGMA, (k, k), alignment)

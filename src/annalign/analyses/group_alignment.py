@@ -326,11 +326,10 @@ def analyze_groups(
     settings_out = _settings(grouping, sub, cfg, perm_scheme)
     power = power_needed = None
     if cfg.power_items:
-        from annalign.analyses.group_power import power_analysis
+        from annalign.analyses.group_power import PowerGrid, power_analysis
 
-        power, power_needed = power_analysis(
-            rm, x, y, kept, names, pairs, items=cfg.power_items, raters=cfg.power_raters, n_sims=cfg.power_sims, alpha=cfg.alpha, seed=cfg.seed
-        )  # fmt: skip
+        grid = PowerGrid(cfg.power_items, cfg.power_raters, cfg.power_sims, cfg.alpha, cfg.seed)
+        power, power_needed = power_analysis(rm, x, y, kept, names, pairs, grid)
         settings_out.update({"power_items": list(cfg.power_items), "power_raters": list(cfg.power_raters or []), "power_sims": cfg.power_sims})
     within, share, rater_r = within_group_variation(sub, x, kept, names, n_perm=cfg.n_perm, noise_boot=cfg.noise_boot, seed=cfg.seed)
     for reps in (est.boot_r, est.boot_adj, est.boot_rel):

@@ -10,6 +10,7 @@ correlations gives the closed-form check.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -126,6 +127,15 @@ def rater_weights(rng: np.random.Generator, code: np.ndarray, n_groups: int, k: 
     return w
 
 
+@dataclass(frozen=True)
+class RaterDraw:
+    """Raters redrawn per simulated data set: ``raters`` per group from the ratings ``rm`` with group ``code``."""
+
+    rm: RaterMatrix
+    code: np.ndarray
+    raters: int
+
+
 def simulate_power(
     x: np.ndarray,
     y: np.ndarray,
@@ -134,11 +144,9 @@ def simulate_power(
     n_sims: int,
     rng: np.random.Generator,
     alpha: float = 0.05,
-    rm: RaterMatrix | None = None,
-    code: np.ndarray | None = None,
-    raters: int | None = None,
+    draw: RaterDraw | None = None,
 ) -> np.ndarray:
-    """Rejection rate per pair of the Wald test in data resampled to n_target items (and raters)."""
+    """Rejection rate per pair of the Wald test in data resampled to n_target items (and, with ``draw``, raters)."""
     n_all, n_groups = y.shape
     zcrit = stats.norm.isf(alpha / 2)
     # Fewer target items than observed ones: work on the drawn items (s x n_target) rather than on
@@ -155,10 +163,10 @@ def simulate_power(
             counts = np.ones((p, n_target))
         else:
             counts = item_counts(rng, n_all, n_target, p)
-        if raters is None or rm is None or code is None:
+        if draw is None:
             ys = y[idx] if by_index else y
         else:
-            means, _ = rm.means(rater_weights(rng, code, n_groups, raters, p))
+            means, _ = draw.rm.means(rater_weights(rng, draw.code, n_groups, draw.raters, p))
             ys = means.reshape(n_all, p, n_groups).transpose(1, 0, 2)
             if by_index:
                 ys = ys[np.arange(p)[:, None], idx]
@@ -196,6 +204,17 @@ def items_needed(n_items: np.ndarray, power: np.ndarray, n_sims: int, alpha: flo
     return float(((target + stats.norm.isf(alpha / 2)) / c) ** 2), method
 
 
+@dataclass(frozen=True)
+class PowerGrid:
+    """What the power analysis simulates: item counts, raters per group (beyond "observed"), data sets per point."""
+
+    items: Sequence[int]
+    raters: Sequence[int] | None = None
+    n_sims: int = 1000
+    alpha: float = 0.05
+    seed: int = 0
+
+
 def power_analysis(
     rm: RaterMatrix,
     x: np.ndarray,
@@ -203,28 +222,24 @@ def power_analysis(
     grouping: Grouping,
     names: Sequence[str],
     pairs: Sequence[tuple[int, int]],
-    *,
-    items: Sequence[int],
-    raters: Sequence[int] | None = None,
-    n_sims: int = 1000,
-    alpha: float = 0.05,
-    seed: int = 0,
+    grid: PowerGrid,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Power table (machine x pair x items x raters) and items needed for 80% power per pair.
 
     ``grouping`` covers the raters of ``rm`` (``Grouping.of_kept``); ``y`` holds its groups' mean ratings.
     """
     code, labels = grouping.code, grouping.labels
-    rng = np.random.default_rng([seed, 4])
-    rater_levels: list[int | None] = [None, *[int(k) for k in (raters or [])]]
-    items = sorted({int(n) for n in items})
+    n_sims, alpha = grid.n_sims, grid.alpha
+    rng = np.random.default_rng([grid.seed, 4])
+    rater_levels: list[int | None] = [None, *[int(k) for k in (grid.raters or [])]]
+    items = sorted({int(n) for n in grid.items})
     rows, need_rows = [], []
     y_corr = np.ma.corrcoef(np.ma.masked_invalid(y), rowvar=False).filled(np.nan)
     for m, name in enumerate(names):
         xm = x[:, m]
         r_obs = np.array([_corr(xm, y[:, g]) for g in range(y.shape[1])])
         for k in rater_levels:
-            grid = np.stack([simulate_power(xm, y, pairs, n, n_sims, rng, alpha, rm, code, k) for n in items])
+            grid = np.stack([simulate_power(xm, y, pairs, n, n_sims, rng, alpha, None if k is None else RaterDraw(rm, code, k)) for n in items])
             for j, (a, b) in enumerate(pairs):
                 closed = steiger_power(r_obs[a], r_obs[b], y_corr[a, b], np.array(items), alpha) if k is None else None
                 for i, n in enumerate(items):
