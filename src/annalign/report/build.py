@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from annalign.report import figures as F
+from annalign.report.figures import legacy as F
 from annalign.report.model import (
     FigureRef,
     Section,

@@ -1,4 +1,4 @@
-"""The report's figures (matplotlib, Agg): Okabe-Ito colours plus distinct line styles and markers, so they read in grey print."""
+"""(Until the report reads RunResult) the old report figures (matplotlib, Agg): Okabe-Ito colours plus distinct line styles and markers, so they read in grey print."""
 
 from __future__ import annotations
 
