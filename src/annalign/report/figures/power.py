@@ -66,8 +66,11 @@ def plot_power(result: Any, machine: str | None = None, ax: Axes | None = None) 
             ax.plot(part["n_items"], part["power"], color=colour(k), linestyle=line(k), marker=marker(k), markersize=4, label=plain(pair))
         ax.axhline(TARGET, color="#4d4d4d", linestyle=":", linewidth=1)
         ax.text(float(frame["n_items"].min()), TARGET + 0.01, "80% power", fontsize=8, color="#4d4d4d", va="bottom")
-        if frame["n_items"].max() / max(frame["n_items"].min(), 1) >= 10:
+        grid = sorted(int(n) for n in frame["n_items"].unique())
+        if grid[-1] / max(grid[0], 1) >= 10:
             ax.set_xscale("log")
+            ax.minorticks_off()  # ticks at the simulated item counts only (log minor ticks are slow to lay out, and noise here)
+        ax.set_xticks(grid, [str(n) for n in grid])
         ax.set_ylim(0, 1.02)
         ax.set_xlabel("number of items")
         ax.set_ylabel("power (alpha = 0.05)")

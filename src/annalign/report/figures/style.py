@@ -25,7 +25,7 @@ GRID = "#e6e6e6"
 #: most series (machines, comparisons) one figure shows in colour
 MAX_SERIES = 8
 #: pixels per inch of the report's PNG files
-DPI = 120
+DPI = 100
 
 STYLE: dict[str, Any] = {
     "font.size": 10,
