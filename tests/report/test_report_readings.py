@@ -177,7 +177,7 @@ def check_power_reading(reading: str, power: pd.DataFrame) -> None:
         if first is None:
             assert text == f"no comparison reaches 80% power with up to {top} items"
             continue
-        got = re.match(rf"80% power is first reached at (\d+) items \((.+)\); (\d+) of (\d+) comparisons stay below 80% up to (\d+) items",
+        got = re.match(r"80% power is first reached at (\d+) items \((.+)\); (\d+) of (\d+) comparisons stay below 80% up to (\d+) items",
                        text).groups()
         assert got == (str(first), pair, str(below), str(pairs), str(top))
 
