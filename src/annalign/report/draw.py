@@ -62,18 +62,26 @@ def _render_pending(index: int) -> bytes:
     return render(_PENDING[index])
 
 
+def idle_cores() -> float:
+    """Cores free for drawing: the ones this process may use less the recent load (1-minute average)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    return max(1.0, min(float(cores), cores - load + 1))  # + 1: this process's own core
+
+
 def default_workers(n_figures: int) -> int:
-    """Processes to draw with: one per available core (at most one per figure), 1 where forking is unsafe or not worth it."""
+    """Processes to draw with: one per idle core (at most one per figure); 1 where forking is unsafe or would not pay."""
     if n_figures < MIN_PARALLEL or "fork" not in multiprocessing.get_all_start_methods() or threading.active_count() > 1:
         return 1
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, min(cores, n_figures))
+    return max(1, min(int(idle_cores() + 0.5), n_figures))
 
 
 def render_all(figures: Sequence[FigureRef], workers: int) -> list[bytes]:
     """Every figure's PNG, in order: here, or in ``workers`` forked processes sharing the work."""
     if workers <= 1:
         return [render(f) for f in figures]
+    from matplotlib.backends import backend_agg  # noqa: F401  (imported once here, inherited by every worker)
+
     _PENDING[:] = figures
     try:
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
