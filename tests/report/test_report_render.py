@@ -114,3 +114,26 @@ def test_drawing_in_worker_processes_gives_the_same_report(tmp_path):
     assert set(serial) == set(parallel)
     for key in serial:
         assert serial[key].read_bytes() == parallel[key].read_bytes(), key
+
+
+class ToyResult:
+    """A registered analysis's result as the report sees it: to_dict, tables, summary."""
+
+    def to_dict(self) -> dict[str, object]:
+        return {"n": 2}
+
+    def tables(self) -> dict[str, object]:
+        import pandas as pd
+
+        return {"toy_counts": pd.DataFrame({"label": ["<b>a</b>", "b"], "n": [3, 4]})}
+
+    def summary(self) -> list[str]:
+        return ["toy analysis: two labels", "  a detail line"]
+
+
+def test_extra_analyses_get_a_generic_section(tmp_path):
+    run = replace(make_run(groups=False), extra={"toy": ToyResult()})
+    text = write_report(run, tmp_path)["html"].read_text("utf-8")
+    assert '<section id="extra-toy">' in text and "<p>toy analysis: two labels</p>" in text and "a detail line" in text
+    assert 'id="table-toy-toy_counts"' in text and "2 rows; the full table is the CSV file toy_counts.csv." in text
+    assert "<td>&lt;b&gt;a&lt;/b&gt;</td>" in text and '<td class="num">4</td>' in text

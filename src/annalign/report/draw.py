@@ -59,6 +59,7 @@ def render(figure: FigureRef) -> bytes:
 
 
 def _render_pending(index: int) -> bytes:
+    """(In a worker) the PNG of the index-th pending figure."""
     return render(_PENDING[index])
 
 

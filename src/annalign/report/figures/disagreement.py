@@ -42,6 +42,7 @@ def series_names(rq3: DisagreementResult) -> dict[tuple[str, str], str]:
 
 
 def _limits(values: list[float]) -> tuple[float, float]:
+    """x limits spanning the finite values and 0, with 5% padding."""
     finite = [v for v in values if np.isfinite(v)]
     lo, hi = min([*finite, 0.0]), max([*finite, 0.0])
     pad = 0.05 * ((hi - lo) or 1.0)

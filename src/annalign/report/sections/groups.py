@@ -41,13 +41,16 @@ class Ids:
         self.tag = "" if position == 0 else safe_file_name(by)
 
     def table(self, name: str) -> str:
+        """The HTML id of a table."""
         return f"table-{name}" + (f"-{self.tag}" if self.tag else "")
 
     def figure(self, name: str) -> str:
+        """A figure's id, also its file name."""
         return "rq2_" + (f"{self.tag}_" if self.tag else "") + name
 
     @property
     def section(self) -> str:
+        """The section's HTML id."""
         return "rq2" + (f"-{self.tag}" if self.tag else "")
 
 
