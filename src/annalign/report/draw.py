@@ -36,14 +36,18 @@ def single(plot: Callable[..., Any], result: Any, size: tuple[float, float], **o
 
 
 def panels(plot: Callable[..., Any], result: Any, options: Sequence[dict[str, Any]], size: tuple[float, float],
-           columns: int = 3, share: bool = False) -> Callable[[], Figure]:
-    """A drawing: one panel of ``size`` inches per options dict, ``plot(result, ax=..., **options)``, ``columns`` to a row."""
+           columns: int = 3, share: bool = False, space: tuple[float, float] = (0.3, 0.5)) -> Callable[[], Figure]:
+    """A drawing: one panel of ``size`` inches per options dict, ``plot(result, ax=..., **options)``, ``columns`` to a row.
+
+    ``space``: (wspace, hspace) between panels, as fractions of a panel (a fixed layout: no layout pass at save time).
+    """
 
     def draw() -> Figure:
         cols = max(1, min(columns, len(options)))
         rows = math.ceil(len(options) / cols)
         fig = new_figure(size[0] * cols, size[1] * rows)
-        axes = fig.subplots(rows, cols, squeeze=False, sharex=share, sharey=share).ravel()
+        axes = fig.subplots(rows, cols, squeeze=False, sharex=share, sharey=share,
+                            gridspec_kw={"wspace": space[0], "hspace": space[1]}).ravel()
         for ax, kwargs in zip(axes, options, strict=False):
             plot(result, ax=ax, **kwargs)
         for ax in axes[len(options):]:

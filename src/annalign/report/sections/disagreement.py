@@ -98,5 +98,5 @@ def rq3_section(rq3: DisagreementResult) -> Section:
                    f"ceiling: {'; '.join(clean(p) for p in pairs_shown)}.")
         section.add(FigureRef("rq3_scatter", "Predicted versus observed group differences", reading,
                               "Scatter plots of predicted against observed per-item differences between groups",
-                              panels(plot_disagreement_items, rq3, shown, (2.8, 2.9), columns=3)))
+                              panels(plot_disagreement_items, rq3, shown, (3.0, 3.4), columns=3, space=(0.45, 0.95))))
     return section

@@ -80,7 +80,7 @@ def power_blocks(rq2: GroupResult, figure_id: str, table_id: str) -> list[Figure
     blocks: list[FigureRef | Table] = [
         FigureRef(figure_id, "Power against the number of items", reading,
                   "Line plot of power against number of items for each pair of groups, one panel per machine rater",
-                  panels(plot_power, rq2, [{"machine": m} for m in machines], (7.2, 3.8), columns=1))
+                  panels(plot_power, rq2, [{"machine": m} for m in machines], (7.2, 3.8), columns=1, space=(0.3, 0.45)))
     ]
     if rq2.power_items_needed is not None and not rq2.power_items_needed.empty:
         blocks.append(items_table(rq2, table_id, reading))
