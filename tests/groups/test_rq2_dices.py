@@ -10,7 +10,6 @@ import pytest
 from scipy import stats
 
 from annalign.analyses.group_alignment import analyze_groups
-from annalign.analyses.group_power import plot_power
 from annalign.core.grouping import make_groups
 from annalign.core.operators import group_means
 from annalign.datasets.machine_files import load_machine_ratings
@@ -101,9 +100,11 @@ def test_outputs_are_json_safe(result, tmp_path):
     tables = result.tables()
     assert {"per_group", "pairwise", "power", "power_items_needed", "within_group", "rater_r"} <= set(tables)
     assert set(result.power["raters_per_group"].astype(str)) == {"observed", "5"}
-    for suffix in ("png", "svg"):
-        path = plot_power(result.power, tmp_path / f"power.{suffix}")
-        assert path.stat().st_size > 1000
+    from annalign.report.figures import new_figure, plot_power, save_png
+
+    fig = new_figure(7.2, 3.8)
+    plot_power(result, ax=fig.add_subplot())
+    assert save_png(fig, tmp_path / "power.png").stat().st_size > 1000
 
 
 def test_within_group_variation(dices350, machines, result):

@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from reportkit import ARTIFACTS, CHROMEDRIVER, CHROMIUM
+from reportkit import ARTIFACTS, CHROMEDRIVER, CHROMIUM, dices_run
+
+from annalign.results import RunResult
 
 
 @pytest.fixture(scope="session")
@@ -17,6 +19,20 @@ def artifacts() -> Path:
     """Folder for screenshots and reports kept after the tests (gitignored)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def dices() -> RunResult:
+    """One real run for every report test: DICES-350, two machine-rater files, two groupings, 200 bootstrap replicates."""
+    return dices_run()
+
+
+@pytest.fixture(scope="session")
+def dices_report(dices: RunResult, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The report of that run, written once."""
+    from annalign.report import write_report
+
+    return write_report(dices, tmp_path_factory.mktemp("dices-report"))
 
 
 @pytest.fixture(scope="module")

@@ -1,20 +1,21 @@
-"""Helpers for the report tests: a small synthetic run (optionally with hostile text) and where the browser lives."""
+"""Helpers for the report tests: a real DICES-350 run, a small synthetic run (optionally with hostile text), where the browser lives."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from annalign.config import Settings
 from annalign.core.annotations import Annotations
-from annalign.core.jsonsafe import jsonable
 from annalign.core.machines import MachineRatings
-from annalign.pipeline.run import collect_warnings, run_analyses
+from annalign.pipeline.run import collect_warnings, run_analyses, run_settings
+from annalign.results import RunResult
 
 ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "tests" / "fixtures"
 ARTIFACTS = ROOT / "test-artifacts" / "report"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -78,50 +79,20 @@ def synthetic_machines(data: Annotations, seed: int = 2, payload: bool = False) 
                           unrated={names[1]: [str(data.item_ids[3])]})
 
 
-def fake_rq2(data: Annotations, machines: MachineRatings, payload: bool = False) -> dict[str, pd.DataFrame]:
-    """RQ2-shaped tables (group alignment, per-rater r, power, pairs) for rendering tests."""
-    rng = np.random.default_rng(3)
-    groups = ["Asian Man", "Black Woman", "White Man" if not payload else "<i>White</i> Man"]
-    rows, rater_rows, pair_rows = [], [], []
-    for k, machine in enumerate(machines.names):
-        for g, group in enumerate(groups):
-            r = 0.5 + 0.1 * g - 0.05 * k
-            rows.append({"machine": machine, "group": group, "size": 4, "r": r, "ci_low": r - 0.15, "ci_high": r + 0.12,
-                         "reliability": 0.6 + 0.05 * g, "adjusted_r": r / np.sqrt(0.6 + 0.05 * g)})
-            for j in range(4):
-                rater_rows.append({"machine": machine, "group": group, "rater_id": f"r{g}{j}", "r": r + rng.normal(scale=0.1)})
-        pair_rows.append({"machine": machine, "group_a": groups[0], "group_b": groups[2], "difference": -0.2,
-                          "ci_low": -0.4, "ci_high": 0.01, "p_value": 0.06, "p_holm": 0.18})
-    power = [{"comparison": f"{groups[0]} vs {groups[2]}", "n_items": n, "power": p}
-             for n, p in [(40, 0.1), (350, 0.35), (1000, 0.7), (3000, 0.95)]]
-    return {"rq2_groups": pd.DataFrame(rows), "rq2_rater_r": pd.DataFrame(rater_rows), "rq2_power": pd.DataFrame(power),
-            "rq2_pairs": pd.DataFrame(pair_rows)}
-
-
-def fake_rq3() -> dict[str, pd.DataFrame]:
-    """RQ3-shaped summary table: per pair x predictor r, CI, p and noise ceiling."""
-    rows = []
-    for pair, ceiling in [("Black Woman vs others", 0.55), ("Asian Man vs White Man", 0.4)]:
-        for predictor, r in [("persona", 0.08), ("baseline", 0.15)]:
-            rows.append({"comparison": pair, "predictor": predictor, "r": r, "ci_low": r - 0.2, "ci_high": r + 0.2,
-                         "p_value": 0.4, "noise_ceiling": ceiling, "auc": 0.55})
-    return {"rq3_predictions": pd.DataFrame(rows)}
-
-
-def make_run(payload: bool = False, groups: bool = True) -> tuple[dict[str, Any], dict[str, pd.DataFrame], Annotations, MachineRatings]:
-    """results, tables, data and machines of a small synthetic run, as the pipeline produces them."""
+def make_run(payload: bool = False, groups: bool = True) -> RunResult:
+    """A small synthetic run as the pipeline produces it (with hostile text when ``payload``); RQ1 only unless ``groups``."""
     data = synthetic_data(payload=payload)
     machines = synthetic_machines(data, payload=payload)
     warnings: list[str] = []
     with collect_warnings(warnings):
-        outputs = run_analyses(data, machines, Settings(dataset="synthetic", bootstrap=100, alt_min_items=10))
-    results = jsonable(outputs.to_dict())
-    results["warnings"] = warnings + ([f"a warning that mentions {PAYLOADS[0]}"] if payload else [])
-    tables = dict(outputs.tables())
-    if not groups:  # an RQ1-only run: drop what the pipeline's RQ2/RQ3 produced
-        results = {k: v for k, v in results.items() if not k.startswith(("rq2", "rq3"))}
-        tables = {k: v for k, v in tables.items() if not k.startswith(("rq2", "rq3"))}
-    if groups:
-        tables.update(fake_rq2(data, machines, payload))
-        tables.update(fake_rq3())
-    return results, tables, data, machines
+        run = run_analyses(data, machines, Settings(dataset="synthetic", bootstrap=100, alt_min_items=10, power_items=[40, 400]))
+    hostile = [f"a warning that mentions {PAYLOADS[0]}"] if payload else []
+    run = replace(run, warnings=(*warnings, *hostile))
+    return run if groups else replace(run, rq2={}, rq3=None)
+
+
+def dices_run(groupings: list[list[str]] | None = None) -> RunResult:
+    """A real run: DICES-350 with the two machine-rater files of tests/fixtures, 200 bootstrap replicates."""
+    settings = Settings(dataset="dices350", bootstrap=200, ratings=[str(FIXTURES / "dices350-judge-a.csv"), str(FIXTURES / "dices350-judge-b.csv")],
+                        groupings=groupings or [["rater_race", "rater_gender"], ["rater_age"]])
+    return run_settings(settings)

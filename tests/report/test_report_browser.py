@@ -56,8 +56,7 @@ def screenshot(driver: Any, out: Path, name: str) -> Path:
 
 
 def test_report_renders_in_chromium(browser, artifacts):
-    results, tables, data, machines = make_run()
-    paths = write_report(artifacts / "report", results, tables, data, machines)
+    paths = write_report(make_run(), artifacts / "report")
     seen = load(browser, paths["html"])
     assert_clean(browser, seen)
     csp = browser.execute_script(
@@ -80,8 +79,7 @@ def test_report_renders_in_chromium(browser, artifacts):
 
 
 def test_hostile_text_is_inert_and_literal(browser, artifacts):
-    results, tables, data, machines = make_run(payload=True)
-    paths = write_report(artifacts / "report-hostile", results, tables, data, machines)
+    paths = write_report(make_run(payload=True), artifacts / "report-hostile")
     seen = load(browser, paths["html"])
     assert_clean(browser, seen)
     for summary in browser.find_elements("css selector", "details > summary"):
@@ -104,3 +102,16 @@ def test_hostile_text_is_inert_and_literal(browser, artifacts):
     screenshot(browser, artifacts, "report-hostile")
     assert browser.execute_script("return typeof window.__pwned") == "undefined"
     assert_clean(browser, {**seen, "console": browser.get_log("browser")})
+
+
+def test_real_run_report_renders_in_chromium(browser, dices_report):
+    seen = load(browser, dices_report["html"])
+    assert_clean(browser, seen)
+    ids = [k.removesuffix(".png") for k in dices_report if k.endswith(".png")]
+    for fig in ids:
+        size = browser.execute_script(
+            "const img = document.getElementById(arguments[0]); return img && img.complete ? [img.naturalWidth, img.naturalHeight] : null",
+            f"fig-{fig}")
+        assert size and size[0] > 300 and size[1] > 150, f"figure {fig} missing or not decoded: {size}"
+    tables_shown = browser.execute_script("return Array.from(document.querySelectorAll('figure.table')).map(f => f.id)")
+    assert {"table-groups", "table-groups-rater_age", "table-power-rater_age", "table-rq3"} <= set(tables_shown)

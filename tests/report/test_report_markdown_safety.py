@@ -11,7 +11,6 @@ import pytest
 from reportkit import PAYLOADS, synthetic_data, synthetic_machines
 
 from annalign.config import Settings
-from annalign.core.jsonsafe import jsonable
 from annalign.core.machines import MachineRatings
 from annalign.pipeline.run import collect_warnings, run_analyses
 from annalign.report import write_report
@@ -45,10 +44,8 @@ def hostile_run(tmp_path):
     machines = MachineRatings(names=names, scores=base.scores, sources=[MD_PAYLOADS[2], PAYLOADS[0]])
     warnings: list[str] = []
     with collect_warnings(warnings):
-        outputs = run_analyses(data, machines, Settings(dataset=MD_PAYLOADS[1], bootstrap=50, alt_min_items=10, permutations=20))
-    results = jsonable(outputs.to_dict())
-    results["warnings"] = [*warnings, *MD_PAYLOADS, *PAYLOADS]
-    return write_report(tmp_path, results, outputs.tables(), data, machines)
+        run = run_analyses(data, machines, Settings(dataset=MD_PAYLOADS[1], bootstrap=50, alt_min_items=10, permutations=20, power_items=[40]))
+    return write_report(replace(run, warnings=(*warnings, *MD_PAYLOADS, *PAYLOADS)), tmp_path)
 
 
 def test_rendered_markdown_has_no_live_html_links_or_remote_images(tmp_path):

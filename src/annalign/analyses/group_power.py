@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -274,35 +273,3 @@ def power_analysis(
 
 def _corr(a: np.ndarray, b: np.ndarray) -> float:
     return float(pearson_masked(a, b))
-
-
-def plot_power(table: pd.DataFrame, path: str | Path, machine: str | None = None, max_lines: int = 12) -> Path:
-    """Power against number of items (log scale), one line per group pair; PNG or SVG by suffix."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    path = Path(path)
-    part = table[table["raters_per_group"].astype(str) == "observed"]
-    machine = machine or str(part["machine"].iloc[0])
-    part = part[part["machine"] == machine]
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    keyed = part.assign(pair=part["group_a"] + " vs " + part["group_b"])
-    strongest = keyed.groupby("pair")["power"].max().sort_values(ascending=False).index[:max_lines]
-    for pair, rows in keyed.groupby("pair"):
-        rows = rows.sort_values("n_items")
-        shown = pair in set(strongest)
-        ax.plot(rows["n_items"], rows["power"], marker="o" if shown else None, lw=1.2 if shown else 0.5,
-                alpha=1.0 if shown else 0.3, color=None if shown else "grey", label=pair if shown else None)
-    ax.axhline(TARGET_POWER, ls="--", color="black", lw=0.8)
-    ax.set_xscale("log")
-    ax.set_ylim(0, 1)
-    ax.set_xlabel("number of items")
-    ax.set_ylabel("power (alpha 0.05)")
-    ax.set_title(f"Power to detect a group difference in r: {machine}")
-    ax.legend(fontsize=6, loc="lower right")
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path

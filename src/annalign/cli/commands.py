@@ -54,7 +54,7 @@ def _analyze(settings: Settings, out: str, personas: bool = False) -> None:
     from annalign.report import write_report
 
     with output_errors("the report"):
-        paths = write_report(out, result.to_dict(), result.tables(), result.data, result.machines)
+        paths = write_report(result, out)
     for line in result.summary():  # the data set, then result.rq1.summary(), the first RQ2's, RQ3's
         click.echo(redact(line))
     click.echo(f"results: {path}")

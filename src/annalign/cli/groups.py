@@ -32,6 +32,15 @@ def summary_lines(result: GroupResult) -> list[str]:
     return lines
 
 
+def write_power_figure(result: GroupResult, machine: str, path: Path) -> None:
+    """The report's power figure for one machine rater, as a PNG file."""
+    from annalign.report.figures import new_figure, plot_power, save_png
+
+    fig = new_figure(7.2, 3.8)
+    plot_power(result, machine=machine, ax=fig.add_subplot())
+    save_png(fig, path)
+
+
 @click.command("groups")
 @data_options
 @machine_options
@@ -45,7 +54,6 @@ def summary_lines(result: GroupResult) -> list[str]:
 def groups(config_path: str | None, out: str, **options: Any) -> None:
     """Alignment of each machine rater with each demographic group, disparities, power and within-group spread."""
     from annalign.analyses.group_alignment import analyze_groups
-    from annalign.analyses.group_power import plot_power
     from annalign.pipeline.run import collect_warnings, load_data, load_machines
     from annalign.results import distinct_file_names, output_errors, prepare_out_dir, write_outputs
 
@@ -80,7 +88,7 @@ def groups(config_path: str | None, out: str, **options: Any) -> None:
         machine_names = list(result.per_group["machine"].unique())
         with output_errors("a power figure"):
             for machine, stem in zip(machine_names, distinct_file_names(machine_names), strict=True):
-                plot_power(result.power, Path(out) / f"rq2_power_{stem}.png", machine=machine)
+                write_power_figure(result, machine, Path(out) / f"rq2_power_{stem}.png")
     for line in summary_lines(result):
         click.echo(line)
     click.echo(f"results: {path}")

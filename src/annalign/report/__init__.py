@@ -1,33 +1,30 @@
-"""The run's report: figures (PNG and SVG), one self-contained report.html and report.md."""
+"""The run's report: one self-contained report.html, report.md and figures/*.png, built from the typed RunResult.
+
+Importing this package is cheap: jinja2 and matplotlib load when a report is written.
+"""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-import pandas as pd
-
-from annalign.report import render
-from annalign.report.render import CSP
+if TYPE_CHECKING:
+    from annalign.results import RunResult
 
 __all__ = ["CSP", "write_report"]
 
+#: Forbids scripts, plugins, frames, forms and every remote load; allows only inline CSS and data: images.
+CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
 
-def write_report(
-    out_dir: str | Path,
-    results: Mapping[str, Any],
-    tables: Mapping[str, pd.DataFrame],
-    data: Any = None,
-    machines: Any = None,
-) -> dict[str, Path]:
-    """Write DIR/report.html, DIR/report.md and DIR/figures/*; every text redacted of secrets first."""
-    from annalign.redaction import redact, redact_frame
 
-    if machines is not None:
-        machines = dataclasses.replace(
-            machines, names=redact(list(machines.names)), sources=redact(list(machines.sources)), unrated=redact(dict(machines.unrated))
-        )
-    clean = {name: redact_frame(frame) for name, frame in tables.items()}
-    return render.write_report(out_dir, redact(dict(results)), clean, data, machines)
+def write_report(run: RunResult, out_dir: str | Path, *, workers: int | None = None) -> dict[str, Path]:
+    """Write DIR/report.html, DIR/report.md and DIR/figures/*.png from a RunResult (secrets redacted); returns name -> path.
+
+    ``workers``: processes drawing the figures (default: one per core where that helps; 1 draws here).
+    """
+    if isinstance(run, (str, Path)) or isinstance(out_dir, Mapping):
+        raise TypeError("write_report takes (run, out_dir): the RunResult first, then the output folder")
+    from annalign.report import render
+
+    return render.write_report(run, out_dir, workers=workers)

@@ -3,33 +3,53 @@
 from __future__ import annotations
 
 import math
+import numbers
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
+import numpy as np
 import pandas as pd
+
+from annalign.redaction import redact
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def clean(text: object) -> str:
-    """Text for display: str() with control characters (except tab and newline) removed."""
-    return _CONTROL.sub("", str(text))
+    """Text for display: str() with secrets redacted and control characters (except tab and newline) removed."""
+    return _CONTROL.sub("", redact(str(text)))
 
 
 def is_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(float(value))
+    """A finite real number (numpy scalars included; bools are not numbers here)."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(float(value))
+
+
+def count(value: object) -> str:
+    """A count ("350", never "350.00"); missing as 'n/a'. A fractional value is a bug in the caller: ValueError."""
+    if not is_number(value):
+        return "n/a"
+    number = float(value)  # type: ignore[arg-type]
+    if not number.is_integer():
+        raise ValueError(f"a count must be a whole number, got {value!r}")
+    return str(int(number))
 
 
 def num(value: object, digits: int = 2) -> str:
-    """A number for a table cell: fixed digits, integers as they are, missing as 'n/a'."""
+    """A number for a table cell: fixed digits, integers (Python or numpy) as they are, missing as 'n/a'."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "n/a"
-    if isinstance(value, bool):
+    if isinstance(value, (bool, np.bool_)):
         return "yes" if value else "no"
-    if isinstance(value, int):
-        return str(value)
+    if isinstance(value, numbers.Integral):
+        return str(int(value))
+    if isinstance(value, str):
+        return clean(value)  # text (and numbers already formatted) as it is
     try:
         number = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
@@ -38,7 +58,14 @@ def num(value: object, digits: int = 2) -> str:
         return "n/a"
     if number.is_integer() and abs(number) >= 1000:
         return f"{int(number)}"
-    return f"{number:.{digits}f}"
+    text = f"{number:.{digits}f}"
+    return text[1:] if text.startswith("-") and float(text) == 0 else text  # no "-0.00"
+
+
+def sentence(parts: Sequence[str], tail: str = "") -> str:
+    """Clauses joined by '; ' into one sentence: first letter upper-case, a full stop at the end."""
+    text = "; ".join(p for p in parts if p) + tail
+    return (text[:1].upper() + text[1:] + ".") if text else ""
 
 
 def ci(low: object, high: object, digits: int = 2) -> str:
@@ -56,6 +83,7 @@ def pvalue(p: object) -> str:
 
 
 def pct(value: object) -> str:
+    """A percentage rounded to a whole number: '97%'."""
     return "n/a" if not is_number(value) else f"{float(value):.0f}%"
 
 
@@ -85,7 +113,7 @@ class Table:
 
 @dataclass
 class FigureRef:
-    """A figure in the report: inline PNG plus the files written."""
+    """A figure in the report: how to draw it, and once drawn its PNG (inline in the HTML, a file for the Markdown)."""
 
     kind: ClassVar[str] = "figure"
 
@@ -93,11 +121,15 @@ class FigureRef:
     title: str
     reading: str
     alt: str
-    png_base64: str
-    width: int
-    height: int
-    png_name: str
-    svg_name: str
+    draw: Callable[[], Figure] = field(repr=False)
+    png_base64: str = ""
+    width: int = 0
+    height: int = 0
+
+    @property
+    def png_name(self) -> str:
+        """Where the PNG file is, relative to the report."""
+        return f"figures/{self.id}.png"
 
 
 @dataclass
@@ -128,6 +160,11 @@ class Section:
             self.blocks.append(block)
 
 
+def is_pvalue_column(name: str) -> bool:
+    """'p', 'p_perm', 'p_adjusted_holm', ...: columns shown as p-values."""
+    return name == "p" or name.startswith("p_")
+
+
 def frame_table(
     frame: pd.DataFrame,
     id: str,
@@ -137,19 +174,17 @@ def frame_table(
     digits: int = 2,
     max_rows: int = 60,
 ) -> Table:
-    """A Table from a DataFrame (selected and renamed columns), p-value columns formatted as such."""
-    cols = columns or {c: c for c in frame.columns}
-    cols = {k: v for k, v in cols.items() if k in frame.columns}
-    rows = []
-    for _, rec in frame.head(max_rows).iterrows():
-        row = []
-        for c in cols:
-            value = rec[c]
-            if isinstance(value, float) and c.lower().startswith("p"):
-                row.append(pvalue(value) if c.lower() != "power" else num(value, 2))
-            else:
-                row.append(num(value.item() if hasattr(value, "item") else value, digits))
-        rows.append(row)
+    """A Table from a DataFrame's named columns (renamed for display); a column the frame lacks is a KeyError, never skipped."""
+    cols = dict(columns) if columns is not None else {str(c): str(c) for c in frame.columns}
+    missing = [c for c in cols if c not in frame.columns]
+    if missing:
+        raise KeyError(f"table {id}: the result has no column(s) {missing}; it has {list(frame.columns)}")
+    head = frame.head(max_rows)
+    cells = []
+    for c in cols:
+        values = head[c].tolist()  # per column: integers stay integers (a row would upcast them to float)
+        cells.append([pvalue(v) if is_pvalue_column(c) and is_number(v) else num(v, digits) for v in values])
+    rows = [list(row) for row in zip(*cells, strict=True)] if cells else []
     note = f"first {max_rows} of {len(frame)} rows; the full table is in the CSV files" if len(frame) > max_rows else ""
     return Table(id, title, reading, list(cols.values()), rows, note=note)
 

@@ -1,23 +1,31 @@
-"""Write report.html (one self-contained file, no scripts, strict CSP), report.md and the figures."""
+"""Write report.html (one self-contained file, no scripts, strict CSP), report.md and the figures (PNG, each drawn once)."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
-import pandas as pd
 
-from annalign.core.annotations import Annotations
-from annalign.core.machines import MachineRatings
-from annalign.report import build
+from annalign.redaction import redact
+from annalign.report import CSP
+from annalign.report.draw import draw_all
 from annalign.report.examples import largest_disagreements
-from annalign.report.model import Section, Table, clean
+from annalign.report.model import clean
+from annalign.report.sections import figures_in, report_sections
+from annalign.report.sections.alignment import headline
+from annalign.report.sections.data import (
+    CC_BY,
+    DICES_ATTRIBUTION,
+    DICES_URL,
+    is_dices,
+    notice_text,
+    provenance_section,
+)
 
-#: Forbids scripts, plugins, frames, forms and every remote load; allows only inline CSS and data: images.
-CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
+if TYPE_CHECKING:
+    from annalign.results import RunResult
 
 
 def environment(html: bool) -> jinja2.Environment:
@@ -61,60 +69,40 @@ def md_line(text: object) -> str:
     return re.sub(r"^(\s*\d+)\.", r"\1\\.", text_)
 
 
-def build_context(
-    results: Mapping[str, Any],
-    tables: Mapping[str, pd.DataFrame],
-    fig_dir: Path,
-    data: Annotations | None = None,
-    machines: MachineRatings | None = None,
-    n_examples: int = 5,
-) -> dict[str, Any]:
-    """Everything the templates show, with figures already written to fig_dir."""
-    sections: list[Section] = [build.data_section(results)]
-    headline: list[str] = []
-    if results.get("rq1"):
-        rq1, headline = build.rq1_section(results, tables, fig_dir)
-        sections.append(rq1)
-    for make in (build.rq2_section, build.rq3_section):
-        section = make(results, tables, fig_dir)
-        if section is not None:
-            sections.append(section)
+def build_context(run: RunResult, fig_dir: Path, n_examples: int = 5, workers: int | None = None) -> dict[str, Any]:
+    """Everything the templates show, with every figure drawn once (PNG) into fig_dir."""
+    sections = report_sections(run)
+    draw_all(figures_in(sections), fig_dir, workers)
     examples, notes = ([], [])
-    if data is not None and machines is not None and machines.n_machines:
-        examples, notes = largest_disagreements(data, machines, per_machine=n_examples)
-    ds = results.get("dataset") or {}
+    if run.machines is not None and run.machines.n_machines:
+        examples, notes = largest_disagreements(run.data, run.machines, per_machine=n_examples)
+    dataset = redact(run.data.describe())
+    dices = is_dices(run)
     return {
-        "title": f"annalign report: {clean(ds.get('name', 'data set'))}",
+        "title": f"annalign report: {clean(run.data.name)}",
         "csp": CSP,
-        "version": clean(results.get("annalign_version", "")),
-        "dataset": ds,
-        "headline": headline,
-        "sections": [s for s in sections if s.blocks],
+        "version": clean(run.version),
+        "dataset": dataset,
+        "headline": headline(run.rq1),
+        "sections": sections,
         "examples": examples,
         "example_notes": notes,
-        "examples_available": data is not None and machines is not None,
-        "warnings": [clean(w) for w in results.get("warnings") or []],
-        "provenance": build.provenance_section(results),
-        "dices": build.is_dices(results),
-        "attribution": build.DICES_ATTRIBUTION,
-        "cc_by": build.CC_BY,
-        "dices_url": build.DICES_URL,
-        "notice": build.notice_text() if build.is_dices(results) else "",
+        "examples_available": run.machines is not None,
+        "warnings": [clean(w) for w in run.warnings],
+        "provenance": provenance_section(run),
+        "dices": dices,
+        "attribution": DICES_ATTRIBUTION,
+        "cc_by": CC_BY,
+        "dices_url": DICES_URL,
+        "notice": notice_text() if dices else "",
     }
 
 
-def write_report(
-    out_dir: str | Path,
-    results: Mapping[str, Any],
-    tables: Mapping[str, pd.DataFrame],
-    data: Annotations | None = None,
-    machines: MachineRatings | None = None,
-) -> dict[str, Path]:
-    """Write DIR/report.html, DIR/report.md and DIR/figures/*.png|svg; returns name -> path of everything written."""
+def write_report(run: RunResult, out_dir: str | Path, *, workers: int | None = None) -> dict[str, Path]:
+    """Write DIR/report.html, DIR/report.md and DIR/figures/*.png; returns name -> path of everything written."""
     out = Path(out_dir)
-    fig_dir = out / "figures"
     out.mkdir(parents=True, exist_ok=True)
-    context = build_context(results, tables, fig_dir, data, machines)
+    context = build_context(run, out / "figures", workers=workers)
     written: dict[str, Path] = {}
     html_path, md_path = out / "report.html", out / "report.md"
     for path, name, html in ((html_path, "report.html.j2", True), (md_path, "report.md.j2", False)):
@@ -123,9 +111,6 @@ def write_report(
         tmp.write_text(text, "utf-8")
         tmp.replace(path)
     written["html"], written["markdown"] = html_path, md_path
-    for section in context["sections"]:
-        for block in section.blocks:
-            if not isinstance(block, Table):
-                written[f"{block.id}.png"] = out / block.png_name
-                written[f"{block.id}.svg"] = out / block.svg_name
+    for figure in figures_in(context["sections"]):
+        written[f"{figure.id}.png"] = out / figure.png_name
     return written

@@ -1,0 +1,109 @@
+"""Drawing the report's figures: each once, as PNG (inline in the HTML and a file for the Markdown), in parallel where it helps."""
+
+from __future__ import annotations
+
+import base64
+import math
+import multiprocessing
+import os
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from annalign.report.figures.style import new_figure, png_bytes, png_size
+from annalign.report.model import FigureRef
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+#: figures fewer than this are drawn in this process (starting workers costs more than it saves)
+MIN_PARALLEL = 3
+#: the figures a forked worker draws (set just before the fork, read by index in the worker)
+_PENDING: list[FigureRef] = []
+
+
+def single(plot: Callable[..., Any], result: Any, size: tuple[float, float], **options: Any) -> Callable[[], Figure]:
+    """A drawing: one Axes of ``size`` inches with ``plot(result, ax=..., **options)`` on it."""
+
+    def draw() -> Figure:
+        fig = new_figure(*size)
+        plot(result, ax=fig.add_subplot(), **options)
+        return fig
+
+    return draw
+
+
+def panels(plot: Callable[..., Any], result: Any, options: Sequence[dict[str, Any]], size: tuple[float, float],
+           columns: int = 3, share: bool = False, space: tuple[float, float] = (0.3, 0.5)) -> Callable[[], Figure]:
+    """A drawing: one panel of ``size`` inches per options dict, ``plot(result, ax=..., **options)``, ``columns`` to a row.
+
+    ``space``: (wspace, hspace) between panels, as fractions of a panel (a fixed layout: no layout pass at save time).
+    """
+
+    def draw() -> Figure:
+        cols = max(1, min(columns, len(options)))
+        rows = math.ceil(len(options) / cols)
+        fig = new_figure(size[0] * cols, size[1] * rows)
+        axes = fig.subplots(rows, cols, squeeze=False, sharex=share, sharey=share,
+                            gridspec_kw={"wspace": space[0], "hspace": space[1]}).ravel()
+        for ax, kwargs in zip(axes, options, strict=False):
+            plot(result, ax=ax, **kwargs)
+        for ax in axes[len(options):]:
+            ax.set_visible(False)
+        return fig
+
+    return draw
+
+
+def render(figure: FigureRef) -> bytes:
+    """Draw one figure and return its PNG."""
+    return png_bytes(figure.draw())
+
+
+def _render_pending(index: int) -> bytes:
+    """(In a worker) the PNG of the index-th pending figure."""
+    return render(_PENDING[index])
+
+
+def idle_cores() -> float:
+    """Cores free for drawing: the ones this process may use less the recent load (1-minute average)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    return max(1.0, min(float(cores), cores - load + 1))  # + 1: this process's own core
+
+
+def default_workers(n_figures: int) -> int:
+    """Processes to draw with: one per idle core (at most one per figure); 1 where forking is unsafe or would not pay."""
+    if n_figures < MIN_PARALLEL or "fork" not in multiprocessing.get_all_start_methods() or threading.active_count() > 1:
+        return 1
+    return max(1, min(int(idle_cores() + 0.5), n_figures))
+
+
+def render_all(figures: Sequence[FigureRef], workers: int) -> list[bytes]:
+    """Every figure's PNG, in order: here, or in ``workers`` forked processes sharing the work."""
+    if workers <= 1:
+        return [render(f) for f in figures]
+    from matplotlib.backends import backend_agg  # noqa: F401  (imported once here, inherited by every worker)
+
+    _PENDING[:] = figures
+    try:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            return list(pool.map(_render_pending, range(len(figures))))
+    finally:
+        _PENDING.clear()
+
+
+def draw_all(figures: Sequence[FigureRef], fig_dir: Path, workers: int | None = None) -> dict[str, Path]:
+    """Draw every figure once as PNG: written to fig_dir/<id>.png and kept (base64) for the HTML; returns id -> path."""
+    fig_dir.mkdir(parents=True, exist_ok=True)
+    pngs = render_all(figures, default_workers(len(figures)) if workers is None else workers)
+    written = {}
+    for figure, data in zip(figures, pngs, strict=True):
+        path = fig_dir / f"{figure.id}.png"
+        path.write_bytes(data)
+        figure.png_base64 = base64.b64encode(data).decode("ascii")
+        figure.width, figure.height = png_size(data)
+        written[figure.id] = path
+    return written
