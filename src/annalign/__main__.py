@@ -1,0 +1,5 @@
+"""``python -m annalign``: the command line."""
+
+from annalign.cli.commands import entry
+
+entry()
