@@ -142,3 +142,31 @@ def pearson_fixed_x(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     syy = np.einsum("ij,ij->j", yz, yz)
     sxy = x @ yz
     return pearson_from_sums(n, sx, sy, sxx, syy, sxy)
+
+
+def pearson_fixed_xs(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``pearson_fixed_x`` for each column of x (n, k) against every column of y: (k, columns).
+
+    When x has no missing value the y-only sums are formed once for all k columns, and when y has
+    none either the masks are skipped (n is a constant); otherwise each column takes the general path.
+    """
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    if not np.isfinite(x).all() or not len(x):
+        return np.stack([pearson_fixed_x(x[:, m], y) for m in range(x.shape[1])])
+    xc = unit_scale(x)
+    xc = unit_scale(xc - xc.mean(axis=0))
+    if np.isfinite(y).all():
+        yz = unit_scale(y)
+        n = np.full(y.shape[1], float(len(y)))
+        sx = xc.sum(axis=0)[:, None] * np.ones(y.shape[1])
+        sxx = (xc * xc).sum(axis=0)[:, None] * np.ones(y.shape[1])
+    else:
+        valid = np.isfinite(y)
+        w = valid.astype(float)
+        yz = unit_scale(np.where(valid, y, 0.0))
+        n = w.sum(axis=0)
+        sx, sxx = xc.T @ w, (xc * xc).T @ w
+    sy = yz.sum(axis=0)
+    syy = np.einsum("ij,ij->j", yz, yz)
+    return pearson_from_sums(n, sx, sy, sxx, syy, xc.T @ yz)
