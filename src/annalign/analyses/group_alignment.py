@@ -198,11 +198,15 @@ def permutation_pair_diffs(
         p = min(per_block, n_perm - start)
         ranks = np.argsort(rng.random((size, p)), axis=0)
         z = (ranks < k_a).astype(float)
-        s_a, c_a = sub.sums(z)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            y_a = np.where(c_a > 0, s_a / c_a, np.nan)
-            c_b = tot_c - c_a
-            y_b = np.where(c_b > 0, (tot_s - s_a) / c_b, np.nan)
+        if sub.complete and 0 < k_a < size:  # every item has every rater: the counts are k_a and size - k_a
+            s_a = sub.totals(z)
+            y_a, y_b = s_a / k_a, (tot_s - s_a) / (size - k_a)
+        else:
+            s_a, c_a = sub.sums(z)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                y_a = np.where(c_a > 0, s_a / c_a, np.nan)
+                c_b = tot_c - c_a
+                y_b = np.where(c_b > 0, (tot_s - s_a) / c_b, np.nan)
         out[start : start + p] = (pearson_fixed_xs(x, y_a) - pearson_fixed_xs(x, y_b)).T
         start += p
     return out

@@ -58,8 +58,17 @@ def influence_cov(counts: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[np.
     return r, cov
 
 
-def fixed_features(x: np.ndarray, y: np.ndarray) -> np.ndarray | None:
-    """Per-item basis (n, 3 + 3g) = [1, x, x^2, y_g..., x y_g..., y_g^2...] of standardised x and y, or None.
+@dataclass(frozen=True)
+class FixedFeatures:
+    """Per-item features of one complete (x, y): the basis (n, w) and its pairwise products (upper triangle)."""
+
+    basis: np.ndarray
+    products: np.ndarray
+    upper: tuple[np.ndarray, np.ndarray]
+
+
+def fixed_features(x: np.ndarray, y: np.ndarray) -> FixedFeatures | None:
+    """Basis [1, x, x^2, y_g..., x y_g..., y_g^2...] (n, 3 + 3g) of standardised x and y, or None.
 
     None when x or y has a missing value or a constant column: ``influence_cov`` then takes its
     general path. Standardising first (r and the influence function are affine-invariant) keeps
@@ -72,37 +81,40 @@ def fixed_features(x: np.ndarray, y: np.ndarray) -> np.ndarray | None:
         return None
     xs = (x - x.mean()) / sd_x
     ys = (y - y.mean(axis=0)) / sd_y
-    return np.column_stack([np.ones_like(xs), xs, xs * xs, ys, xs[:, None] * ys, ys * ys])
+    basis = np.column_stack([np.ones_like(xs), xs, xs * xs, ys, xs[:, None] * ys, ys * ys])
+    upper = np.triu_indices(basis.shape[1])
+    return FixedFeatures(basis, basis[:, upper[0]] * basis[:, upper[1]], upper)
 
 
-def influence_cov_fixed(counts: np.ndarray, basis: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def influence_cov_fixed(counts: np.ndarray, feats: FixedFeatures) -> tuple[np.ndarray, np.ndarray]:
     """``influence_cov`` for one complete (x, y) under many count vectors, as matrix products of the counts.
 
     Each item's influence IF_ig is a linear combination K_g(s) . basis_i of fixed per-item features
     with per-data-set coefficients, so cov_gh = K_g' (sum_i c_i basis_i basis_i') K_h / total^2: one
-    (s x n) @ (n x (3 + 3g)^2) product replaces the passes over (s x n x g) arrays.
+    (s x n) @ (n x w(w+1)/2) product replaces the passes over (s x n x g) arrays.
     """
-    s, width = counts.shape[0], basis.shape[1]
+    s, width = counts.shape[0], feats.basis.shape[1]
     g = (width - 3) // 3
-    m1 = counts @ basis
+    m1 = counts @ feats.basis
     total = m1[:, 0]
     with np.errstate(invalid="ignore", divide="ignore"):
         mom = m1 / total[:, None]
-        mx, my = mom[:, 1], mom[:, 3 : 3 + g]
-        sx = np.sqrt(mom[:, 2] - mx * mx)[:, None]
+        mx, my = mom[:, 1:2], mom[:, 3 : 3 + g]
+        sx = np.sqrt(mom[:, 2:3] - mx * mx)
         sy = np.sqrt(mom[:, 3 + 2 * g :] - my * my)
-        r = (mom[:, 3 + g : 3 + 2 * g] - mx[:, None] * my) / (sx * sy)
+        r = (mom[:, 3 + g : 3 + 2 * g] - mx * my) / (sx * sy)
         pp, q, rr = 1.0 / (sx * sy), r / (2 * sx * sx), r / (2 * sy * sy)
-    mxc = mx[:, None]
     k = np.zeros((s, g, width))
-    k[:, :, 0] = mxc * my * pp - q * mxc * mxc - rr * my * my
-    k[:, :, 1] = -my * pp + 2 * q * mxc
+    k[:, :, 0] = mx * my * pp - q * mx * mx - rr * my * my
+    k[:, :, 1] = -my * pp + 2 * q * mx
     k[:, :, 2] = -q
     cols = np.arange(g)
-    k[:, cols, 3 + cols] = -mxc * pp + 2 * rr * my
+    k[:, cols, 3 + cols] = -mx * pp + 2 * rr * my
     k[:, cols, 3 + g + cols] = pp
     k[:, cols, 3 + 2 * g + cols] = -rr
-    second = (counts @ (basis[:, :, None] * basis[:, None, :]).reshape(len(basis), -1)).reshape(s, width, width)
+    second = np.empty((s, width, width))
+    second[:, feats.upper[0], feats.upper[1]] = counts @ feats.products
+    second[:, feats.upper[1], feats.upper[0]] = second[:, feats.upper[0], feats.upper[1]]
     with np.errstate(invalid="ignore", divide="ignore"):
         cov = np.matmul(np.matmul(k, second), k.transpose(0, 2, 1)) / (total * total)[:, None, None]
     return r, cov

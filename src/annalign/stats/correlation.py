@@ -156,17 +156,16 @@ def pearson_fixed_xs(x: np.ndarray, y: np.ndarray) -> np.ndarray:
         return np.stack([pearson_fixed_x(x[:, m], y) for m in range(x.shape[1])])
     xc = unit_scale(x)
     xc = unit_scale(xc - xc.mean(axis=0))
-    if np.isfinite(y).all():
-        yz = unit_scale(y)
+    sy = y.sum(axis=0)
+    syy = np.einsum("ij,ij->j", y, y)
+    # Finite sums mean no missing value; sums of squares within these bounds mean unit_scale leaves y as it is.
+    if np.isfinite(sy).all() and np.all((syy > len(y) * SMALL**2) & (syy < LARGE**2)):
         n = np.full(y.shape[1], float(len(y)))
-        sx = xc.sum(axis=0)[:, None] * np.ones(y.shape[1])
-        sxx = (xc * xc).sum(axis=0)[:, None] * np.ones(y.shape[1])
-    else:
-        valid = np.isfinite(y)
-        w = valid.astype(float)
-        yz = unit_scale(np.where(valid, y, 0.0))
-        n = w.sum(axis=0)
-        sx, sxx = xc.T @ w, (xc * xc).T @ w
-    sy = yz.sum(axis=0)
-    syy = np.einsum("ij,ij->j", yz, yz)
-    return pearson_from_sums(n, sx, sy, sxx, syy, xc.T @ yz)
+        sx = np.repeat(xc.sum(axis=0)[:, None], y.shape[1], axis=1)
+        sxx = np.repeat((xc * xc).sum(axis=0)[:, None], y.shape[1], axis=1)
+        return pearson_from_sums(n, sx, sy, sxx, syy, xc.T @ y)
+    valid = np.isfinite(y)
+    w = valid.astype(float)
+    yz = unit_scale(np.where(valid, y, 0.0))
+    sy, syy = yz.sum(axis=0), np.einsum("ij,ij->j", yz, yz)
+    return pearson_from_sums(w.sum(axis=0), xc.T @ w, sy, (xc * xc).T @ w, syy, xc.T @ yz)
