@@ -169,7 +169,8 @@ def steiger_items_needed(r_xa: float, r_xb: float, r_ab: float, power: float = T
 def item_counts(rng: np.random.Generator, n_all: int, n_target: int, n_sims: int) -> np.ndarray:
     """(n_sims, n_all) counts of each observed item in samples of n_target items with replacement."""
     if n_target <= 2 * n_all:
-        draws = rng.integers(0, n_all, size=(n_sims, n_target)) + n_all * np.arange(n_sims)[:, None]
+        draws = rng.integers(0, n_all, size=(n_sims, n_target))
+        draws += n_all * np.arange(n_sims)[:, None]  # in place: one pass less over the draws
         return np.bincount(draws.ravel(), minlength=n_sims * n_all).reshape(n_sims, n_all).astype(float)
     return rng.multinomial(n_target, np.full(n_all, 1.0 / n_all), size=n_sims).astype(float)
 

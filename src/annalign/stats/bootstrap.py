@@ -54,8 +54,8 @@ def _draw_chunks(n_items: int, n_boot: int, seed: int) -> Iterator[tuple[slice, 
     while start < n_boot:
         b = min(per_chunk, n_boot - start)
         draws = rng.integers(0, n_items, size=(b, n_items))
-        flat = (draws + (np.arange(b) * n_items)[:, None]).ravel()
-        counts = np.bincount(flat, minlength=b * n_items).reshape(b, n_items).astype(float)
+        draws += (np.arange(b) * n_items)[:, None]  # in place: one pass less over the draws
+        counts = np.bincount(draws.ravel(), minlength=b * n_items).reshape(b, n_items).astype(float)
         yield slice(start, start + b), counts
         start += b
 
