@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from scipy import stats
@@ -77,6 +79,23 @@ def test_simulated_power_with_the_fast_path_equals_the_general_influence_cov(wit
     want = (np.abs(wald_pairs(r, cov, pairs)) > stats.norm.isf(0.025)).mean(axis=0)
     np.testing.assert_array_equal(got, want)
     assert ((got > 0.05) & (got < 0.95)).any()  # rates near the threshold, where a flip would show
+
+
+def test_an_outlier_that_leaves_resamples_near_constant_takes_the_general_path():
+    """One score of 1e300 among small ones: resamples without it are constant to rounding, so raw moments would lie."""
+    rng = np.random.default_rng(7)
+    x = rng.random(60)
+    x[0] = 1e300
+    y = rng.random((60, 3))
+    counts = item_counts(rng, 60, 60, 40)
+    assert (counts[:, 0] == 0).any()
+    assert influence_cov_fixed(counts, fixed_features(x, y)) is None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        got = simulate_power(x, y, [(0, 1)], 60, 40, np.random.default_rng(9))
+    r, cov = influence_cov(item_counts(np.random.default_rng(9), 60, 60, 40), x, y)
+    want = (np.abs(wald_pairs(r, cov, [(0, 1)])) > stats.norm.isf(0.025)).mean(axis=0)
+    np.testing.assert_array_equal(got, want)
 
 
 # ----- permutations: pearson_fixed_xs and complete RaterMatrix ------------------------------------

@@ -26,6 +26,9 @@ if TYPE_CHECKING:
 
 #: cells of an (sims x items x groups) block.
 BLOCK_CELLS = 1_500_000
+#: ``influence_cov_fixed`` needs each data set's variance above this share of its mean square
+#: (standardised features: about 1 - 1/n), so raw moments keep r and cov to about 1e-13.
+CONDITION = 1e-3
 TARGET_POWER = 0.8
 
 
@@ -76,6 +79,7 @@ def fixed_features(x: np.ndarray, y: np.ndarray) -> FixedFeatures | None:
     """
     if not (np.isfinite(x).all() and np.isfinite(y).all()) or len(x) < 2:
         return None
+    x, y = unit_scale(x, None), unit_scale(y, None)  # as influence_cov does: no square overflows
     sd_x, sd_y = x.std(), y.std(axis=0)
     if not (sd_x > 0 and np.all(sd_y > 0)):
         return None
@@ -86,22 +90,25 @@ def fixed_features(x: np.ndarray, y: np.ndarray) -> FixedFeatures | None:
     return FixedFeatures(basis, basis[:, upper[0]] * basis[:, upper[1]], upper)
 
 
-def influence_cov_fixed(counts: np.ndarray, feats: FixedFeatures) -> tuple[np.ndarray, np.ndarray]:
+def influence_cov_fixed(counts: np.ndarray, feats: FixedFeatures) -> tuple[np.ndarray, np.ndarray] | None:
     """``influence_cov`` for one complete (x, y) under many count vectors, as matrix products of the counts.
 
     Each item's influence IF_ig is a linear combination K_g(s) . basis_i of fixed per-item features
     with per-data-set coefficients, so cov_gh = K_g' (sum_i c_i basis_i basis_i') K_h / total^2: one
-    (s x n) @ (n x w(w+1)/2) product replaces the passes over (s x n x g) arrays.
+    (s x n) @ (n x w(w+1)/2) product replaces the passes over (s x n x g) arrays. None when a data
+    set's variance is small against its mean square (raw moments would lose digits): use ``influence_cov``.
     """
     s, width = counts.shape[0], feats.basis.shape[1]
     g = (width - 3) // 3
     m1 = counts @ feats.basis
     total = m1[:, 0]
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         mom = m1 / total[:, None]
         mx, my = mom[:, 1:2], mom[:, 3 : 3 + g]
-        sx = np.sqrt(mom[:, 2:3] - mx * mx)
-        sy = np.sqrt(mom[:, 3 + 2 * g :] - my * my)
+        vx, vy = mom[:, 2:3] - mx * mx, mom[:, 3 + 2 * g :] - my * my
+        if not (np.all(vx > CONDITION * mom[:, 2:3]) and np.all(vy > CONDITION * mom[:, 3 + 2 * g :])):
+            return None
+        sx, sy = np.sqrt(vx), np.sqrt(vy)
         r = (mom[:, 3 + g : 3 + 2 * g] - mx * my) / (sx * sy)
         pp, q, rr = 1.0 / (sx * sy), r / (2 * sx * sx), r / (2 * sy * sy)
     k = np.zeros((s, g, width))
@@ -234,10 +241,8 @@ def simulate_power(
             ys = means.reshape(n_all, p, n_groups).transpose(1, 0, 2)
             if by_index:
                 ys = ys[np.arange(p)[:, None], idx]
-        if basis is not None and draw is None and not by_index:
-            r, cov = influence_cov_fixed(counts, basis)
-        else:
-            r, cov = influence_cov(counts, x[idx] if by_index else x, ys)
+        fixed = influence_cov_fixed(counts, basis) if basis is not None else None
+        r, cov = fixed if fixed is not None else influence_cov(counts, x[idx] if by_index else x, ys)
         z = wald_pairs(r, cov, pairs)
         rejected += (np.abs(z) > zcrit).sum(axis=0)
         done += p

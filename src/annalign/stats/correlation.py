@@ -156,8 +156,9 @@ def pearson_fixed_xs(x: np.ndarray, y: np.ndarray) -> np.ndarray:
         return np.stack([pearson_fixed_x(x[:, m], y) for m in range(x.shape[1])])
     xc = unit_scale(x)
     xc = unit_scale(xc - xc.mean(axis=0))
-    sy = y.sum(axis=0)
-    syy = np.einsum("ij,ij->j", y, y)
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow sends y down the general path below
+        sy = y.sum(axis=0)
+        syy = np.einsum("ij,ij->j", y, y)
     # Finite sums mean no missing value; sums of squares within these bounds mean unit_scale leaves y as it is.
     if np.isfinite(sy).all() and np.all((syy > len(y) * SMALL**2) & (syy < LARGE**2)):
         n = np.full(y.shape[1], float(len(y)))
