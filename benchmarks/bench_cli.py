@@ -1,7 +1,9 @@
 """Whole-process times of what a user waits for: `annalign --help`, `annalign datasets`, and `annalign analyze`
 on DICES-350 with three machine-rater files and 10,000 bootstrap replicates; each against a plain reference
 run in this same script (a bare Python start-up; a plain pandas-and-loops script computing RQ1 and the
-ten group r with the same 10,000 replicates). Prints medians of several runs and the ratios.
+ten group r with the same 10,000 replicates). A last row times ``run_settings`` alone (the analyses,
+no report, no start-up) inside a fresh process. Prints medians of several runs and the ratios;
+measured figures before and after the analysis fast paths are in docs/speed.md.
 
     python benchmarks/bench_cli.py [--runs 3] [--replicates 10000]
 """
@@ -48,6 +50,27 @@ print(len(loo), len(groups))
 '''
 
 
+#: the analyses alone, in one process (no report, no start-up): ``run_settings`` timed around the call
+ANALYSES = r'''
+import sys, time
+from annalign.config import Settings
+from annalign.pipeline.run import run_settings
+settings = Settings(dataset="dices350", ratings=sys.argv[2:], bootstrap=int(sys.argv[1]))
+start = time.perf_counter(); run_settings(settings); print(time.perf_counter() - start)
+'''
+
+
+def analyses_seconds(files: list[str], replicates: int, runs: int) -> float:
+    """Median seconds of ``run_settings`` itself (each run in a fresh process, timed inside it)."""
+    times = []
+    for _ in range(runs):
+        proc = subprocess.run([sys.executable, "-c", ANALYSES, str(replicates), *files], capture_output=True, text=True, cwd=ROOT)
+        if proc.returncode != 0:
+            raise SystemExit(f"run_settings failed: {proc.stderr[-2000:]}")
+        times.append(float(proc.stdout.strip().splitlines()[-1]))
+    return statistics.median(times)
+
+
 def timed(command: list[str], runs: int) -> float:
     """Median wall seconds of ``command`` as a whole process (it must succeed)."""
     times = []
@@ -83,9 +106,11 @@ def main() -> None:
                 f"annalign analyze (3 machines, {args.replicates} replicates)",
                 timed([*annalign, "analyze", "--dataset", "dices350", "--bootstrap", str(args.replicates), "--out", str(Path(tmp) / "out"), *ratings], args.runs),
                 "plain pandas/loops RQ1 + 10 group r",
-                timed([sys.executable, "-c", REFERENCE, str(args.replicates), *files], args.runs),
+                reference := timed([sys.executable, "-c", REFERENCE, str(args.replicates), *files], args.runs),
             ),
-        ]
+            ("run_settings only (in process, no report)", analyses_seconds(files, args.replicates, args.runs),
+             "plain pandas/loops RQ1 + 10 group r", reference),
+        ]  # fmt: skip
     print(f"median of {args.runs} whole-process runs, {Path(sys.executable).name}")
     print(f"{'command':<52} {'seconds':>8}   {'reference':<38} {'seconds':>8} {'ratio':>6}")
     for name, seconds, ref_name, ref_seconds in rows:

@@ -29,7 +29,7 @@ from annalign.core.machines import MachineRatings
 from annalign.core.operators import RaterMatrix, group_means, harmonic_count
 from annalign.errors import InputError
 from annalign.stats.bootstrap import bootstrap_many, bootstrap_p, percentile_intervals
-from annalign.stats.correlation import pearson_fixed_x, pearson_masked
+from annalign.stats.correlation import pearson_fixed_xs, pearson_masked
 from annalign.stats.multitest import benjamini_hochberg, holm
 from annalign.stats.permutation import permutation_p
 from annalign.stats.reliability import adjusted_r, split_halves, splithalf_reliability
@@ -198,13 +198,16 @@ def permutation_pair_diffs(
         p = min(per_block, n_perm - start)
         ranks = np.argsort(rng.random((size, p)), axis=0)
         z = (ranks < k_a).astype(float)
-        s_a, c_a = sub.sums(z)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            y_a = np.where(c_a > 0, s_a / c_a, np.nan)
-            c_b = tot_c - c_a
-            y_b = np.where(c_b > 0, (tot_s - s_a) / c_b, np.nan)
-        for m in range(x.shape[1]):
-            out[start : start + p, m] = pearson_fixed_x(x[:, m], y_a) - pearson_fixed_x(x[:, m], y_b)
+        if sub.complete and 0 < k_a < size:  # every item has every rater: the counts are k_a and size - k_a
+            s_a = sub.totals(z)
+            y_a, y_b = s_a / k_a, (tot_s - s_a) / (size - k_a)
+        else:
+            s_a, c_a = sub.sums(z)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                y_a = np.where(c_a > 0, s_a / c_a, np.nan)
+                c_b = tot_c - c_a
+                y_b = np.where(c_b > 0, (tot_s - s_a) / c_b, np.nan)
+        out[start : start + p] = (pearson_fixed_xs(x, y_a) - pearson_fixed_xs(x, y_b)).T
         start += p
     return out
 
@@ -229,8 +232,7 @@ def permutation_group_r(
         w = np.zeros((len(code), p * n_groups))
         w[np.arange(len(code))[:, None], labels + n_groups * np.arange(p)[None, :]] = 1.0
         y, _ = rm.means(w)
-        for m in range(x.shape[1]):
-            out[start : start + p, m, :] = pearson_fixed_x(x[:, m], y).reshape(p, n_groups)
+        out[start : start + p] = pearson_fixed_xs(x, y).reshape(x.shape[1], p, n_groups).transpose(1, 0, 2)
         start += p
     return out
 

@@ -27,6 +27,7 @@ class RaterMatrix:
             ones = np.ones(len(values))
             self.vals = sparse.csr_matrix((values, (item_index, rater_index)), shape=self.shape)
             self.mask = sparse.csr_matrix((ones, (item_index, rater_index)), shape=self.shape)
+        self.complete = _all_ones(self.mask, n_items * n_raters)
 
     @classmethod
     def from_dense(cls, matrix: np.ndarray) -> RaterMatrix:
@@ -38,15 +39,39 @@ class RaterMatrix:
     def of(cls, data: Annotations) -> RaterMatrix:
         return cls(data.item_index, data.rater_index, data.values, data.n_items, data.n_raters)
 
+    def totals(self, weights: np.ndarray) -> np.ndarray:
+        """Weighted sum of ratings per item for each column of weights (raters x k), without the counts."""
+        return np.asarray(self.vals @ weights)
+
     def sums(self, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(weighted sum of ratings, weighted count) per item for each column of weights (raters x k)."""
-        return np.asarray(self.vals @ weights), np.asarray(self.mask @ weights)
+        total = np.asarray(self.vals @ weights)
+        per_column = self._column_counts(weights)
+        if per_column is None:
+            return total, np.asarray(self.mask @ weights)
+        return total, np.repeat(per_column[None, :], self.shape[0], axis=0)
 
     def means(self, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(weighted mean per item, weighted count); NaN where no weighted rater rated the item."""
+        per_column = self._column_counts(weights)
+        if per_column is not None and np.all(per_column > 0):
+            total = np.asarray(self.vals @ weights)
+            return total / per_column, np.repeat(per_column[None, :], self.shape[0], axis=0)
         total, count = self.sums(weights)
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(count > 0, total / np.where(count > 0, count, 1.0), np.nan), count
+
+    def _column_counts(self, weights: np.ndarray) -> np.ndarray | None:
+        """Weighted count per column when every item has every rater and the weights are whole numbers, else None.
+
+        Then every item's count is the column sum of the weights, exactly (sums of integers), so the
+        product with the mask can be skipped; fractional weights keep the product (same rounding).
+        """
+        if not getattr(self, "complete", False) or not isinstance(weights, np.ndarray) or weights.ndim != 2:
+            return None
+        if not np.array_equal(weights, np.trunc(weights)):
+            return None
+        return weights.sum(axis=0)
 
     def columns(self, idx: np.ndarray) -> RaterMatrix:
         """The same operator restricted to some raters (in the given order)."""
@@ -54,7 +79,15 @@ class RaterMatrix:
         out.shape = (self.shape[0], len(idx))
         out.vals = self.vals[:, idx]
         out.mask = self.mask[:, idx]
+        out.complete = self.complete
         return out
+
+
+def _all_ones(mask: Any, cells: int) -> bool:
+    """Whether an items x raters mask (dense or sparse) holds a 1 in every cell: every item has every rater."""
+    if sparse.issparse(mask):
+        return bool(mask.nnz == cells and np.all(mask.data == 1.0))
+    return bool(np.all(mask == 1.0))
 
 
 def one_hot(code: np.ndarray, n_groups: int) -> np.ndarray:

@@ -9,6 +9,7 @@ between groups or models are paired by construction.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from functools import lru_cache
 
 import numpy as np
 from scipy import stats
@@ -20,18 +21,41 @@ CHUNK_ENTRIES = 4_000_000
 
 
 def count_chunks(n_items: int, n_boot: int, seed: int) -> Iterator[tuple[slice, np.ndarray]]:
-    """Yield (replicate slice, counts) with counts of shape (b, n_items), float64.
+    """Yield (replicate slice, counts) with counts of shape (b, n_items), float64 (read-only).
 
     Replicates depend only on (seed, n_items, n_boot): the chunk size is a function of n_items.
+    A run asks for the same replicates many times (every block of RQ1 and RQ2), so up to
+    CACHE_ENTRIES counts are kept (the last two settings) rather than drawn again.
     """
+    if isinstance(seed, (int, np.integer)) and n_items * n_boot <= CACHE_ENTRIES:
+        yield from _cached_chunks(n_items, n_boot, seed)
+    else:
+        yield from _draw_chunks(n_items, n_boot, seed)
+
+
+#: Count-matrix entries (x 8 bytes) up to which ``count_chunks`` keeps the replicates of one setting.
+CACHE_ENTRIES = 8_000_000
+
+
+@lru_cache(maxsize=2)
+def _cached_chunks(n_items: int, n_boot: int, seed: int) -> tuple[tuple[slice, np.ndarray], ...]:
+    """The chunks of ``_draw_chunks``, kept and made read-only so that no caller can change them."""
+    chunks = tuple(_draw_chunks(n_items, n_boot, seed))
+    for _, counts in chunks:
+        counts.flags.writeable = False
+    return chunks
+
+
+def _draw_chunks(n_items: int, n_boot: int, seed: int) -> Iterator[tuple[slice, np.ndarray]]:
+    """Draw the replicates chunk by chunk from ``default_rng(seed)``."""
     rng = np.random.default_rng(seed)
     per_chunk = max(1, min(n_boot, CHUNK_ENTRIES // max(n_items, 1)))
     start = 0
     while start < n_boot:
         b = min(per_chunk, n_boot - start)
         draws = rng.integers(0, n_items, size=(b, n_items))
-        flat = (draws + (np.arange(b) * n_items)[:, None]).ravel()
-        counts = np.bincount(flat, minlength=b * n_items).reshape(b, n_items).astype(float)
+        draws += (np.arange(b) * n_items)[:, None]  # in place: one pass less over the draws
+        counts = np.bincount(draws.ravel(), minlength=b * n_items).reshape(b, n_items).astype(float)
         yield slice(start, start + b), counts
         start += b
 

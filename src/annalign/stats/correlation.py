@@ -142,3 +142,31 @@ def pearson_fixed_x(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     syy = np.einsum("ij,ij->j", yz, yz)
     sxy = x @ yz
     return pearson_from_sums(n, sx, sy, sxx, syy, sxy)
+
+
+def pearson_fixed_xs(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``pearson_fixed_x`` for each column of x (n, k) against every column of y: (k, columns).
+
+    When x has no missing value the y-only sums are formed once for all k columns, and when y has
+    none either the masks are skipped (n is a constant); otherwise each column takes the general path.
+    """
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    if not np.isfinite(x).all() or not len(x):
+        return np.stack([pearson_fixed_x(x[:, m], y) for m in range(x.shape[1])])
+    xc = unit_scale(x)
+    xc = unit_scale(xc - xc.mean(axis=0))
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow sends y down the general path below
+        sy = y.sum(axis=0)
+        syy = np.einsum("ij,ij->j", y, y)
+    # Finite sums mean no missing value; sums of squares within these bounds mean unit_scale leaves y as it is.
+    if np.isfinite(sy).all() and np.all((syy > len(y) * SMALL**2) & (syy < LARGE**2)):
+        n = np.full(y.shape[1], float(len(y)))
+        sx = np.repeat(xc.sum(axis=0)[:, None], y.shape[1], axis=1)
+        sxx = np.repeat((xc * xc).sum(axis=0)[:, None], y.shape[1], axis=1)
+        return pearson_from_sums(n, sx, sy, sxx, syy, xc.T @ y)
+    valid = np.isfinite(y)
+    w = valid.astype(float)
+    yz = unit_scale(np.where(valid, y, 0.0))
+    sy, syy = yz.sum(axis=0), np.einsum("ij,ij->j", yz, yz)
+    return pearson_from_sums(w.sum(axis=0), xc.T @ w, sy, (xc * xc).T @ w, syy, xc.T @ yz)
