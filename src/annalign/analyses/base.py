@@ -78,3 +78,16 @@ def check_level(level: float) -> float:
 def fmt(value: object, digits: int = 3) -> str:
     """A number for the terminal: fixed decimals for floats, 'n/a' for missing values."""
     return "n/a" if value is None else f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+
+
+def with_changes(config: Any, changes: dict[str, Any], what: str) -> Any:
+    """A copy of a frozen config dataclass with some fields changed; an unknown name is a one-line error naming ``what``."""
+    import dataclasses
+
+    from annalign.errors import InputError
+
+    known = [f.name for f in dataclasses.fields(config)]
+    unknown = sorted(set(changes) - set(known))
+    if unknown:
+        raise InputError(f"unknown {what} setting {unknown[0]!r}; known: {', '.join(known)}")
+    return dataclasses.replace(config, **changes) if changes else config

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from itertools import combinations
 from typing import Any
 
@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from annalign.analyses.base import ResultDisplay, check_level, fmt
+from annalign.analyses.base import ResultDisplay, check_level, fmt, with_changes
 from annalign.core.annotations import Annotations
 from annalign.core.grouping import DEFAULT_BY, DEFAULT_MIN_GROUP_SIZE, DEFAULT_MISSING, make_groups
 from annalign.core.jsonsafe import jsonable
@@ -276,10 +276,7 @@ class GroupAlignmentConfig:
 
     def but(self, **changes: Any) -> GroupAlignmentConfig:
         """A copy with some settings changed; an unknown name is a one-line error."""
-        unknown = sorted(set(changes) - set(self.__dataclass_fields__))
-        if unknown:
-            raise InputError(f"unknown RQ2 setting {unknown[0]!r}; known: {', '.join(self.__dataclass_fields__)}")
-        return replace(self, **changes)
+        return with_changes(self, changes, "RQ2")
 
 
 @dataclass(frozen=True)

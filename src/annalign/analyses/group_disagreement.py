@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from annalign.analyses.base import ResultDisplay, check_level, fmt
+from annalign.analyses.base import ResultDisplay, check_level, fmt, with_changes
 from annalign.core.annotations import Annotations
 from annalign.core.grouping import (
     DEFAULT_BY,
@@ -425,10 +425,7 @@ class DisagreementConfig:
 
     def but(self, **changes: Any) -> DisagreementConfig:
         """A copy with some settings changed; an unknown name is a one-line error."""
-        unknown = sorted(set(changes) - set(self.__dataclass_fields__))
-        if unknown:
-            raise InputError(f"unknown RQ3 setting {unknown[0]!r}; known: {', '.join(self.__dataclass_fields__)}")
-        return replace(self, **changes)
+        return with_changes(self, changes, "RQ3")
 
     def check(self) -> None:
         """One-line errors for settings RQ3 cannot use."""

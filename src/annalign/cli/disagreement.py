@@ -47,7 +47,7 @@ def run_disagreement(
     from annalign.core.grouping import make_groups
     from annalign.core.machines import drop_constant
     from annalign.datasets.machine_files import load_machine_ratings
-    from annalign.pipeline.run import collect_warnings, load_data
+    from annalign.pipeline.run import collect_warnings, disagreement_config, load_data
 
     warnings: list[str] = []
     by = settings.groupings[0]
@@ -77,21 +77,8 @@ def run_disagreement(
             if kept is not None:
                 summary = kept.summary()
                 baselines, personas = split_persona_raters(kept)
-        result = analyze_disagreement(
-            data,
-            personas or None,
-            baselines or None,
-            by=by,
-            pairs=groups if groups else settings.pairs,
-            min_group_size=settings.min_group_size,
-            missing_attr=settings.missing_attr,
-            n_boot=settings.bootstrap,
-            n_perm=settings.permutations,
-            n_splits=settings.splits,
-            seed=settings.seed,
-            threshold=settings.threshold,
-            threshold_quantile=settings.threshold_quantile,
-        )
+        config = disagreement_config(settings, list(groups) if groups else None)
+        result = analyze_disagreement(data, personas or None, baselines or None, by=by, config=config)
     results = {
         "annalign_version": __version__,
         "dataset": data.describe(),

@@ -54,7 +54,12 @@ def write_power_figure(result: GroupResult, machine: str, path: Path) -> None:
 def groups(config_path: str | None, out: str, **options: Any) -> None:
     """Alignment of each machine rater with each demographic group, disparities, power and within-group spread."""
     from annalign.analyses.group_alignment import analyze_groups
-    from annalign.pipeline.run import collect_warnings, load_data, load_machines
+    from annalign.pipeline.run import (
+        collect_warnings,
+        group_alignment_config,
+        load_data,
+        load_machines,
+    )
     from annalign.results import distinct_file_names, output_errors, prepare_out_dir, write_outputs
 
     settings = settings_from_options(config_path, **options)
@@ -63,19 +68,7 @@ def groups(config_path: str | None, out: str, **options: Any) -> None:
     with collect_warnings(messages, lambda m: click.echo(f"warning: {m}", err=True)):
         data = load_data(settings)
         machines = load_machines(data, settings)
-        result = analyze_groups(
-            data,
-            machines,
-            settings.groupings[0],
-            n_boot=settings.bootstrap,
-            seed=settings.seed,
-            min_group_size=settings.min_group_size,
-            missing_attr=settings.missing_attr,
-            n_perm=settings.permutations,
-            power_items=settings.power_items or None,
-            power_raters=settings.power_raters,
-            power_sims=settings.power_sims,
-        )
+        result = analyze_groups(data, machines, settings.groupings[0], group_alignment_config(settings))
     results = {
         "dataset": data.describe(),
         "settings": settings.to_dict(),

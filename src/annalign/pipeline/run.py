@@ -7,7 +7,7 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -23,6 +23,10 @@ from annalign.datasets.bundled import load_dataset
 from annalign.datasets.machine_files import load_machine_ratings
 from annalign.errors import AnalysisWarning, InputError, warn
 from annalign.results import RunResult
+
+if TYPE_CHECKING:
+    from annalign.analyses.group_alignment import GroupAlignmentConfig
+    from annalign.analyses.group_disagreement import DisagreementConfig
 
 
 @contextmanager
@@ -136,6 +140,28 @@ def run_registered(
     return out
 
 
+def group_alignment_config(settings: Settings) -> GroupAlignmentConfig:
+    """RQ2's settings from the run's: the one mapping used by ``analyze``/``run`` and ``annalign groups``."""
+    from annalign.analyses.group_alignment import GroupAlignmentConfig
+
+    return GroupAlignmentConfig(
+        n_boot=settings.bootstrap, seed=settings.seed, level=settings.level, min_group_size=settings.min_group_size,
+        missing_attr=settings.missing_attr, n_perm=settings.permutations, power_items=settings.power_items or None,
+        power_raters=settings.power_raters, power_sims=settings.power_sims,
+    )  # fmt: skip
+
+
+def disagreement_config(settings: Settings, pairs: list[tuple[str, str]] | None = None) -> DisagreementConfig:
+    """RQ3's settings from the run's: the one mapping used by ``analyze``/``run`` and ``annalign disagreement``."""
+    from annalign.analyses.group_disagreement import DisagreementConfig
+
+    return DisagreementConfig(
+        pairs=pairs or settings.pairs, min_group_size=settings.min_group_size, missing_attr=settings.missing_attr,
+        n_boot=settings.bootstrap, n_perm=settings.permutations, n_splits=settings.splits, seed=settings.seed,
+        threshold=settings.threshold, threshold_quantile=settings.threshold_quantile, level=settings.level,
+    )  # fmt: skip
+
+
 def run_analyses(data: Annotations, machines: MachineRatings | None, settings: Settings) -> RunResult:
     """Run every analysis that applies: RQ1 always, RQ2 per grouping and RQ3 on the first, where the data has raters,
     then the registered analyses the ``analyses`` setting names (``RunResult.extra``).
@@ -161,25 +187,12 @@ def run_analyses(data: Annotations, machines: MachineRatings | None, settings: S
         from annalign.analyses.group_alignment import analyze_groups
 
         for by in groupings:
-            rq2["+".join(by)] = analyze_groups(
-                data,
-                plain,
-                by,
-                n_boot=settings.bootstrap,
-                seed=settings.seed,
-                level=settings.level,
-                min_group_size=settings.min_group_size,
-                missing_attr=settings.missing_attr,
-                power_items=settings.power_items,
-            )
+            rq2["+".join(by)] = analyze_groups(data, plain, by, group_alignment_config(settings))
     rq3 = None
     if data.has_raters and groupings:
         from annalign.analyses.group_disagreement import analyze_disagreement
 
-        rq3 = analyze_disagreement(
-            data, personas or None, baselines or None, by=groupings[0], min_group_size=settings.min_group_size,
-            missing_attr=settings.missing_attr, n_boot=settings.bootstrap, seed=settings.seed, level=settings.level,
-        )  # fmt: skip
+        rq3 = analyze_disagreement(data, personas or None, baselines or None, by=groupings[0], config=disagreement_config(settings))
     extra = run_registered(chosen, data, machines, settings)
     return RunResult(data, machines, settings.to_dict(), rq1, rq2, rq3, extra=extra, version=__version__)
 

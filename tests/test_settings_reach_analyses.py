@@ -1,0 +1,62 @@
+"""One mapping from the run's settings to RQ2's and RQ3's configs: analyze/run and the groups/disagreement commands agree."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+from tests.clihelp import run_cli
+
+from annalign.analyses.alt_test import AltTestConfig
+from annalign.analyses.group_alignment import analyze_groups
+from annalign.api import AltTestOptions
+from annalign.config import Settings
+from annalign.errors import InputError
+from annalign.pipeline.run import (
+    disagreement_config,
+    group_alignment_config,
+    load_data,
+    load_machines,
+    run_analyses,
+)
+
+JUDGE = str(Path(__file__).parent / "fixtures" / "dices350-judge-a.csv")
+ASKED = {"bootstrap": 200, "permutations": 30, "splits": 7, "level": 0.9, "power_items": [], "seed": 3}
+
+
+def test_the_configs_carry_every_setting_that_was_asked_for():
+    settings = Settings(dataset="dices350", **ASKED)
+    rq2, rq3 = group_alignment_config(settings), disagreement_config(settings)
+    assert (rq2.n_boot, rq2.n_perm, rq2.level, rq2.seed, rq2.power_items) == (200, 30, 0.9, 3, None)
+    assert (rq3.n_boot, rq3.n_perm, rq3.n_splits, rq3.level, rq3.seed) == (200, 30, 7, 0.9, 3)
+
+
+def test_analyze_honours_permutations_splits_and_level_in_rq2_and_rq3():
+    settings = Settings(dataset="dices350", ratings=[JUDGE], **ASKED)
+    data = load_data(settings)
+    run = run_analyses(data, load_machines(data, settings), settings)
+    group = next(iter(run.rq2.values()))
+    assert (group.settings["n_perm"], group.settings["level"]) == (30, 0.9)
+    assert (run.rq3.settings["n_perm"], run.rq3.settings["n_splits"], run.rq3.settings["level"]) == (30, 7, 0.9)
+
+
+def test_the_groups_and_disagreement_commands_write_the_same_settings(tmp_path, capsys):
+    common = ["--dataset", "dices350", "--ratings", JUDGE, "--bootstrap", "200", "--permutations", "30", "--seed", "3"]
+    code, _, err = run_cli(capsys, "groups", *common, "--power-items", "", "--out", str(tmp_path / "g"))
+    assert code == 0, err
+    code, _, err = run_cli(capsys, "disagreement", *common, "--out", str(tmp_path / "d"))
+    assert code == 0, err
+    rq2 = json.loads((tmp_path / "g" / "results.json").read_text())["rq2"]["settings"]
+    rq3 = json.loads((tmp_path / "d" / "results.json").read_text())["rq3"]["settings"]
+    assert (rq2["n_perm"], rq2["seed"], rq3["n_perm"], rq3["seed"]) == (30, 3, 30, 3)
+
+
+def test_an_unknown_analysis_setting_is_one_line_naming_it():
+    with pytest.raises(InputError, match="unknown RQ2 setting 'n_bootstrap'"):
+        analyze_groups(None, None, n_bootstrap=5)  # type: ignore[arg-type]
+
+
+def test_the_public_alt_test_options_default_to_the_analysis_defaults():
+    assert dataclasses.asdict(AltTestOptions()) == dataclasses.asdict(AltTestConfig())
