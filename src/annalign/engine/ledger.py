@@ -133,9 +133,7 @@ class Ledger:
         except sqlite3.Error as exc:
             raise InputError(f"{where}: cannot open it ({exc})") from None
         try:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")  # durable across process kills; WAL keeps it fast
-            self.schema_version = self._migrate(where)
+            self.schema_version = self._prepare(where)
         except sqlite3.DatabaseError as exc:
             self._db.close()
             if "not a database" in str(exc) or "malformed" in str(exc):
@@ -144,6 +142,25 @@ class Ledger:
         except InputError:
             self._db.close()
             raise
+
+    def _prepare(self, where: str, patience: float = 30.0) -> int:
+        """Switch to WAL and migrate, retrying while another process does the same on a new file.
+
+        SQLite answers "database is locked" at once, without waiting on the busy timeout, when two
+        connections race to turn a fresh file into WAL mode or to take its first write lock (it
+        refuses rather than risk a deadlock), so the busy timeout alone does not cover it.
+        """
+        deadline, pause = time.monotonic() + patience, 0.01
+        while True:
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")  # durable across process kills; WAL keeps it fast
+                return self._migrate(where)
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(pause)
+                pause = min(pause * 2, 0.5)
 
     def _migrate(self, where: str) -> int:
         """Run the migrations this ledger lacks (in one transaction); refuse a newer or foreign ledger."""
