@@ -23,8 +23,17 @@ from annalign.errors import InputError, RequestsFailed
 from annalign.redaction import redact
 
 
-class Terminated(BaseException):
-    """Raised in the main thread by SIGTERM (a BaseException, like KeyboardInterrupt, so nothing swallows it)."""
+class Terminated(SystemExit):
+    """Raised in the main thread by SIGTERM.
+
+    A SystemExit, because asyncio's transports re-raise only SystemExit and KeyboardInterrupt: any
+    other exception raised by the handler while a socket write is under way is logged as a "fatal
+    write error" and swallowed, and the run went on to exit 0. (KeyboardInterrupt would be turned
+    into click's Abort, exit 130.)
+    """
+
+    def __init__(self) -> None:
+        super().__init__(143)
 
 
 def _on_sigterm(signum: int, frame: Any) -> None:
