@@ -60,3 +60,36 @@ def test_an_unknown_analysis_setting_is_one_line_naming_it():
 
 def test_the_public_alt_test_options_default_to_the_analysis_defaults():
     assert dataclasses.asdict(AltTestOptions()) == dataclasses.asdict(AltTestConfig())
+
+
+def test_resample_reaches_rq2_from_cli_config_and_python(tmp_path, capsys):
+    """--resample items gives RQ2's item-only intervals (and says so); the default counts the raters too."""
+    args = ["groups", "--dataset", "dices350", "--ratings", JUDGE, "--bootstrap", "200", "--permutations", "0", "--power-items", ""]
+    code, _, err = run_cli(capsys, *args, "--out", str(tmp_path / "crossed"))
+    assert code == 0, err
+    code, _, err = run_cli(capsys, *args, "--resample", "items", "--out", str(tmp_path / "items"))
+    assert code == 0, err
+    crossed, items = (json.loads((tmp_path / name / "results.json").read_text("utf-8"))["rq2"] for name in ("crossed", "items"))
+    assert (crossed["settings"]["resample"], items["settings"]["resample"]) == ("crossed", "items")
+    assert items["per_group"][0]["generalises_to"] == "items (conditional on these raters)"
+    assert crossed["per_group"][0]["generalises_to"] == "items and raters"
+    widths = [[row["adjusted_ci_high"] - row["adjusted_ci_low"] for row in part["per_group"]] for part in (crossed, items)]
+    assert all(c >= i - 1e-12 for c, i in zip(*widths, strict=True)) and widths[0] != widths[1]
+    assert [row["r"] for row in crossed["per_group"]] == [row["r"] for row in items["per_group"]]
+
+
+def test_a_bad_resample_is_one_line_from_every_source(tmp_path, capsys):
+    from annalign.api import Resampling
+    from annalign.config import load_settings
+
+    code, _, err = run_cli(capsys, "groups", "--dataset", "dices350", "--ratings", JUDGE, "--resample", "raters", "--out", str(tmp_path))
+    assert code == 2 and "--resample must be one of crossed, items" in err and len(err.strip().splitlines()) == 1
+    config = tmp_path / "a.toml"
+    config.write_text('dataset = "dices350"\nresample = "both"\n', "utf-8")
+    with pytest.raises(InputError, match="a.toml: setting 'resample' must be one of crossed, items"):
+        load_settings(config, {})
+    with pytest.raises(InputError, match="Resampling resample must be one of crossed, items"):
+        Resampling(resample="pigeonhole")
+    data = load_data(Settings(dataset="dices350"))
+    with pytest.raises(InputError, match="resample must be one of crossed, items"):
+        analyze_groups(data, load_machines(data, Settings(dataset="dices350", ratings=[JUDGE])), resample="raters")

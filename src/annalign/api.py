@@ -51,6 +51,8 @@ class Resampling:
     n_perm: int = 1000
     n_splits: int | None = None
     seed: int = 0
+    #: RQ2's group intervals and tests: "crossed" (items and raters) or "items" (conditional on these raters)
+    resample: str = "crossed"
 
     def __post_init__(self) -> None:
         _check("bootstrap", self.n_boot, "Resampling n_boot")
@@ -58,6 +60,7 @@ class Resampling:
         if self.n_splits is not None:
             _check("splits", self.n_splits, "Resampling n_splits")
         _check("seed", self.seed, "Resampling seed")
+        _check("resample", self.resample, "Resampling resample")
 
     @classmethod
     def of(cls, resampling: Resampling | int | None, seed: int | None = None) -> Resampling:
@@ -293,7 +296,7 @@ def group_alignment(
         data, machines, _by(by), n_boot=boot.n_boot, seed=boot.seed, level=_check("level", level, "level"),
         min_group_size=rules.min_group_size, missing_attr=rules.missing_attr, n_splits=boot.n_splits or 10,
         n_perm=boot.n_perm, power_items=power.items if power else None, power_raters=power.raters if power else None,
-        power_sims=power.sims if power else 1000, alpha=power.alpha if power else 0.05,
+        power_sims=power.sims if power else 1000, alpha=power.alpha if power else 0.05, resample=boot.resample,
     )  # fmt: skip
 
 

@@ -260,6 +260,7 @@ class Settings:
     machine_scale: dict[str, list[float]] | list[float] | None = None
     method: str = "pearson"
     bootstrap: int = 1000
+    resample: str = "crossed"
     permutations: int = 1000
     seed: int = 0
     level: float = 0.95
@@ -361,6 +362,7 @@ RULES: dict[str, Check] = {
     "machine_scale": machine_scale,
     "method": choice("pearson", "spearman", "kendall"),
     "bootstrap": integer(10),
+    "resample": choice("crossed", "items"),
     "permutations": integer(0),
     "seed": integer(0, 2**63 - 1),
     "level": number(0, 1, lo_open=True, hi_open=True),

@@ -129,9 +129,12 @@ def test_omnibus_and_pairwise_readings(dices, readings, by, tag):
         assert float(p_perm) == round(row.p_perm, 3) and float(p_adj) == round(row.p_adjusted, 3)
     clause = per_machine(readings[f"table-group-pairs{tag}"])
     for machine, part in rq2.pairwise.groupby("machine"):
-        k, n = map(int, re.match(r"(\d+) of (\d+) pairwise differences have Holm-adjusted permutation p < 0.05", clause[machine]).groups())
+        found = re.match(r"(\d+) of (\d+) pairs of groups differ in reliability-adjusted alignment \(disparity test, Holm-adjusted p < 0.05\)",
+                         clause[machine])
+        k, n = map(int, found.groups())
         n_groups = len(rq2.groups)
-        assert n == len(part) == n_groups * (n_groups - 1) // 2 and k == int((part["p_perm_holm"] < 0.05).sum())
+        assert n == len(part) == n_groups * (n_groups - 1) // 2 and k == int((part["p_adjusted_holm"] < 0.05).sum())
+    assert readings[f"table-group-pairs{tag}"].endswith("the tests and intervals generalise to items and raters.")
 
 
 @pytest.mark.parametrize(("by", "figure", "tag"), [("rater_race+rater_gender", "rq2_group_strip", ""),

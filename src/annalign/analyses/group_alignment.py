@@ -1,12 +1,15 @@
 """RQ2, group alignment: how well each machine rater agrees with each demographic group of raters.
 
-Per group g and machine m: Pearson r between m and the group's mean rating per item, a bootstrap CI
-(one set of resampled items per replicate, shared by all groups and machines, so differences are
-paired), the split-half reliability of the group mean and the reliability-adjusted r. Pairwise
-differences get a paired bootstrap CI, a permutation p-value (group labels permuted across the
-raters of the two groups, sizes kept) and Holm / Benjamini-Hochberg adjustments; an omnibus test
-asks whether any group differs. Power analysis lives in ``annalign.analyses.group_power``, within-group variation in
-``annalign.analyses.group_variation``.
+Per group g and machine m: Pearson r between m and the group's mean rating per item, the
+reliability of the group mean (Cronbach's alpha on complete data) and the reliability-adjusted r,
+the r with the group's whole population of raters. Intervals and tests are crossed by default
+(``annalign.stats.crossed``): items and each group's raters are samples, so a claim about a group is
+about its population of raters; ``resample="items"`` keeps them conditional on these raters. One set
+of item and rater draws serves every group and machine, so differences are paired. Pairwise: the
+disparity test of equal adjusted alignment (p_adjusted), a permutation test that the two groups'
+raters are exchangeable (p_perm), Holm / Benjamini-Hochberg over every pair and machine; an omnibus
+test asks whether any group differs. Power lives in ``annalign.analyses.group_power``, within-group
+variation in ``annalign.analyses.group_variation``.
 """
 
 from __future__ import annotations
@@ -28,47 +31,30 @@ from annalign.core.jsonsafe import jsonable
 from annalign.core.machines import MachineRatings
 from annalign.core.operators import RaterMatrix, group_means, harmonic_count
 from annalign.errors import InputError
-from annalign.stats.bootstrap import bootstrap_many, bootstrap_p, percentile_intervals
+from annalign.stats.bootstrap import bootstrap_many, bootstrap_p, count_chunks, percentile_intervals
 from annalign.stats.correlation import pearson_fixed_xs, pearson_masked
+from annalign.stats.crossed import (
+    RaterBlock,
+    crossfit_rater_variances,
+    item_terms,
+    multiplier_draws,
+    on_fisher_scale,
+    pooled_signal_share,
+    rater_block,
+    rater_perturbation,
+    reliability_design,
+    reliability_from_sums,
+    variance_spread,
+)
 from annalign.stats.multitest import benjamini_hochberg, holm
 from annalign.stats.permutation import permutation_p
-from annalign.stats.reliability import adjusted_r, split_halves, splithalf_reliability
+from annalign.stats.reliability import adjusted_r
+
+#: The resampling schemes of group-level intervals and tests, and what each generalises to.
+RESAMPLE_SCHEMES = {"crossed": "items and raters", "items": "items (conditional on these raters)"}
 
 #: cells of a per-permutation (items x permutations) block.
 PERM_BLOCK_CELLS = 2_000_000
-
-
-# ----- split-half reliability ---------------------------------------------------------------
-@dataclass(frozen=True)
-class Splits:
-    """Half means of each group for several random splits; columns g * n_splits + s."""
-
-    h1: np.ndarray
-    h2: np.ndarray
-    k1: np.ndarray
-    k2: np.ndarray
-    n_splits: int
-
-    def reliability(self, r_half: np.ndarray, k_eff: np.ndarray) -> np.ndarray:
-        """Group-mean reliability (..., n_groups) from split-half r (..., n_groups * n_splits)."""
-        shape = (*r_half.shape[:-1], -1, self.n_splits)
-        k1, k2 = self.k1.reshape(-1, self.n_splits), self.k2.reshape(-1, self.n_splits)
-        return splithalf_reliability(r_half.reshape(shape), k1, k2, np.asarray(k_eff)[:, None])
-
-
-def make_splits(rm: RaterMatrix, code: np.ndarray, n_groups: int, n_splits: int, seed: int) -> Splits:
-    """Random halves of each group's raters (seeded; ``split_halves``), as half-mean matrices and effective sizes."""
-    half = split_halves(code, n_splits, np.random.default_rng([seed, 2]), draw="shuffle")
-    w1 = np.zeros((len(code), n_groups * n_splits))
-    w2 = np.zeros_like(w1)
-    for g in range(n_groups):
-        members = (code == g)[:, None]
-        w1[:, g * n_splits : (g + 1) * n_splits] = members & (half.T == 0)
-        w2[:, g * n_splits : (g + 1) * n_splits] = members & (half.T == 1)
-    h1, c1 = rm.means(w1)
-    h2, c2 = rm.means(w2)
-    both = (c1 > 0) & (c2 > 0)
-    return Splits(h1=h1, h2=h2, k1=harmonic_count(c1, both), k2=harmonic_count(c2, both), n_splits=n_splits)
 
 
 # ----- result -------------------------------------------------------------------------------
@@ -162,7 +148,8 @@ def rq2_lines(per_group: pd.DataFrame | None, omnibus: pd.DataFrame | None) -> l
     """Terminal lines for RQ2 from its per-group and omnibus tables (none when there is no group r)."""
     if per_group is None or per_group.empty:
         return []
-    lines = ["RQ2 (r with each group's mean rating; raw and reliability-adjusted)"]
+    scope = str(per_group["generalises_to"].iloc[0]) if "generalises_to" in per_group.columns else "items"
+    lines = [f"RQ2 (r with each group's mean rating; raw and reliability-adjusted; intervals generalise to {scope})"]
     for machine, part in per_group.groupby("machine", sort=False):
         part = part.sort_values("r")
         low, high = part.iloc[0], part.iloc[-1]
@@ -273,6 +260,9 @@ class GroupAlignmentConfig:
     power_sims: int = 1000
     alpha: float = 0.05
     noise_boot: int = 200
+    #: "crossed": items and each group's raters are samples (the claims are about groups);
+    #: "items": items only, conditional on these raters (the scheme before annalign 0.3)
+    resample: str = "crossed"
 
     def but(self, **changes: Any) -> GroupAlignmentConfig:
         """A copy with some settings changed; an unknown name is a one-line error."""
@@ -313,6 +303,8 @@ def analyze_groups(
         raise InputError("RQ2 needs at least one machine rater (--ratings FILE)")
     if cfg.n_boot < 0 or cfg.n_perm < 0 or cfg.n_splits < 1:
         raise InputError("--bootstrap and permutations must be >= 0 and splits >= 1")
+    if cfg.resample not in RESAMPLE_SCHEMES:
+        raise InputError(f"resample must be one of {', '.join(RESAMPLE_SCHEMES)}, got {cfg.resample!r}")
     grouping = make_groups(data.raters, by, min_group_size=cfg.min_group_size, missing_attr=cfg.missing_attr)
     sub = data.select_raters(grouping.kept)
     kept = grouping.of_kept()
@@ -340,7 +332,7 @@ def analyze_groups(
         settings=settings_out,
         groups=groups_table,
         excluded_groups=grouping.excluded,
-        per_group=_per_group_table(est, grouping, names, cfg.level),
+        per_group=_per_group_table(est, grouping, names, cfg.level, cfg.resample),
         pairwise=pairwise,
         omnibus=_omnibus_table(est, perm_r, names, grouping.n_groups, cfg.n_perm),
         power=power,
@@ -357,24 +349,50 @@ def _estimate(
     rm: RaterMatrix, sub: Annotations, x: np.ndarray, y: np.ndarray, count: np.ndarray, code: np.ndarray, n_groups: int,
     cfg: GroupAlignmentConfig,
 ) -> _Estimates:  # fmt: skip
-    """Per machine and group: r, split-half reliability, adjusted r, and their paired bootstrap replicates."""
+    """Per machine and group: r, reliability, adjusted r, and their paired replicates (crossed or item-only)."""
     n_machines = x.shape[1]
     r = correlations_with(x, y)
     n_items = np.stack([(np.isfinite(x[:, m][:, None]) & np.isfinite(y)).sum(axis=0) for m in range(n_machines)])
     k_eff = harmonic_count(count, count > 0)
-    splits = make_splits(rm, code, n_groups, cfg.n_splits, cfg.seed)
-    rel = splits.reliability(pearson_masked(splits.h1, splits.h2), k_eff)
+    members = [np.flatnonzero(code == g) for g in range(n_groups)]
+    blocks = [rater_block(part.vals, part.mask) for part in (rm.columns(idx) for idx in members)]
+    designs = np.concatenate([reliability_design(item_terms(b, np.ones((1, b.n_raters)))) for b in blocks], axis=1)
+    rel = reliability_from_sums(designs.sum(axis=0).reshape(n_groups, 6))
     adj = adjusted_r(r, rel[None, :])
     xs = np.repeat(x, n_groups, axis=1)
     ys = np.tile(y, (1, n_machines))
-    boot_r, boot_half = bootstrap_many([(xs, ys), (splits.h1, splits.h2)], sub.n_items, cfg.n_boot, cfg.seed)
+    (boot_r,) = bootstrap_many([(xs, ys)], sub.n_items, cfg.n_boot, cfg.seed)
     boot_r = boot_r.reshape(cfg.n_boot, n_machines, n_groups)
-    boot_rel = splits.reliability(boot_half, k_eff)
-    boot_adj = adjusted_r(boot_r, boot_rel[:, None, :])
-    return _Estimates(r, adj, rel, k_eff, n_items, boot_r, boot_adj, boot_rel)
+    boot_rel = np.empty((cfg.n_boot, n_groups))
+    for sl, counts in count_chunks(sub.n_items, cfg.n_boot, cfg.seed):
+        boot_rel[sl] = reliability_from_sums((counts @ designs).reshape(-1, n_groups, 6))
+    est = _Estimates(r, adj, rel, k_eff, n_items, boot_r, adjusted_r(boot_r, boot_rel[:, None, :]), boot_rel)
+    if cfg.resample == "crossed" and cfg.n_boot:
+        _add_rater_direction(est, x, blocks, members, cfg)
+    return est
 
 
-def _per_group_table(est: _Estimates, grouping: Any, names: Sequence[str], level: float) -> pd.DataFrame:
+def _add_rater_direction(est: _Estimates, x: np.ndarray, blocks: list[RaterBlock], members: list[np.ndarray], cfg: GroupAlignmentConfig) -> None:
+    """Add each group's rater part (jackknife influences x pooled signal share x multipliers) to the item replicates, in place.
+
+    r and adjusted r take it on the Fisher-z scale, where their sampling distribution is close to
+    symmetric: a group mean's r is skewed toward lower values when its raters happen to be atypical.
+    """
+    n_machines = x.shape[1]
+    xz, xvalid = np.nan_to_num(x), np.isfinite(x).astype(float)
+    rng = np.random.default_rng([cfg.seed, 8])
+    parts = [crossfit_rater_variances(block, xz, xvalid, cfg.n_splits, rng) for block in blocks]
+    share = pooled_signal_share(np.stack([p[1] for p in parts]), np.stack([p[2] for p in parts]), np.array([len(m) for m in members]))
+    multipliers = multiplier_draws(cfg.n_boot, int(sum(len(m) for m in members)), cfg.seed)
+    for g, ((full, _, _), idx) in enumerate(zip(parts, members, strict=True)):
+        spread = variance_spread(cfg.n_boot, len(idx), cfg.seed, g)
+        delta = rater_perturbation(multipliers[:, idx], full * np.sqrt(share)[None, :], spread)
+        est.boot_r[:, :, g] = on_fisher_scale(est.boot_r[:, :, g], delta[:, :n_machines], est.r[:, g])
+        est.boot_rel[:, g] += delta[:, n_machines]
+        est.boot_adj[:, :, g] = on_fisher_scale(est.boot_adj[:, :, g], delta[:, n_machines + 1 :], est.adj[:, g])
+
+
+def _per_group_table(est: _Estimates, grouping: Any, names: Sequence[str], level: float, scheme: str) -> pd.DataFrame:
     """One row per machine and group: r, reliability and adjusted r with their intervals."""
     lo, hi = intervals(est.boot_r, level)
     alo, ahi = intervals(est.boot_adj, level)
@@ -398,6 +416,8 @@ def _per_group_table(est: _Estimates, grouping: Any, names: Sequence[str], level
                 "adjusted_r": float(est.adj[m, g]),
                 "adjusted_ci_low": float(alo[m, g]),
                 "adjusted_ci_high": float(ahi[m, g]),
+                "adjusted_above_1": bool(est.adj[m, g] > 1),
+                "generalises_to": RESAMPLE_SCHEMES[scheme],
             }
         )
     return pd.DataFrame(rows)
@@ -427,9 +447,10 @@ def _pairwise(
             d_perm = perm_r[:, :, a] - perm_r[:, :, b]
         rows.extend(_pair_rows(est, grouping, names, a, b, d_perm, delta_p[:, j], cfg.level))
     pairwise = pd.DataFrame(rows)
-    for column in ("p_perm", "p_adjusted"):
-        pairwise[f"{column}_holm"] = pairwise.groupby("machine")[column].transform(lambda s: holm(s.to_numpy()))
-        pairwise[f"{column}_bh"] = pairwise.groupby("machine")[column].transform(lambda s: benjamini_hochberg(s.to_numpy()))
+    for column in ("p_perm", "p_adjusted"):  # over every pair and machine: the whole family a reader scans
+        if len(pairwise):
+            pairwise[f"{column}_holm"] = holm(pairwise[column].to_numpy())
+            pairwise[f"{column}_bh"] = benjamini_hochberg(pairwise[column].to_numpy())
     return pairwise, perm_r, perm_scheme
 
 
@@ -499,6 +520,8 @@ def _settings(grouping: Any, sub: Annotations, cfg: GroupAlignmentConfig, perm_s
         "min_group_size": cfg.min_group_size,
         "missing_attr": cfg.missing_attr,
         "n_splits": cfg.n_splits,
+        "resample": cfg.resample,
+        "generalises_to": RESAMPLE_SCHEMES[cfg.resample],
         "n_perm": cfg.n_perm,
         "permutation_scheme": perm_scheme,
         "alpha": cfg.alpha,
@@ -510,20 +533,28 @@ def _settings(grouping: Any, sub: Annotations, cfg: GroupAlignmentConfig, perm_s
 
 
 NOTES = [
-    "r: Pearson r between the machine and the group's mean rating per item; CI: percentile bootstrap over items, "
-    "one set of resampled items for all groups and machines (paired).",
-    "reliability: split-half correlation of the group mean over random halves of its raters, stepped up to the "
-    "whole group with the Spearman-Brown model (exact for unequal halves), averaged over the splits; "
-    "adjusted_r = r / sqrt(reliability). Larger groups have more reliable means, so raw r favours them.",
-    "p_perm: group labels permuted between the two groups' raters (sizes kept), statistic centred on the "
-    "permutation mean; valid under exchangeable raters whatever the sizes. p_boot / p_adjusted: paired bootstrap "
-    "of the raw / reliability-adjusted difference; the raw bootstrap test is biased when group sizes differ. "
-    "p_delta: Wald test of the raw difference with the item-level influence-function variance (used for power).",
+    "r: Pearson r between the machine and the group's mean rating per item. CI (resample 'crossed', the default): "
+    "items and each group's raters are both samples, so the interval is about the group, a population of raters: "
+    "the item bootstrap (one set of resampled items for all groups and machines, paired) plus each group's rater "
+    "part, the infinitesimal jackknife over its raters cross-fitted on random halves of the items (so the item x "
+    "rater noise is not counted twice) with the signal share pooled over groups, drawn as Gaussian multipliers "
+    "shared by all machines (paired) and scaled by a t with raters - 1 degrees of freedom. Resample 'items' keeps "
+    "the item bootstrap alone: conditional on these raters (generalises_to says which).",
+    "reliability: of the group mean, 1 - within-item variance of rater-centred ratings x mean(1 / raters per item) "
+    "/ variance of the mean; with every item rated by every rater it is Cronbach's alpha (ICC(C,k)), the mean of "
+    "all split-half coefficients. adjusted_r = r / sqrt(reliability), the r with the group's whole population of "
+    "raters; adjusted_above_1 flags an estimate above 1 (noise, or a machine close to the group mean).",
+    "p_adjusted: the disparity test, whose null is equal reliability-adjusted alignment: the paired replicates of "
+    "the adjusted difference (crossed by default), two-sided. p_perm: group labels permuted between the two groups' "
+    "raters (sizes kept): a test that the two groups' raters are exchangeable, which also rejects when the groups "
+    "see different things while the machine aligns equally with both. p_boot: the raw difference (biased when group "
+    "sizes differ). p_delta: Wald test of the raw difference with the item-level variance, conditional on these "
+    "raters (used for power). _holm and _bh adjust over every pair and machine together.",
     "permutation_scheme 'pair' shuffles the raters of each pair separately; 'global' (used when ratings x pairs "
     "exceeds 20 million) shuffles all group labels across raters at once and reads every pair's difference off the "
     "same permutations: exact under exchangeability of all raters, and 45 times cheaper for 10 groups.",
     "omnibus: p_perm for the SD of Fisher-z r across groups with all labels permuted; p_adjusted: chi-square test "
-    "that all adjusted r are equal, with their bootstrap covariance.",
+    "that all adjusted r are equal, with the covariance of their (crossed by default) replicates.",
 ]
 
 

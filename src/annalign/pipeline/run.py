@@ -147,7 +147,7 @@ def group_alignment_config(settings: Settings) -> GroupAlignmentConfig:
     return GroupAlignmentConfig(
         n_boot=settings.bootstrap, seed=settings.seed, level=settings.level, min_group_size=settings.min_group_size,
         missing_attr=settings.missing_attr, n_perm=settings.permutations, power_items=settings.power_items or None,
-        power_raters=settings.power_raters, power_sims=settings.power_sims,
+        power_raters=settings.power_raters, power_sims=settings.power_sims, resample=settings.resample,
     )  # fmt: skip
 
 

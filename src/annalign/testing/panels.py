@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from annalign.core.annotations import Annotations
+from annalign.core.machines import MachineRatings
 
 
 @dataclass(frozen=True)
@@ -100,3 +101,86 @@ def sparse_annotations(
         values=values,
     )
     return data, x
+
+
+@dataclass(frozen=True)
+class CrossedModel:
+    """Group ratings as rich as DICES': raters who differ, groups that see different things, missing ratings.
+
+    Item i has a shared truth c_i, a truth u_gi of each group g and a second dimension z_i. Group g's
+    truth is t_g = sqrt(share) c + sqrt(1 - share) u_g; rater j of g rates
+    lambda_j t_g + kappa_j z + b_j + noise e (lambda ~ N(1, loading_sd), kappa ~ N(0, second_sd),
+    leniency b ~ N(0, leniency_sd)), cut into ``levels`` ordered levels like DICES's 0 / 0.5 / 1
+    (0: left continuous), with a share ``missing`` of ratings left out at random. The machine is
+    x = c + machine_second * z + machine_noise * N(0, 1): it aligns equally with every group in the
+    population, and raters who weigh the second dimension more agree more with it (so which raters a
+    group happens to have moves its r at first order, as in DICES).
+    """
+
+    n_items: int = 350
+    sizes: tuple[int, ...] = (10, 10)
+    share: float = 1.0
+    loading_sd: float = 0.4
+    second_sd: float = 0.4
+    leniency_sd: float = 0.5
+    noise: float = 0.8
+    machine_noise: float = 1.0
+    machine_second: float = 0.5
+    missing: float = 0.15
+    levels: int = 3
+
+
+#: Cut points of the 3-level ratings (on the latent scale), as DICES's No / Unsure / Yes.
+CUTS = (-0.5, 1.0)
+
+
+def crossed_data(model: CrossedModel, rng: np.random.Generator) -> tuple[Annotations, MachineRatings]:
+    """One simulated data set of ``model``: long-form ratings with a ``rater_group`` attribute, and the machine."""
+    n = model.n_items
+    c, z = rng.standard_normal((2, n))
+    x = c + model.machine_second * z + model.machine_noise * rng.standard_normal(n)
+    items, raters, values, groups = [], [], [], []
+    start = 0
+    for g, k in enumerate(model.sizes):
+        t = np.sqrt(model.share) * c + np.sqrt(1 - model.share) * rng.standard_normal(n)
+        lam = 1 + model.loading_sd * rng.standard_normal(k)
+        kap = model.second_sd * rng.standard_normal(k)
+        lenient = model.leniency_sd * rng.standard_normal(k)
+        latent = t[:, None] * lam + z[:, None] * kap + lenient + model.noise * rng.standard_normal((n, k))
+        rating = np.digitize(latent, CUTS) / 2.0 if model.levels == 3 else latent
+        seen = rng.random((n, k)) >= model.missing
+        item, rater = np.nonzero(seen)
+        items.append(item)
+        raters.append(rater + start)
+        values.append(rating[item, rater])
+        groups += [f"g{g}"] * k
+        start += k
+    data = Annotations(
+        name="crossed-sim",
+        items=pd.DataFrame(index=pd.Index([f"i{j}" for j in range(n)], name="item_id")),
+        raters=pd.DataFrame({"rater_group": groups}, index=pd.Index([f"r{j}" for j in range(start)], name="rater_id")),
+        item_index=np.concatenate(items).astype(np.int64),
+        rater_index=np.concatenate(raters).astype(np.int64),
+        values=np.concatenate(values).astype(float),
+    )
+    return data, MachineRatings(names=["machine"], scores=x[:, None], sources=["simulated"])
+
+
+def population_group_r(model: CrossedModel, n_items: int = 400_000, seed: int = 0) -> float:
+    """corr(x, the mean rating of the group's whole population of raters), the same for every group.
+
+    Given an item, a random rater's latent rating is normal with mean t and variance
+    t^2 loading_sd^2 + z^2 second_sd^2 + leniency_sd^2 + noise^2, so the population mean of the
+    cut rating is a sum of normal tail probabilities; the correlation is then taken over many items.
+    """
+    from scipy.special import ndtr
+
+    rng = np.random.default_rng(seed)
+    c, z, u = rng.standard_normal((3, n_items))
+    x = c + model.machine_second * z + model.machine_noise * rng.standard_normal(n_items)
+    t = np.sqrt(model.share) * c + np.sqrt(1 - model.share) * u
+    if model.levels != 3:
+        return float(np.corrcoef(x, t)[0, 1])
+    sd = np.sqrt(t**2 * model.loading_sd**2 + z**2 * model.second_sd**2 + model.leniency_sd**2 + model.noise**2)
+    mean = 0.5 * (ndtr((t - CUTS[0]) / sd) + ndtr((t - CUTS[1]) / sd))
+    return float(np.corrcoef(x, mean)[0, 1])

@@ -80,13 +80,14 @@ def omnibus_reading(omnibus: pd.DataFrame) -> str:
     return "Test that all groups share one alignment: " + "; ".join(parts) + "."
 
 
-def pairs_reading(pairwise: pd.DataFrame) -> str:
-    """Per machine: how many pairwise differences have Holm-adjusted permutation p < 0.05."""
+def pairs_reading(pairwise: pd.DataFrame, generalises_to: str) -> str:
+    """Per machine: how many pairs differ in adjusted alignment (disparity test, Holm over every pair and machine)."""
     parts = []
     for machine, part in by_machine(pairwise):
-        n_sig = int((part["p_perm_holm"].to_numpy(dtype=float) < 0.05).sum())
-        parts.append(f"for {clean(machine)}, {count(n_sig)} of {count(len(part))} pairwise differences have Holm-adjusted permutation p < 0.05")
-    return sentence(parts)
+        n_sig = int((part["p_adjusted_holm"].to_numpy(dtype=float) < 0.05).sum())
+        parts.append(f"for {clean(machine)}, {count(n_sig)} of {count(len(part))} pairs of groups differ in reliability-adjusted "
+                     "alignment (disparity test, Holm-adjusted p < 0.05)")
+    return sentence(parts, f"; the tests and intervals generalise to {clean(generalises_to)}")
 
 
 def spread_reading(rater_r: pd.DataFrame, within: pd.DataFrame, variance_share: pd.DataFrame | None) -> str:
@@ -121,8 +122,9 @@ GROUP_COLUMNS = {"machine": "machine rater", "group": "group", "n_raters": "rate
 OMNIBUS_COLUMNS = {"machine": "machine rater", "n_groups": "groups", "sd_fisher_z": "SD of Fisher z across groups",
                    "p_perm": "p (permutation)", "p_adjusted": "p (adjusted r, chi-square)"}
 PAIR_COLUMNS = {"machine": "machine rater", "groups": "groups", "diff": "difference in r", "ci_low": "CI low", "ci_high": "CI high",
-                "p_perm": "p", "p_perm_holm": "p (Holm)", "p_perm_bh": "p (BH)", "diff_adjusted": "adjusted difference",
-                "adjusted_ci_low": "adj. CI low", "adjusted_ci_high": "adj. CI high", "p_adjusted_holm": "adj. p (Holm)"}
+                "diff_adjusted": "adjusted difference", "adjusted_ci_low": "adj. CI low", "adjusted_ci_high": "adj. CI high",
+                "p_adjusted": "disparity p", "p_adjusted_holm": "disparity p (Holm)", "p_adjusted_bh": "disparity p (BH)",
+                "p_perm_holm": "raters exchangeable p (Holm)"}
 WITHIN_COLUMNS = {"machine": "machine rater", "group": "group", "n_raters": "raters", "mean_r": "mean r", "sd_r": "SD", "min_r": "min",
                   "max_r": "max", "sampling_sd": "SD from item sampling", "real_sd": "SD beyond sampling"}
 
@@ -138,8 +140,9 @@ def alignment_blocks(section: Section, rq2: GroupResult, ids: Ids) -> None:
     section.add(frame_table(rq2.omnibus, ids.table("omnibus"), "Any difference among groups (omnibus test)",
                             omnibus_reading(rq2.omnibus), OMNIBUS_COLUMNS))
     pairs = rq2.pairwise.assign(groups=rq2.pairwise["group_a"].astype(str) + " vs " + rq2.pairwise["group_b"].astype(str))
-    section.add(frame_table(pairs.sort_values("p_perm_holm", kind="stable"), ids.table("group-pairs"),
-                            "Differences between groups (smallest p first)", pairs_reading(rq2.pairwise), PAIR_COLUMNS, max_rows=30))
+    reading = pairs_reading(rq2.pairwise, str(rq2.settings.get("generalises_to", "items")))
+    section.add(frame_table(pairs.sort_values("p_adjusted_holm", kind="stable"), ids.table("group-pairs"),
+                            "Differences between groups (smallest disparity p first)", reading, PAIR_COLUMNS, max_rows=30))
 
 
 def spread_blocks(section: Section, rq2: GroupResult, ids: Ids) -> None:
