@@ -125,12 +125,13 @@ def test_crossfitted_rater_variance_targets_the_rater_component_not_the_noise() 
     assert 0.75 * target < np.mean(crossfit) < 1.45 * target
 
 
-def test_pooled_signal_share_weights_groups_by_raters_minus_one_and_stays_in_0_1() -> None:
-    clean = np.array([[0.2, -1.0], [0.9, 0.0]])
-    total = np.array([[1.0, 1.0], [1.0, 0.0]])
-    share = pooled_signal_share(clean, total, np.array([4, 19]))
-    assert share[0] == pytest.approx((3 * 0.2 + 18 * 0.9) / 21)
-    assert share[1] == 0.0  # negative estimate clipped; a group with no jackknife variance left out
+def test_pooled_signal_share_is_a_ratio_of_per_rater_sums_and_stays_in_0_1() -> None:
+    clean = np.array([[0.2, -1.0, 0.5], [0.01, 0.0, 0.1], [5.0, 5.0, 5.0]])
+    total = np.array([[1.0, 1.0, 0.5], [0.02, 0.0, 0.1], [9.0, 9.0, 9.0]])
+    share = pooled_signal_share(clean, total, np.array([4, 19, 1]))  # the 1-rater group has no rater variance to pool
+    assert share[0] == pytest.approx((4 * 0.2 + 19 * 0.01) / (4 * 1.0 + 19 * 0.02))
+    assert share[1] == 0.0  # a negative estimate is clipped
+    assert share[2] == 1.0  # and one above the jackknife variance too
 
 
 def test_fisher_scale_perturbation_is_exact_where_defined_and_plain_beyond_one() -> None:
@@ -140,3 +141,23 @@ def test_fisher_scale_perturbation_is_exact_where_defined_and_plain_beyond_one()
     assert out[:, 0] == pytest.approx(np.tanh(np.arctanh(reps[:, 0]) + delta[:, 0] / (1 - 0.4**2)))
     assert out[:, 1] == pytest.approx(reps[:, 1] + delta[:, 1])
     assert np.array_equal(on_fisher_scale(reps[:, :1], np.zeros((2, 1)), np.array([0.4])), reps[:, :1])
+
+
+def test_bootstrap_p_is_never_below_two_over_b_plus_one() -> None:
+    from annalign.stats.bootstrap import bootstrap_p
+
+    reps = np.column_stack([np.linspace(0.1, 1.0, 99), np.linspace(-1.0, 1.0, 99)])
+    p = bootstrap_p(reps)
+    assert p[0] == pytest.approx(2 / 100)
+    assert p[1] == pytest.approx(min(1.0, 2 * (50 + 1) / 100))
+
+
+def test_no_interval_from_too_few_defined_replicates() -> None:
+    from annalign.analyses.group_alignment import intervals, undefined_share
+
+    reps = np.random.default_rng(0).standard_normal((100, 3))
+    reps[:60, 0] = np.nan  # 40 defined of 100: withheld
+    reps[:40, 1] = np.nan  # 60 defined: kept
+    lo, hi = intervals(reps, 0.95)
+    assert np.isnan(lo[0]) and np.isnan(hi[0]) and np.isfinite(lo[1:]).all()
+    assert undefined_share(reps) == pytest.approx([0.6, 0.4, 0.0])

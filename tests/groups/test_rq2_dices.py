@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -140,3 +141,16 @@ def test_cli_writes_results(dices350, machines, tmp_path):
     data = json.loads((out / "results.json").read_text())
     assert len(data["rq2"]["per_group"]) == 10
     assert (out / "rq2_pairwise.csv").exists() and (out / "rq2_power_m.png").exists()
+
+
+def test_equivalence_bound_is_the_larger_end_of_the_tost_interval_of_the_adjusted_difference():
+    """TOST at alpha 0.05 excludes every disparity beyond the 90% interval: read the bound off confidence_interval(0.9)."""
+    import annalign
+
+    data = annalign.load("dices350")
+    machines = annalign.load_machines(str(Path(__file__).parents[1] / "fixtures" / "dices350-judge-a.csv"), data)
+    res = analyze_groups(data, machines, n_boot=400, n_perm=0, power_items=None, noise_boot=0)
+    ci90 = res.confidence_interval(0.9, of="pairs")
+    expected = np.maximum(ci90["adjusted_low"].abs(), ci90["adjusted_high"].abs())
+    assert np.allclose(res.pairwise["equivalence_bound"], expected, equal_nan=True)
+    assert (res.pairwise["equivalence_bound"] >= res.pairwise["diff_adjusted"].abs() - 1e-12).all()

@@ -30,7 +30,7 @@ from annalign.core.grouping import DEFAULT_BY, DEFAULT_MIN_GROUP_SIZE, DEFAULT_M
 from annalign.core.jsonsafe import jsonable
 from annalign.core.machines import MachineRatings
 from annalign.core.operators import RaterMatrix, group_means, harmonic_count
-from annalign.errors import InputError
+from annalign.errors import InputError, warn
 from annalign.stats.bootstrap import bootstrap_many, bootstrap_p, count_chunks, percentile_intervals
 from annalign.stats.correlation import pearson_fixed_xs, pearson_masked
 from annalign.stats.crossed import (
@@ -397,6 +397,8 @@ def _per_group_table(est: _Estimates, grouping: Any, names: Sequence[str], level
     lo, hi = intervals(est.boot_r, level)
     alo, ahi = intervals(est.boot_adj, level)
     rel_lo, rel_hi = intervals(est.boot_rel, level)
+    missing = undefined_share(est.boot_adj)
+    _warn_unusable(est, grouping, names)
     rows = []
     for m, g in np.ndindex(len(names), grouping.n_groups):
         rows.append(
@@ -417,10 +419,22 @@ def _per_group_table(est: _Estimates, grouping: Any, names: Sequence[str], level
                 "adjusted_ci_low": float(alo[m, g]),
                 "adjusted_ci_high": float(ahi[m, g]),
                 "adjusted_above_1": bool(est.adj[m, g] > 1),
+                "adjusted_undefined_share": float(missing[m, g]),
                 "generalises_to": RESAMPLE_SCHEMES[scheme],
             }
         )
     return pd.DataFrame(rows)
+
+
+def _warn_unusable(est: _Estimates, grouping: Any, names: Sequence[str]) -> None:
+    """One warning per machine and group whose adjusted-r interval is withheld for lack of defined replicates."""
+    if est.boot_adj.shape[0] == 0:
+        return
+    ok = usable(est.boot_adj)
+    for m, g in zip(*np.nonzero(~ok & np.isfinite(est.adj)), strict=True):
+        share = float(undefined_share(est.boot_adj)[m, g])
+        warn(f"RQ2 {names[m]} with {grouping.labels[g]}: {share:.0%} of the replicates of the adjusted r are undefined "
+             "(the group's reliability is <= 0 in them); no interval is given")
 
 
 def _pairwise(
@@ -445,7 +459,7 @@ def _pairwise(
             d_perm = permutation_pair_diffs(rm, x, np.flatnonzero(code == a), np.flatnonzero(code == b), cfg.n_perm, pair_rngs[j])
         else:
             d_perm = perm_r[:, :, a] - perm_r[:, :, b]
-        rows.extend(_pair_rows(est, grouping, names, a, b, d_perm, delta_p[:, j], cfg.level))
+        rows.extend(_pair_rows(est, grouping, names, (a, b), d_perm, delta_p[:, j], cfg))
     pairwise = pd.DataFrame(rows)
     for column in ("p_perm", "p_adjusted"):  # over every pair and machine: the whole family a reader scans
         if len(pairwise):
@@ -455,9 +469,11 @@ def _pairwise(
 
 
 def _pair_rows(
-    est: _Estimates, grouping: Any, names: Sequence[str], a: int, b: int, d_perm: np.ndarray, delta_p: np.ndarray, level: float
-) -> list[dict[str, Any]]:
+    est: _Estimates, grouping: Any, names: Sequence[str], pair: tuple[int, int], d_perm: np.ndarray, delta_p: np.ndarray,
+    cfg: GroupAlignmentConfig,
+) -> list[dict[str, Any]]:  # fmt: skip
     """The rows of one pair of groups (one per machine)."""
+    (a, b), level = pair, cfg.level
     d = est.r[:, a] - est.r[:, b]
     p_perm = permutation_p(d, d_perm, centre=True)
     d_boot = est.boot_r[:, :, a] - est.boot_r[:, :, b]
@@ -466,6 +482,8 @@ def _pair_rows(
     dlo, dhi = intervals(d_boot, level)
     adlo, adhi = intervals(d_adj_boot, level)
     p_raw, p_adj = bootstrap_p(d_boot), bootstrap_p(d_adj_boot)
+    tost_lo, tost_hi = intervals(d_adj_boot, 1 - 2 * cfg.alpha)
+    bound = np.maximum(np.abs(tost_lo), np.abs(tost_hi))
     return [
         {
             "machine": names[m],
@@ -483,6 +501,7 @@ def _pair_rows(
             "adjusted_ci_low": float(adlo[m]),
             "adjusted_ci_high": float(adhi[m]),
             "p_adjusted": float(p_adj[m]),
+            "equivalence_bound": float(bound[m]),
         }
         for m in range(len(names))
     ]
@@ -549,7 +568,12 @@ NOTES = [
     "raters (sizes kept): a test that the two groups' raters are exchangeable, which also rejects when the groups "
     "see different things while the machine aligns equally with both. p_boot: the raw difference (biased when group "
     "sizes differ). p_delta: Wald test of the raw difference with the item-level variance, conditional on these "
-    "raters (used for power). _holm and _bh adjust over every pair and machine together.",
+    "raters (used for power). _holm and _bh adjust over every pair and machine together. Bootstrap p-values count "
+    "a tail as (m + 1) / (B + 1), so none is below 2 / (B + 1).",
+    "equivalence_bound: the largest adjusted difference the data do not rule out (TOST at alpha: the larger end, in "
+    "absolute value, of the 1 - 2 alpha interval of the adjusted difference): any disparity beyond it is excluded.",
+    "adjusted_undefined_share: replicates where the group's reliability is <= 0, so its adjusted r is undefined; "
+    "with more than half undefined (or fewer than 20 defined) no interval is given, with a warning.",
     "permutation_scheme 'pair' shuffles the raters of each pair separately; 'global' (used when ratings x pairs "
     "exceeds 20 million) shuffles all group labels across raters at once and reads every pair's difference off the "
     "same permutations: exact under exchangeability of all raters, and 45 times cheaper for 10 groups.",
@@ -558,8 +582,23 @@ NOTES = [
 ]
 
 
+#: An interval needs at least this share of its replicates defined (and at least MIN_USABLE of them).
+MIN_USABLE_SHARE, MIN_USABLE = 0.5, 20
+
+
+def usable(replicates: np.ndarray) -> np.ndarray:
+    """Whether enough replicates are defined for an interval, per trailing position."""
+    n = replicates.shape[0]
+    return np.isfinite(replicates).sum(axis=0) >= max(MIN_USABLE, MIN_USABLE_SHARE * n)
+
+
+def undefined_share(replicates: np.ndarray) -> np.ndarray:
+    """The share of replicates that are undefined (NaN), per trailing position."""
+    return 1.0 - np.isfinite(replicates).mean(axis=0) if replicates.shape[0] else np.full(replicates.shape[1:], np.nan)
+
+
 def intervals(replicates: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
-    """Percentile intervals over the first axis for any trailing shape (NaN when no replicates)."""
+    """Percentile intervals over the first axis for any trailing shape; NaN with too few defined replicates."""
     shape = replicates.shape[1:]
     if replicates.shape[0] == 0:
         return np.full(shape, np.nan), np.full(shape, np.nan)
@@ -567,4 +606,5 @@ def intervals(replicates: np.ndarray, level: float) -> tuple[np.ndarray, np.ndar
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         lo, hi = percentile_intervals(flat, level)
-    return np.asarray(lo).reshape(shape), np.asarray(hi).reshape(shape)
+    ok = usable(flat)
+    return np.where(ok, lo, np.nan).reshape(shape), np.where(ok, hi, np.nan).reshape(shape)

@@ -194,13 +194,14 @@ def bootstrap_p(replicates: np.ndarray, null: float = 0.0) -> np.ndarray:
     """Two-sided p-value by inverting the percentile interval: 2 x the smaller tail beyond ``null``.
 
     Replicates are (n_boot, k); NaN replicates are ignored. Rejecting at alpha is the same as
-    ``null`` lying outside the (1 - alpha) percentile interval.
+    ``null`` lying outside the (1 - alpha) percentile interval. A tail is counted as (m + 1) / (n + 1),
+    so no p-value is below 2 / (n + 1): B replicates cannot show a smaller one.
     """
     reps = np.asarray(replicates, dtype=float)
     finite = np.isfinite(reps)
     n = finite.sum(axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        below = (np.where(finite, reps, np.inf) <= null).sum(axis=0) / n
-        above = (np.where(finite, reps, -np.inf) >= null).sum(axis=0) / n
+        below = ((np.where(finite, reps, np.inf) <= null).sum(axis=0) + 1) / (n + 1)
+        above = ((np.where(finite, reps, -np.inf) >= null).sum(axis=0) + 1) / (n + 1)
         p = np.minimum(1.0, 2 * np.minimum(below, above))
     return np.where(n >= 10, p, np.nan)

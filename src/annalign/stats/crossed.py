@@ -182,17 +182,18 @@ def pooled_signal_share(clean: np.ndarray, total: np.ndarray, sizes: np.ndarray)
 
     One group's cross-fitted variance has few degrees of freedom (about 6 for 19 raters, under 1
     for 4 in DICES-like simulations), so a small group's interval would swing with it. The signal
-    share (cross-fitted / jackknife variance) is a property of the raters, not of the group's
-    size, so it is pooled over groups with weights k - 1, and each group keeps its own jackknife
-    variance (many more degrees of freedom) to scale: partial pooling in the spirit of moderated
-    variances (Smyth 2004, Stat. Appl. Genet. Mol. Biol. 3(1)).
+    share is a property of the raters, not of a group's size, so it is pooled as a ratio of sums on
+    the per-rater scale (k x variance: every rater counts once), and each group keeps its own
+    jackknife variance (many more degrees of freedom) to scale: partial pooling in the spirit of
+    moderated variances (Smyth 2004, Stat. Appl. Genet. Mol. Biol. 3(1)).
     """
+    k = np.asarray(sizes, dtype=float)[:, None]
+    ok = np.isfinite(clean) & np.isfinite(total) & (k >= 2)
+    signal = np.where(ok, k * clean, 0.0).sum(axis=0)
+    spread = np.where(ok, k * total, 0.0).sum(axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        share = np.where(total > 0, clean / np.where(total > 0, total, 1.0), np.nan)
-    weight = np.maximum(np.asarray(sizes, dtype=float) - 1, 0)[:, None] * np.isfinite(share)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        pooled = np.nansum(weight * np.nan_to_num(share), axis=0) / weight.sum(axis=0)
-    return np.clip(np.where(np.isfinite(pooled), pooled, 0.0), 0.0, 1.0)
+        share = np.where(spread > 0, signal / np.where(spread > 0, spread, 1.0), 0.0)
+    return np.clip(share, 0.0, 1.0)
 
 
 def multiplier_draws(n_boot: int, n_raters: int, seed: int) -> np.ndarray:
