@@ -33,6 +33,8 @@ from typing import Any
 
 import numpy as np
 
+from annalign.stats.correlation import unit_scale
+
 #: Relative step of the central differences in the raters' weights.
 STEP = 1e-4
 
@@ -146,7 +148,8 @@ def rater_gradients(block: RaterBlock, x: np.ndarray, xvalid: np.ndarray, u: np.
     k = block.n_raters
     eye = np.eye(k) * STEP
     out = stats_from_terms(item_terms(block, np.vstack([1.0 + eye, 1.0 - eye])), x, xvalid, np.atleast_2d(u))
-    return (out[:, :k] - out[:, k:]) / (2 * STEP)
+    with np.errstate(invalid="ignore", over="ignore"):  # undefined statistics stay NaN; callers drop them
+        return (out[:, :k] - out[:, k:]) / (2 * STEP)
 
 
 def rater_variance(gradients: np.ndarray, other: np.ndarray | None = None) -> np.ndarray:
@@ -166,6 +169,7 @@ def crossfit_rater_variances(
     jackknife variance carries that noise too.
     """
     n_items = x.shape[0]
+    x = unit_scale(x)  # r is scale-free; 1e300-scale scores must not overflow the squares
     halves = (np.argsort(rng.random((n_splits, n_items)), axis=1) < n_items // 2).astype(float)
     grads = rater_gradients(block, x, xvalid, np.vstack([np.ones(n_items), halves, 1.0 - halves]))
     full, first, second = np.nan_to_num(grads[0]), grads[1 : n_splits + 1], grads[n_splits + 1 :]
