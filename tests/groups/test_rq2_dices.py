@@ -154,3 +154,23 @@ def test_equivalence_bound_is_the_larger_end_of_the_tost_interval_of_the_adjuste
     expected = np.maximum(ci90["adjusted_low"].abs(), ci90["adjusted_high"].abs())
     assert np.allclose(res.pairwise["equivalence_bound"], expected, equal_nan=True)
     assert (res.pairwise["equivalence_bound"] >= res.pairwise["diff_adjusted"].abs() - 1e-12).all()
+
+
+def test_sampling_baseline_is_the_replicates_within_group_variance_not_the_mean_rater_variance():
+    """Raters of a group share items, so their replicate errors correlate: the baseline is below the mean of their variances."""
+    import annalign
+    from annalign.analyses.group_variation import sampling_variance
+
+    rng = np.random.default_rng(0)
+    reps, r = rng.standard_normal((300, 5)) + rng.standard_normal((300, 1)), rng.standard_normal(5)
+    loop = np.mean([np.var(reps[b] - r, ddof=1) for b in range(300)])
+    assert sampling_variance(reps, r) == pytest.approx(loop)
+
+    data = annalign.load("dices350")
+    machines = annalign.load_machines(str(Path(__file__).parents[1] / "fixtures" / "dices350-judge-a.csv"), data)
+    res = analyze_groups(data, machines, n_boot=50, n_perm=0, power_items=None, noise_boot=400)
+    per_rater = res.rater_r.groupby("group")["sampling_sd"].apply(lambda s: float(np.mean(s**2)))
+    baseline = res.within_group.set_index("group")["sampling_sd"] ** 2
+    ratio = baseline / per_rater[baseline.index]
+    print("baseline / mean per-rater sampling variance by group:", ratio.round(2).to_dict())
+    assert (ratio < 1).all() and ratio.median() < 0.95
