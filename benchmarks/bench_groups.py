@@ -19,7 +19,7 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _sparse_case(n_ratings: int, n_boot: int, queue: mp.Queue, n_perm: int = 200, power: bool = True) -> None:
+def _sparse_case(n_ratings: int, n_boot: int, queue: mp.Queue, n_perm: int = 200, power: bool = True, resample: str = "crossed") -> None:
     """RQ1 + RQ2 on a synthetic sparse set with 10 ratings per item and 2,000 raters in 10 groups."""
     warnings.simplefilter("ignore")
     from annalign.analyses.group_alignment import analyze_groups
@@ -41,12 +41,13 @@ def _sparse_case(n_ratings: int, n_boot: int, queue: mp.Queue, n_perm: int = 200
         pass
     t1 = time.perf_counter()
     power_items = (1000, 10000) if power else None
-    analyze_groups(data, machines, "rater_group", n_boot=n_boot, seed=0, n_perm=n_perm, power_items=power_items, power_sims=200)
+    analyze_groups(data, machines, "rater_group", n_boot=n_boot, seed=0, n_perm=n_perm, power_items=power_items, power_sims=200,
+                   resample=resample)  # fmt: skip
     t2 = time.perf_counter()
     queue.put((rq1_note, t1 - t0, t2 - t1, _rss_mb(), base))
 
 
-def _dices_case(n_boot: int, queue: mp.Queue) -> None:
+def _dices_case(n_boot: int, queue: mp.Queue, resample: str = "crossed") -> None:
     warnings.simplefilter("ignore")
     from annalign.analyses.group_alignment import analyze_groups
     from annalign.core.machines import MachineRatings
@@ -56,7 +57,7 @@ def _dices_case(n_boot: int, queue: mp.Queue) -> None:
     x = data.item_mean + np.random.default_rng(0).normal(0, 0.25, data.n_items)
     machines = MachineRatings(names=["m"], scores=x[:, None], sources=["synthetic"])
     t0 = time.perf_counter()
-    analyze_groups(data, machines, n_boot=n_boot, seed=0)
+    analyze_groups(data, machines, n_boot=n_boot, seed=0, resample=resample)
     queue.put(("", 0.0, time.perf_counter() - t0, _rss_mb(), 0.0))
 
 
@@ -105,12 +106,15 @@ def main() -> None:
         times[n] = t_rq1 + t_rq2
         print(f"  {n:>9,} ratings: {note} {t_rq1:.1f} s, RQ2 {t_rq2:.1f} s, total {t_rq1 + t_rq2:.1f} s; peak RSS {peak:.0f} MB (data {base:.0f} MB)")
     for n in sizes:
-        note, t_rq1, t_rq2, peak, _ = _run(_sparse_case, n, n_boot, n_perm=0, power=False)
-        print(f"  {n:>9,} ratings without permutations and power: {note} {t_rq1:.1f} s, RQ2 {t_rq2:.1f} s; peak RSS {peak:.0f} MB")
+        for scheme in ("crossed", "items"):
+            note, t_rq1, t_rq2, peak, _ = _run(_sparse_case, n, n_boot, n_perm=0, power=False, resample=scheme)
+            print(f"  {n:>9,} ratings without permutations and power, {scheme}: {note} {t_rq1:.1f} s, RQ2 {t_rq2:.1f} s; "
+                  f"peak RSS {peak:.0f} MB")
     if len(times) == 2:
         print(f"  growth 100k -> 1M ratings: x{times[1_000_000] / times[100_000]:.1f} time for x10 data")
-    _, _, t, peak, _ = _run(_dices_case, 10_000)
-    print(f"DICES-350 RQ2, 10,000 replicates (1000 permutations, power 4 x 1000 sims): {t:.2f} s, peak RSS {peak:.0f} MB")
+    for scheme in ("crossed", "items"):
+        _, _, t, peak, _ = _run(_dices_case, 10_000, resample=scheme)
+        print(f"DICES-350 RQ2, 10,000 replicates {scheme} (1000 permutations, power 4 x 1000 sims): {t:.2f} s, peak RSS {peak:.0f} MB")
     _loop_reference(200)
 
 

@@ -161,3 +161,16 @@ def test_no_interval_from_too_few_defined_replicates() -> None:
     lo, hi = intervals(reps, 0.95)
     assert np.isnan(lo[0]) and np.isnan(hi[0]) and np.isfinite(lo[1:]).all()
     assert undefined_share(reps) == pytest.approx([0.6, 0.4, 0.0])
+
+
+def test_gradients_in_blocks_of_raters_equal_the_one_block_gradients(monkeypatch) -> None:
+    import annalign.stats.crossed as crossed
+
+    y, mask = _ratings(np.random.default_rng(7), 300, 12, missing=0.2)
+    x = np.random.default_rng(8).standard_normal((300, 2)) + y[:, :2]
+    block = rater_block(y, mask)
+    whole = rater_gradients(block, x, np.ones_like(x), np.ones(300))
+    monkeypatch.setattr(crossed, "GRADIENT_CELLS", 600 * 5)  # five raters per block
+    blocks = rater_gradients(block, x, np.ones_like(x), np.ones(300))
+    assert np.isfinite(whole).all()
+    assert np.allclose(whole, blocks, rtol=0, atol=1e-10)

@@ -143,13 +143,27 @@ def stats_from_terms(terms: ItemTerms, x: np.ndarray, xvalid: np.ndarray, u: np.
     return np.concatenate([r, rel[..., None], adj], axis=-1)
 
 
+#: Items x weight variants per block of the gradient (x 8 bytes x 5 arrays): bounds memory on large data.
+GRADIENT_CELLS = 2_000_000
+
+
 def rater_gradients(block: RaterBlock, x: np.ndarray, xvalid: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """d statistic / d weight of each rater (rows of u, raters, 2 m + 1), by central differences at weight 1."""
-    k = block.n_raters
-    eye = np.eye(k) * STEP
-    out = stats_from_terms(item_terms(block, np.vstack([1.0 + eye, 1.0 - eye])), x, xvalid, np.atleast_2d(u))
-    with np.errstate(invalid="ignore", over="ignore"):  # undefined statistics stay NaN; callers drop them
-        return (out[:, :k] - out[:, k:]) / (2 * STEP)
+    """d statistic / d weight of each rater (rows of u, raters, 2 m + 1), by central differences at weight 1.
+
+    Raters are taken in blocks sized so that the items x variants arrays stay under GRADIENT_CELLS:
+    one block for DICES-sized groups, a few for a group of thousands of raters on 100,000 items.
+    """
+    k, u = block.n_raters, np.atleast_2d(u)
+    per_block = max(1, GRADIENT_CELLS // max(2 * x.shape[0], 1))
+    out = np.empty((u.shape[0], k, 2 * x.shape[1] + 1))
+    for start in range(0, k, per_block):
+        stop = min(k, start + per_block)
+        bump = np.zeros((stop - start, k))
+        bump[np.arange(stop - start), np.arange(start, stop)] = STEP
+        both = stats_from_terms(item_terms(block, np.vstack([1.0 + bump, 1.0 - bump])), x, xvalid, u)
+        with np.errstate(invalid="ignore", over="ignore"):  # undefined statistics stay NaN; callers drop them
+            out[:, start:stop] = (both[:, : stop - start] - both[:, stop - start :]) / (2 * STEP)
+    return out
 
 
 def rater_variance(gradients: np.ndarray, other: np.ndarray | None = None) -> np.ndarray:
