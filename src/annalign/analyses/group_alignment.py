@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from annalign.analyses.base import ResultDisplay, check_level, fmt, with_changes
 from annalign.core.annotations import Annotations
@@ -30,6 +29,7 @@ from annalign.core.operators import RaterMatrix, group_means, harmonic_count
 from annalign.errors import InputError
 from annalign.stats.bootstrap import bootstrap_many, bootstrap_p, percentile_intervals
 from annalign.stats.correlation import pearson_fixed_xs, pearson_masked
+from annalign.stats.distributions import chi2_sf
 from annalign.stats.multitest import benjamini_hochberg, holm
 from annalign.stats.permutation import permutation_p
 from annalign.stats.reliability import adjusted_r, split_halves, splithalf_reliability
@@ -254,7 +254,7 @@ def wald_omnibus(estimates: np.ndarray, replicates: np.ndarray) -> tuple[float, 
     d = contrast @ estimates[ok]
     cov = contrast @ np.cov(reps, rowvar=False) @ contrast.T
     chi2 = float(d @ np.linalg.pinv(cov) @ d)
-    return chi2, g - 1, float(stats.chi2.sf(chi2, g - 1))
+    return chi2, g - 1, float(chi2_sf(chi2, g - 1))
 
 
 @dataclass(frozen=True)
