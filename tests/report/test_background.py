@@ -141,3 +141,20 @@ def test_annalign_analyze_draws_in_workers_and_writes_the_same_report_as_drawing
         assert proc.returncode == 0, proc.stderr[-2000:]
     assert _pngs(tmp_path / "early") == _pngs(tmp_path / "end") and len(_pngs(tmp_path / "end")) >= 5
     assert (tmp_path / "early" / "report.md").read_text("utf-8") == (tmp_path / "end" / "report.md").read_text("utf-8")
+
+
+@needs_fork
+def test_sections_built_during_the_run_are_handed_to_the_report_as_fresh_copies():
+    with FigureWorkers(1) as workers:
+        run = _run_with(workers)
+        by = next(iter(run.rq2))
+        first, again = workers.section("rq1", run.rq1), workers.section("rq1", run.rq1)
+        assert first is not None and again is not None and first is not again
+        assert [b.title for b in first.blocks] == [b.title for b in again.blocks]
+        assert first.blocks[0] is not again.blocks[0] and first.blocks[0].draw is again.blocks[0].draw
+        assert workers.section(f"rq2:{by}", run.rq2[by]) is not None and workers.section("rq3", run.rq3) is not None
+        assert workers.section("rq1", pickle.loads(pickle.dumps(run.rq1))) is None
+        assert workers.section("rq3", run.rq1) is None
+        numbered = report_sections(run, workers.section)
+    assert [s.id for s in numbered] == [s.id for s in report_sections(run)]
+    assert [b.title for s in numbered for b in s.blocks] == [b.title for s in report_sections(run) for b in s.blocks]

@@ -11,18 +11,17 @@ layout); whatever was not drawn, or failed, is drawn by the report as before.
 
 from __future__ import annotations
 
+import copy
 import multiprocessing
 import os
 import signal
 import threading
 from concurrent.futures import Future, ProcessPoolExecutor
-from typing import TYPE_CHECKING, Any
+from dataclasses import replace
+from typing import Any
 
 from annalign.report.draw import render, signature
-from annalign.report.model import FigureRef
-
-if TYPE_CHECKING:
-    from annalign.report.model import Section
+from annalign.report.model import FigureRef, Section
 
 #: drawing processes at most (the report has about six figures; more processes only add imports)
 MAX_WORKERS = 2
@@ -77,6 +76,7 @@ class FigureWorkers:
         count = default_workers() if workers is None else workers
         self._pool: ProcessPoolExecutor | None = None
         self._drawing: dict[tuple[Any, ...], tuple[Future[bytes], FigureRef]] = {}
+        self._sections: dict[tuple[str, int], tuple[Section, Any]] = {}
         self._groupings = 0
         if count > 0:
             self._pool = ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("fork"), initializer=_warm_up)
@@ -96,7 +96,15 @@ class FigureWorkers:
             return
         section = part_section(name, part, position)
         if section is not None:
+            self._sections[(name, id(part))] = (section, part)  # the part is kept, so its id stays its own
             self.draw([b for b in section.blocks if isinstance(b, FigureRef)])
+
+    def section(self, name: str, part: Any) -> Section | None:
+        """A copy of the section built for this very part (the report numbers its blocks), or None."""
+        found = self._sections.get((name, id(part)))
+        if found is None or found[1] is not part:
+            return None
+        return replace(found[0], blocks=[copy.copy(b) for b in found[0].blocks], notes=list(found[0].notes))
 
     def draw(self, figures: list[FigureRef]) -> None:
         """Hand these figures to the workers (those with a picklable ``Single``/``Panels`` drawing not handed over yet)."""

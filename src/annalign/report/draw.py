@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from annalign.report.figures.style import new_figure, png_bytes, png_size
-from annalign.report.model import FigureRef
+from annalign.report.model import FigureRef, Section
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -136,7 +136,11 @@ def render_all(figures: Sequence[FigureRef], workers: int) -> list[bytes]:
 
 
 class Predrawn(Protocol):
-    """PNGs drawn elsewhere (``report.background.FigureWorkers``): which figures it has, and each one's PNG."""
+    """Figures drawn elsewhere (``report.background.FigureWorkers``): which it has, each one's PNG, and the sections they belong to."""
+
+    def section(self, name: str, part: Any) -> Section | None:
+        """The section built for this very part of the run ("rq1", "rq2:<by>", "rq3"), or None."""
+        ...
 
     def covers(self, figure: FigureRef) -> bool:
         """Whether a PNG of this very drawing was, or is being, drawn."""

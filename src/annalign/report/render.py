@@ -73,7 +73,7 @@ def build_context(
     run: RunResult, fig_dir: Path, n_examples: int = 5, workers: int | None = None, drawn: Predrawn | None = None
 ) -> dict[str, Any]:
     """Everything the templates show, with every figure drawn once (PNG) into fig_dir (or taken from ``drawn``)."""
-    sections = report_sections(run)
+    sections = report_sections(run, drawn.section if drawn is not None else None)
     draw_all(figures_in(sections), fig_dir, workers, drawn)
     examples, notes = ([], [])
     if run.machines is not None and run.machines.n_machines:
