@@ -158,3 +158,23 @@ def test_sections_built_during_the_run_are_handed_to_the_report_as_fresh_copies(
         numbered = report_sections(run, workers.section)
     assert [s.id for s in numbered] == [s.id for s in report_sections(run)]
     assert [b.title for s in numbered for b in s.blocks] == [b.title for s in report_sections(run) for b in s.blocks]
+
+
+def _logged(result, ax=None, log="", name=""):
+    """A plot that notes its name in a file (the order the worker drew in)."""
+    with open(log, "a", encoding="utf-8") as f:
+        f.write(name + "\n")
+    ax.plot([0, 1], [0, 1])
+    return ax
+
+
+@needs_fork
+def test_drawings_with_more_panels_are_handed_over_first(tmp_path):
+    log = str(tmp_path / "order.txt")
+    one = FigureRef("one", "t", "r", "a", Single(_logged, None, (2.0, 2.0), {"log": log, "name": "one"}))
+    three = FigureRef("three", "t", "r", "a", Panels(_logged, None, [{"log": log, "name": f"three-{k}"} for k in range(3)], (2.0, 2.0)))
+    two = FigureRef("two", "t", "r", "a", Panels(_logged, None, [{"log": log, "name": f"two-{k}"} for k in range(2)], (2.0, 2.0)))
+    with FigureWorkers(1) as workers:
+        workers.draw([one, two, three])
+        assert all(workers.png(f) for f in (one, two, three))
+    assert (tmp_path / "order.txt").read_text("utf-8").split() == ["three-0", "three-1", "three-2", "two-0", "two-1", "one"]

@@ -107,10 +107,13 @@ class FigureWorkers:
         return replace(found[0], blocks=[copy.copy(b) for b in found[0].blocks], notes=list(found[0].notes))
 
     def draw(self, figures: list[FigureRef]) -> None:
-        """Hand these figures to the workers (those with a picklable ``Single``/``Panels`` drawing not handed over yet)."""
+        """Hand these figures to the workers (those with a picklable ``Single``/``Panels`` drawing not handed over yet).
+
+        Most panels first: the workers take them in turn, so the longest drawing does not start last.
+        """
         if self._pool is None:
             return
-        for figure in figures:
+        for figure in sorted(figures, key=lambda f: -getattr(f.draw, "n_panels", 1)):
             key = signature(figure)
             if key is not None and key not in self._drawing:
                 self._drawing[key] = (self._pool.submit(render, figure), figure)

@@ -42,6 +42,11 @@ class Single:
         self.plot(self.result, ax=fig.add_subplot(), **self.options)
         return fig
 
+    @property
+    def n_panels(self) -> int:
+        """Axes drawn (a rough measure of the drawing's cost)."""
+        return 1
+
     def signature(self) -> tuple[Any, ...]:
         """What the figure depends on: the plot function, the result object itself (by identity) and the layout."""
         return ("single", self.plot, id(self.result), tuple(self.size), repr(sorted(self.options.items())))
@@ -73,6 +78,11 @@ class Panels:
         for ax in axes[len(self.options):]:
             ax.set_visible(False)
         return fig
+
+    @property
+    def n_panels(self) -> int:
+        """Axes drawn (a rough measure of the drawing's cost)."""
+        return len(self.options)
 
     def signature(self) -> tuple[Any, ...]:
         """What the figure depends on: the plot function, the result object itself (by identity) and the layout."""
