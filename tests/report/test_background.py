@@ -178,3 +178,17 @@ def test_drawings_with_more_panels_are_handed_over_first(tmp_path):
         workers.draw([one, two, three])
         assert all(workers.png(f) for f in (one, two, three))
     assert (tmp_path / "order.txt").read_text("utf-8").split() == ["three-0", "three-1", "three-2", "two-0", "two-1", "one"]
+
+
+def test_where_worker_processes_cannot_start_the_report_draws_everything(monkeypatch, tmp_path):
+    import annalign.report.background as background
+
+    def refuse(*_args, **_kwargs):
+        raise OSError("no /dev/shm")
+
+    monkeypatch.setattr(background, "ProcessPoolExecutor", refuse)
+    with FigureWorkers(2) as workers:
+        assert not workers.active
+        run = _run_with(workers)
+        paths = write_report(run, tmp_path, drawn=workers, workers=1)
+    assert paths["rq1_human_distribution.png"].read_bytes() == render(figures_in(report_sections(run))[0])

@@ -79,8 +79,11 @@ class FigureWorkers:
         self._sections: dict[tuple[str, int], tuple[Section, Any]] = {}
         self._groupings = 0
         if count > 0:
-            self._pool = ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("fork"), initializer=_warm_up)
-            self._pool.submit(int)  # forks every worker now, so their imports overlap the analyses
+            try:
+                self._pool = ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("fork"), initializer=_warm_up)
+                self._pool.submit(int)  # forks every worker now, so their imports overlap the analyses
+            except (OSError, RuntimeError):  # no semaphores (/dev/shm) or no processes left: the report draws everything
+                self._pool = None
 
     @property
     def active(self) -> bool:
