@@ -192,3 +192,16 @@ def test_where_worker_processes_cannot_start_the_report_draws_everything(monkeyp
         run = _run_with(workers)
         paths = write_report(run, tmp_path, drawn=workers, workers=1)
     assert paths["rq1_human_distribution.png"].read_bytes() == render(figures_in(report_sections(run))[0])
+
+
+def test_a_section_that_cannot_be_built_during_the_run_is_left_to_the_report(monkeypatch):
+    import annalign.report.background as background
+
+    def broken(*_args):
+        raise KeyError("a column the section needs")
+
+    with FigureWorkers(1) as workers:
+        monkeypatch.setattr(background, "part_section", broken)
+        run = _run_with(workers)  # the analyses finish
+        assert workers.section("rq1", run.rq1) is None
+        assert not any(workers.covers(f) for f in figures_in(report_sections(run)))

@@ -97,7 +97,10 @@ class FigureWorkers:
             self._groupings += 1
         if self._pool is None:
             return
-        section = part_section(name, part, position)
+        try:
+            section = part_section(name, part, position)
+        except Exception:  # never fail the analyses over the report: it builds the section again, after results.json is saved
+            return
         if section is not None:
             self._sections[(name, id(part))] = (section, part)  # the part is kept, so its id stays its own
             self.draw([b for b in section.blocks if isinstance(b, FigureRef)])
