@@ -51,8 +51,10 @@ print(len(loo), len(groups))
 
 
 #: the analyses alone, in one process (no report, no start-up): ``run_settings`` timed around the call
+#: (``annalign.cli`` first, so numpy gets the command line's one BLAS thread)
 ANALYSES = r'''
 import sys, time
+import annalign.cli
 from annalign.config import Settings
 from annalign.pipeline.run import run_settings
 settings = Settings(dataset="dices350", ratings=sys.argv[2:], bootstrap=int(sys.argv[1]))

@@ -82,9 +82,9 @@ def _known_secrets() -> list[str]:
     return sorted(found, key=len, reverse=True)  # longest first: a secret inside another goes too
 
 
-def redact_text(text: str) -> str:
-    """One text with URL credentials, queries and every known secret removed."""
-    for secret in _known_secrets():
+def redact_text(text: str, secrets: list[str] | None = None) -> str:
+    """One text with URL credentials, queries and every known secret removed (``secrets``: ``_known_secrets()``, looked up once per call of ``redact``)."""
+    for secret in _known_secrets() if secrets is None else secrets:
         if secret in text:
             text = text.replace(secret, MASK)
     if "://" in text:
@@ -96,28 +96,33 @@ def redact_text(text: str) -> str:
 
 def redact(value: T) -> T:
     """``value`` with secrets removed from every text in it (dict keys and values, list items)."""
-    return _redact(value)  # type: ignore[no-any-return]
-
-
-def _redact(value: Any) -> Any:
     if isinstance(value, str):
-        return redact_text(value)
+        return redact_text(value)  # type: ignore[return-value]
+    return _redact(value, _known_secrets())  # type: ignore[no-any-return]
+
+
+def _redact(value: Any, secrets: list[str]) -> Any:
+    if isinstance(value, str):
+        return redact_text(value, secrets)
     if isinstance(value, dict):
-        return {_redact(k): _redact(v) for k, v in value.items()}
+        return {_redact(k, secrets): _redact(v, secrets) for k, v in value.items()}
     if isinstance(value, list):
-        return [_redact(v) for v in value]
+        return [_redact(v, secrets) for v in value]
     if isinstance(value, tuple):
-        return tuple(_redact(v) for v in value)
+        return tuple(_redact(v, secrets) for v in value)
     return value
 
 
 def redact_frame(frame: Any) -> Any:
     """A pandas DataFrame with its text cells, column names and index labels redacted (a copy)."""
+    from pandas.api.types import is_string_dtype  # pandas is loaded already: the frame is one
+
     out = frame.copy()
+    secrets = _known_secrets()
     for column in out.columns:
-        if out[column].dtype == object:
-            out[column] = [redact_text(v) if isinstance(v, str) else v for v in out[column]]
-    out.columns = [redact_text(c) if isinstance(c, str) else c for c in out.columns]
+        if is_string_dtype(out[column].dtype):  # object and pandas 3's str columns alike
+            out[column] = [redact_text(v, secrets) if isinstance(v, str) else v for v in out[column]]
+    out.columns = [redact_text(c, secrets) if isinstance(c, str) else c for c in out.columns]
     return out
 
 

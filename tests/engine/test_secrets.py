@@ -117,3 +117,17 @@ def test_log_lines_of_the_http_stack_carry_no_secret(dices, fake_server, tmp_pat
     assert "127.0.0.1" in caplog.text and "retry 1 of item" in caplog.text  # the HTTP stack and the runner did log
     for secret in PLANTED:
         assert secret not in caplog.text, secret
+
+
+def test_redact_frame_covers_pandas_str_columns_as_well_as_object_ones():
+    """pandas 3 stores text as its str dtype: those cells reached the CSV files unredacted."""
+    import pandas as pd
+
+    from annalign.redaction import add_secret, redact_frame
+
+    secret = "sk-test-redact-frame-0123456789"
+    add_secret(secret)
+    frame = pd.DataFrame({"text": pd.array([f"key {secret}", "fine"], dtype="str"), "obj": pd.Series([secret, 1], dtype=object)})
+    out = redact_frame(frame)
+    assert secret not in out.to_csv()
+    assert out["text"].iloc[1] == "fine" and out["obj"].iloc[1] == 1

@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from annalign.analyses.alt_test import AltTestConfig, AltTestResult, alt_test
 from annalign.analyses.base import ConfidenceInterval, ResultDisplay, check_level, fmt
@@ -22,6 +21,7 @@ from annalign.core.machines import MachineRatings
 from annalign.errors import InputError, warn
 from annalign.stats.bootstrap import bootstrap_correlation, bootstrap_pearson, percentile_interval
 from annalign.stats.correlation import METHODS, correlation, grouped_pearson
+from annalign.stats.ranks import percentile_of_score
 
 
 def grouped_ranks(group: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -266,7 +266,7 @@ def _percentile(humans: np.ndarray, value: float) -> float:
     finite = humans[np.isfinite(humans)]
     if len(finite) == 0 or not np.isfinite(value):
         return float("nan")
-    return float(stats.percentileofscore(finite, value, kind="mean"))
+    return percentile_of_score(finite, value)
 
 
 def analyze_rq1(

@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from annalign.core.annotations import Annotations
+from annalign.stats.distributions import t_cdf
+from annalign.stats.multitest import false_discovery_control
 
 SCORINGS = ("auto", "accuracy", "neg_rmse")
 #: Scores closer than this are ties (both W_f and W_h are 1), guarding against rounding.
@@ -142,7 +143,7 @@ def alt_test(
         t = (mean_d - epsilon) / (sd / np.sqrt(n_j))
     # Zero spread: the t statistic is -inf or +inf (or 0/0 when mean_d == epsilon exactly).
     t = np.where(sd > 0, t, np.where(mean_d < epsilon, -np.inf, np.where(mean_d > epsilon, np.inf, 0.0)))
-    p = stats.t.cdf(t, df=np.maximum(n_j - 1, 1))
+    p = t_cdf(t, np.maximum(n_j - 1, 1))
     tested = n_j >= max(min_items, 2)
     skipped = [str(r) for r in data.rater_ids[~tested]]
     per = pd.DataFrame(
@@ -163,7 +164,7 @@ def alt_test(
         note = f"no rater has {min_items} or more items rated alongside the machine; the alt-test was not run"
         return AltTestResult(scoring, epsilon, q, float("nan"), float("nan"), False, 0, per, skipped, note)
     adjusted = np.full(n_r, np.nan)
-    adjusted[tested] = stats.false_discovery_control(p[tested], method="by")
+    adjusted[tested] = false_discovery_control(p[tested], method="by")
     per["p_adjusted"] = adjusted
     per["machine_beats_rater"] = tested & (adjusted <= q)
     omega = float(per["machine_beats_rater"].sum() / tested.sum())

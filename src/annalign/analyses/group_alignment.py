@@ -22,7 +22,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from annalign.analyses.base import ResultDisplay, check_level, fmt, with_changes
 from annalign.core.annotations import Annotations
@@ -46,6 +45,7 @@ from annalign.stats.crossed import (
     reliability_from_sums,
     variance_spread,
 )
+from annalign.stats.distributions import chi2_sf
 from annalign.stats.multitest import benjamini_hochberg, holm
 from annalign.stats.permutation import permutation_p
 from annalign.stats.reliability import adjusted_r
@@ -241,7 +241,7 @@ def wald_omnibus(estimates: np.ndarray, replicates: np.ndarray) -> tuple[float, 
     d = contrast @ estimates[ok]
     cov = contrast @ np.cov(reps, rowvar=False) @ contrast.T
     chi2 = float(d @ np.linalg.pinv(cov) @ d)
-    return chi2, g - 1, float(stats.chi2.sf(chi2, g - 1))
+    return chi2, g - 1, float(chi2_sf(chi2, g - 1))
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from annalign.analyses.base import ResultDisplay, check_level, fmt, with_changes
 from annalign.core.annotations import Annotations
@@ -56,6 +55,7 @@ from annalign.errors import InputError, warn
 from annalign.stats.bootstrap import CHUNK_ENTRIES, bootstrap_pearson, percentile_intervals
 from annalign.stats.correlation import pearson_masked
 from annalign.stats.permutation import pearson_permutation_p
+from annalign.stats.ranks import mann_whitney_u
 from annalign.stats.reliability import spearman_brown, split_halves
 
 #: The group label that means "every grouped rater not in A".
@@ -212,7 +212,7 @@ def sign_agreement(pred: np.ndarray, d: np.ndarray, center: float = 0.0) -> dict
     correct = np.where(x == 0, 0.5, (x > 0) == positive)
     auc = np.nan
     if n_pos and n_neg:
-        auc = stats.mannwhitneyu(x[positive], x[~positive], alternative="two-sided").statistic / (n_pos * n_neg)
+        auc = mann_whitney_u(x[positive], x[~positive]) / (n_pos * n_neg)
     return {"accuracy": float(correct.mean()), "auc": float(auc), "n_positive": n_pos, "n_negative": n_neg}
 
 

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from annalign.stats.correlation import pearson_masked, unit_scale
+from annalign.stats.distributions import norm_cdf, norm_isf, norm_ppf, norm_sf
 
 if TYPE_CHECKING:
     from annalign.core.grouping import Grouping
@@ -141,7 +141,7 @@ def delta_pair_tests(x: np.ndarray, y: np.ndarray, pairs: Sequence[tuple[int, in
     out = np.empty((x.shape[1], len(pairs)))
     for m in range(x.shape[1]):
         r, cov = influence_cov(ones, x[:, m], y)
-        out[m] = 2 * stats.norm.sf(np.abs(wald_pairs(r, cov, pairs)[0]))
+        out[m] = 2 * norm_sf(np.abs(wald_pairs(r, cov, pairs)[0]))
     return out
 
 
@@ -158,8 +158,8 @@ def steiger_power(r_xa: float, r_xb: float, r_ab: float, n_items: float | np.nda
     """Closed-form power of Steiger's Fisher-z test of r_xa = r_xb at n items (both tails)."""
     delta = abs(np.arctanh(r_xa) - np.arctanh(r_xb))
     nc = delta * np.sqrt(np.maximum(np.asarray(n_items, dtype=float) - 3, 0)) / steiger_se_factor(r_xa, r_xb, r_ab)
-    z = stats.norm.isf(alpha / 2)
-    return stats.norm.sf(z - nc) + stats.norm.cdf(-z - nc)
+    z = norm_isf(alpha / 2)
+    return norm_sf(z - nc) + norm_cdf(-z - nc)
 
 
 def steiger_items_needed(r_xa: float, r_xb: float, r_ab: float, power: float = TARGET_POWER, alpha: float = 0.05) -> float:
@@ -167,7 +167,7 @@ def steiger_items_needed(r_xa: float, r_xb: float, r_ab: float, power: float = T
     delta = abs(np.arctanh(r_xa) - np.arctanh(r_xb))
     if not np.isfinite(delta) or delta == 0:
         return float("inf")
-    need = (stats.norm.isf(alpha / 2) + stats.norm.ppf(power)) * steiger_se_factor(r_xa, r_xb, r_ab) / delta
+    need = (norm_isf(alpha / 2) + norm_ppf(power)) * steiger_se_factor(r_xa, r_xb, r_ab) / delta
     return float(3 + need**2)
 
 
@@ -217,7 +217,7 @@ def simulate_power(
 ) -> np.ndarray:
     """Rejection rate per pair of the Wald test in data resampled to n_target items (and, with ``draw``, raters)."""
     n_all, n_groups = y.shape
-    zcrit = stats.norm.isf(alpha / 2)
+    zcrit = norm_isf(alpha / 2)
     # Fewer target items than observed ones: work on the drawn items (s x n_target) rather than on
     # mostly-zero counts over all items (s x n_all); the two give the same statistics.
     by_index = n_target < n_all
@@ -258,8 +258,8 @@ def items_needed(n_items: np.ndarray, power: np.ndarray, n_sims: int, alpha: flo
     order = np.argsort(n_items)
     n_items, power = n_items[order], np.asarray(power, dtype=float)[order]
     eps = 0.5 / n_sims
-    probit = stats.norm.ppf(np.clip(power, eps, 1 - eps))
-    target = stats.norm.ppf(TARGET_POWER)
+    probit = norm_ppf(np.clip(power, eps, 1 - eps))
+    target = norm_ppf(TARGET_POWER)
     for j in range(len(n_items) - 1):
         if power[j] < TARGET_POWER <= power[j + 1]:
             t = (target - probit[j]) / (probit[j + 1] - probit[j])
@@ -269,10 +269,10 @@ def items_needed(n_items: np.ndarray, power: np.ndarray, n_sims: int, alpha: flo
     else:
         method = "extrapolated above grid"
     best = int(np.argmin(np.abs(power - 0.5)))
-    c = (probit[best] + stats.norm.isf(alpha / 2)) / np.sqrt(n_items[best])
+    c = (probit[best] + norm_isf(alpha / 2)) / np.sqrt(n_items[best])
     if not c > 0 or power[best] <= alpha:
         return float("inf"), "no detectable difference in the grid"
-    return float(((target + stats.norm.isf(alpha / 2)) / c) ** 2), method
+    return float(((target + norm_isf(alpha / 2)) / c) ** 2), method
 
 
 @dataclass(frozen=True)

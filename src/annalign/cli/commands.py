@@ -46,15 +46,18 @@ def datasets() -> None:
 
 def _analyze(settings: Settings, out: str, personas: bool = False) -> None:
     from annalign.pipeline.run import run_settings
+    from annalign.report.background import FigureWorkers
     from annalign.results import output_errors, prepare_out_dir
 
     prepare_out_dir(out)
-    result = run_settings(settings, out, personas=personas, say=_say, echo_warning=_echo_warning)
-    path = result.save(out)
-    from annalign.report import write_report
+    # Forked now (numpy and pandas loaded): the workers import matplotlib and draw each part's figures while the next is computed.
+    with FigureWorkers() as figures:
+        result = run_settings(settings, out, personas=personas, say=_say, echo_warning=_echo_warning, on_result=figures.submit)
+        path = result.save(out)
+        from annalign.report import write_report
 
-    with output_errors("the report"):
-        paths = write_report(result, out)
+        with output_errors("the report"):
+            paths = write_report(result, out, drawn=figures)
     for line in result.summary():  # the data set, then result.rq1.summary(), the first RQ2's, RQ3's
         click.echo(redact(line))
     click.echo(f"results: {path}")

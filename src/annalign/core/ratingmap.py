@@ -22,6 +22,23 @@ def _norm(label: object) -> str:
     return str(label).strip().casefold()
 
 
+def _lookup_labels(series: pd.Series, lookup: Mapping[str, float]) -> tuple[np.ndarray, np.ndarray]:
+    """(number, whether the label is in ``lookup``) per entry, labels compared after ``_norm``; a missing entry is NaN, known.
+
+    Texts only (a column read from a file): each distinct label is normalised once rather than
+    each rating (tens of thousands of ratings, a handful of labels). Other columns take ``_norm``
+    entry by entry (1 and 1.0 are equal keys but different labels).
+    """
+    if pd.api.types.infer_dtype(series, skipna=True) == "string":
+        codes, uniques = pd.factorize(series)  # a missing entry gets code -1
+        normed = [_norm(u) for u in uniques]
+        per_label = np.array([lookup.get(n, np.nan) for n in normed] + [np.nan], dtype=float)
+        known = np.array([n in lookup for n in normed] + [True], dtype=bool)
+        return per_label[codes], known[codes]  # code -1 picks the appended missing entry
+    normed = series.map(_norm)
+    return normed.map(lookup).to_numpy(dtype=float, copy=True), normed.isin(lookup.keys()).to_numpy()
+
+
 @dataclass(frozen=True)
 class RatingMap:
     """A mapping from labels to numbers; ``numeric`` maps take the numbers as they are.
@@ -173,9 +190,8 @@ class RatingMap:
             self.check_scale(values, series, where=where, rows=rows)
             return values
         lookup = {_norm(k): v for k, v in self.mapping.items()}
-        normed = series.map(_norm)
-        values = normed.map(lookup).to_numpy(dtype=float, copy=True)
-        unknown = (~normed.isin(lookup.keys())).to_numpy() & ~blank.to_numpy()
+        values, known = _lookup_labels(series, lookup)
+        unknown = ~known & ~blank.to_numpy()
         # Numbers given as text are accepted when the map's values are those numbers (e.g. "1.0").
         if unknown.any():
             self._raise_unknown(series, unknown, where, rows, f"is not in the rating map ({', '.join(self.mapping)}); map it with {option}")

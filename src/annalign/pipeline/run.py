@@ -55,6 +55,22 @@ def _flush(caught: list[warnings.WarningMessage], sink: list[str], echo: Callabl
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
+@contextmanager
+def held_warnings(held: list[warnings.WarningMessage]):
+    """Keep the block's warnings in ``held`` instead of raising them (``replay_warnings`` raises them later, in reading order)."""
+    with warnings.catch_warnings(record=True) as recorded:
+        try:
+            yield
+        finally:
+            held.extend(recorded)
+
+
+def replay_warnings(held: list[warnings.WarningMessage]) -> None:
+    """Raise the held warnings now, as they were raised (category, message, place)."""
+    for w in held:
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
+
+
 def load_data(settings: Settings) -> Annotations:
     """The human ratings as the settings describe them (data set, format, rating map, scale, rater filter, text columns)."""
     rmap = RatingMap.parse(settings.rating_map)
@@ -162,9 +178,19 @@ def disagreement_config(settings: Settings, pairs: list[tuple[str, str]] | None 
     )  # fmt: skip
 
 
-def run_analyses(data: Annotations, machines: MachineRatings | None, settings: Settings) -> RunResult:
+#: told each part of a run as soon as it is computed: ("rq1", result), ("rq2:<by>", result) per grouping, ("rq3", result)
+OnResult = Callable[[str, Any], None]
+
+
+def run_analyses(
+    data: Annotations, machines: MachineRatings | None, settings: Settings, on_result: OnResult | None = None
+) -> RunResult:
     """Run every analysis that applies: RQ1 always, RQ2 per grouping and RQ3 on the first, where the data has raters,
     then the registered analyses the ``analyses`` setting names (``RunResult.extra``).
+
+    ``on_result`` is told each part as it is computed (the command line draws its figures meanwhile):
+    RQ1, RQ3, then each RQ2 grouping (the longest last, so the other figures are drawn while it
+    runs); the warnings keep the reading order RQ1, RQ2, RQ3 whatever the order of computing.
 
     Persona raters (named ``MODEL|persona=GROUP``) feed RQ3 only; the plain machine raters feed
     RQ1, RQ2 and serve as RQ3's baseline predictors; registered analyses get every machine rater.
@@ -177,22 +203,29 @@ def run_analyses(data: Annotations, machines: MachineRatings | None, settings: S
     plain = machines.select(list(baselines)) if machines is not None and baselines else None
     alt = AltTestConfig(epsilon=settings.alt_epsilon, scoring=settings.alt_scoring, min_items=settings.alt_min_items)
     rq1 = analyze_rq1(data, plain, method=settings.method, n_boot=settings.bootstrap, seed=settings.seed, level=settings.level, alt=alt)
+    tell = on_result or (lambda _name, _part: None)
+    tell("rq1", rq1)
     groupings = [list(by) for by in settings.groupings if set(by) <= set(data.raters.columns)]
     for by in settings.groupings:
         if data.has_raters and not set(by) <= set(data.raters.columns):
             missing = ", ".join(sorted(set(by) - set(data.raters.columns)))
             warn(f"grouping {'+'.join(by)} skipped (RQ2/RQ3): data set {data.name} has no rater column(s) {missing}")
-    rq2 = {}
-    if data.has_raters and plain is not None:
-        from annalign.analyses.group_alignment import analyze_groups
+    rq3, rq2, held = None, {}, []
+    try:  # RQ3 first (it is short: its figures are drawn while RQ2 runs); its warnings are raised after RQ2's
+        if data.has_raters and groupings:
+            from annalign.analyses.group_disagreement import analyze_disagreement
 
-        for by in groupings:
-            rq2["+".join(by)] = analyze_groups(data, plain, by, group_alignment_config(settings))
-    rq3 = None
-    if data.has_raters and groupings:
-        from annalign.analyses.group_disagreement import analyze_disagreement
+            with held_warnings(held):
+                rq3 = analyze_disagreement(data, personas or None, baselines or None, by=groupings[0], config=disagreement_config(settings))
+            tell("rq3", rq3)
+        if data.has_raters and plain is not None:
+            from annalign.analyses.group_alignment import analyze_groups
 
-        rq3 = analyze_disagreement(data, personas or None, baselines or None, by=groupings[0], config=disagreement_config(settings))
+            for by in groupings:
+                rq2["+".join(by)] = analyze_groups(data, plain, by, group_alignment_config(settings))
+                tell(f"rq2:{'+'.join(by)}", rq2["+".join(by)])
+    finally:
+        replay_warnings(held)
     extra = run_registered(chosen, data, machines, settings)
     return RunResult(data, machines, settings.to_dict(), rq1, rq2, rq3, extra=extra, version=__version__)
 
@@ -204,11 +237,13 @@ def run_settings(
     personas: bool = False,
     say: Callable[[str], None] | None = None,
     echo_warning: Callable[[str], None] | None = None,
+    on_result: OnResult | None = None,
 ) -> RunResult:
     """A whole run: load the data, annotate with the configured models (ledger and files in ``out_dir``), analyse.
 
     Warnings are collected into the result (and echoed one line each); nothing is written but the
-    annotation ledger and machine-rater files. ``personas`` adds the persona annotations RQ3 uses.
+    annotation ledger and machine-rater files. ``personas`` adds the persona annotations RQ3 uses;
+    ``on_result`` is told each part of the run as it is computed (``run_analyses``).
     """
     collected: list[str] = []
     provenance: dict[str, Any] = {}
@@ -234,5 +269,5 @@ def run_settings(
                     say(f"persona annotation: {n} requests ({len(labels)} groups), answered from the ledger where already done")
             extra, provenance = annotate_for_run(data, settings, Path(out_dir), labels, say=say or (lambda _m: None))
         machines = load_machines(data, settings, extra)
-        result = run_analyses(data, machines, settings)
+        result = run_analyses(data, machines, settings, on_result)
     return replace(result, warnings=tuple(collected), provenance=provenance)

@@ -10,7 +10,7 @@ import jinja2
 
 from annalign.redaction import redact
 from annalign.report import CSP
-from annalign.report.draw import draw_all
+from annalign.report.draw import Predrawn, draw_all
 from annalign.report.examples import largest_disagreements
 from annalign.report.model import clean
 from annalign.report.sections import figures_in, report_sections
@@ -69,10 +69,12 @@ def md_line(text: object) -> str:
     return re.sub(r"^(\s*\d+)\.", r"\1\\.", text_)
 
 
-def build_context(run: RunResult, fig_dir: Path, n_examples: int = 5, workers: int | None = None) -> dict[str, Any]:
-    """Everything the templates show, with every figure drawn once (PNG) into fig_dir."""
-    sections = report_sections(run)
-    draw_all(figures_in(sections), fig_dir, workers)
+def build_context(
+    run: RunResult, fig_dir: Path, n_examples: int = 5, workers: int | None = None, drawn: Predrawn | None = None
+) -> dict[str, Any]:
+    """Everything the templates show, with every figure drawn once (PNG) into fig_dir (or taken from ``drawn``)."""
+    sections = report_sections(run, drawn.section if drawn is not None else None)
+    draw_all(figures_in(sections), fig_dir, workers, drawn)
     examples, notes = ([], [])
     if run.machines is not None and run.machines.n_machines:
         examples, notes = largest_disagreements(run.data, run.machines, per_machine=n_examples)
@@ -98,11 +100,11 @@ def build_context(run: RunResult, fig_dir: Path, n_examples: int = 5, workers: i
     }
 
 
-def write_report(run: RunResult, out_dir: str | Path, *, workers: int | None = None) -> dict[str, Path]:
+def write_report(run: RunResult, out_dir: str | Path, *, workers: int | None = None, drawn: Predrawn | None = None) -> dict[str, Path]:
     """Write DIR/report.html, DIR/report.md and DIR/figures/*.png; returns name -> path of everything written."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    context = build_context(run, out / "figures", workers=workers)
+    context = build_context(run, out / "figures", workers=workers, drawn=drawn)
     written: dict[str, Path] = {}
     html_path, md_path = out / "report.html", out / "report.md"
     for path, name, html in ((html_path, "report.html.j2", True), (md_path, "report.md.j2", False)):

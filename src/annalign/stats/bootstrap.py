@@ -12,9 +12,9 @@ from collections.abc import Iterator, Sequence
 from functools import lru_cache
 
 import numpy as np
-from scipy import stats
 
 from annalign.stats.correlation import pearson_from_sums, unit_scale
+from annalign.stats.ranks import rankdata
 
 #: Count-matrix entries per chunk (x 8 bytes): bounds memory whatever the data size.
 CHUNK_ENTRIES = 4_000_000
@@ -123,8 +123,8 @@ def bootstrap_spearman(x: np.ndarray, y: np.ndarray, n_boot: int, seed: int) -> 
     valid = np.isfinite(x) & np.isfinite(y)
     xv, yv = x[valid], y[valid]
     idx = resample_indices(len(xv), n_boot, seed)
-    rx = stats.rankdata(xv[idx], axis=1)
-    ry = stats.rankdata(yv[idx], axis=1)
+    rx = rankdata(xv[idx], axis=1)
+    ry = rankdata(yv[idx], axis=1)
     rx -= rx.mean(axis=1, keepdims=True)
     ry -= ry.mean(axis=1, keepdims=True)
     n = np.full(n_boot, float(len(xv)))

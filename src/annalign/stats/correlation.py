@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
+
+from annalign.stats.ranks import rankdata
 
 METHODS = ("pearson", "spearman", "kendall")
 #: Magnitudes above LARGE or below SMALL are rescaled before squaring (their squares would overflow or underflow).
@@ -99,7 +100,7 @@ def _scale_within(d: np.ndarray, g: np.ndarray, n_groups: int) -> np.ndarray:
 
 def rank_columns(x: np.ndarray) -> np.ndarray:
     """Average ranks per column, NaN kept as NaN (for Spearman on pairwise-complete rows)."""
-    return stats.rankdata(x, axis=0, nan_policy="omit") if np.isnan(x).any() else stats.rankdata(x, axis=0)
+    return rankdata(x, axis=0)
 
 
 def correlation(x: np.ndarray, y: np.ndarray, method: str = "pearson") -> float:
@@ -111,8 +112,10 @@ def correlation(x: np.ndarray, y: np.ndarray, method: str = "pearson") -> float:
     if len(xv) < 3 or np.ptp(xv) == 0 or np.ptp(yv) == 0:
         return float("nan")
     if method == "spearman":
-        return float(pearson_masked(stats.rankdata(xv), stats.rankdata(yv)))
+        return float(pearson_masked(rankdata(xv), rankdata(yv)))
     if method == "kendall":
+        from scipy import stats  # only here: scipy.stats takes about 0.5 s to import
+
         return float(stats.kendalltau(xv, yv).statistic)
     raise ValueError(f"unknown correlation method {method!r}; use one of {', '.join(METHODS)}")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 
 from annalign.report.figures.inputs import groups_of, pick_machine
 from annalign.report.figures.style import (
@@ -21,7 +22,6 @@ from annalign.report.figures.style import (
 )
 
 if TYPE_CHECKING:
-    import pandas as pd
     from matplotlib.axes import Axes
 
 TARGET = 0.8
@@ -47,6 +47,17 @@ def highlighted(frame: pd.DataFrame, limit: int = MAX_SERIES) -> list[str]:
     return [pairs[i] for i in np.unique(np.linspace(0, len(pairs) - 1, limit).round().astype(int))]
 
 
+def pair_curves(frame: pd.DataFrame) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per pair, in order of first appearance: (item counts, power) sorted by item count (one pass, no per-pair frames)."""
+    codes, pairs = pd.factorize(frame["pair"], sort=False)
+    n_items, power = frame["n_items"].to_numpy(), frame["power"].to_numpy()
+    order = np.lexsort((n_items, codes))  # by pair, then by item count
+    starts = np.searchsorted(codes[order], np.arange(len(pairs) + 1))
+    return {
+        str(pair): (n_items[order[starts[k] : starts[k + 1]]], power[order[starts[k] : starts[k + 1]]]) for k, pair in enumerate(pairs)
+    }
+
+
 def plot_power(result: Any, machine: str | None = None, ax: Axes | None = None) -> Axes:
     """Power (alpha 0.05) against the number of items for each pair of groups, for one machine rater.
 
@@ -56,14 +67,14 @@ def plot_power(result: Any, machine: str | None = None, ax: Axes | None = None) 
     name, frame = observed_power(result, machine)
     ax = axes_or_new(ax, 7.2, 3.8)
     shown = highlighted(frame)
+    curves = pair_curves(frame)
     with style():
-        for pair, part in frame.groupby("pair", sort=False):
+        for pair, (n_items, power) in curves.items():
             if pair not in shown:
-                part = part.sort_values("n_items")
-                ax.plot(part["n_items"], part["power"], color=GREY, linewidth=0.5, alpha=0.5)
+                ax.plot(n_items, power, color=GREY, linewidth=0.5, alpha=0.5)
         for k, pair in enumerate(shown):
-            part = frame[frame["pair"] == pair].sort_values("n_items")
-            ax.plot(part["n_items"], part["power"], color=colour(k), linestyle=line(k), marker=marker(k), markersize=4, label=plain(pair))
+            n_items, power = curves[pair]
+            ax.plot(n_items, power, color=colour(k), linestyle=line(k), marker=marker(k), markersize=4, label=plain(pair))
         ax.axhline(TARGET, color="#4d4d4d", linestyle=":", linewidth=1)
         ax.text(float(frame["n_items"].min()), TARGET + 0.01, "80% power", fontsize=8, color="#4d4d4d", va="bottom")
         grid = sorted(int(n) for n in frame["n_items"].unique())

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from annalign.report.model import FigureRef, Section, Table
 from annalign.report.sections.alignment import rq1_section
@@ -17,12 +18,20 @@ if TYPE_CHECKING:
 __all__ = ["figures_in", "number_blocks", "report_sections"]
 
 
-def report_sections(run: RunResult) -> list[Section]:
-    """Data, RQ1, RQ2 (every grouping, in settings order), RQ3 and every other registered analysis; figures not drawn yet."""
-    sections = [data_section(run), rq1_section(run.rq1)]
-    sections += [rq2_section(by, result, position) for position, (by, result) in enumerate(run.rq2.items())]
+#: a section built already for a part of the run ("rq1", "rq2:<by>", "rq3" and the part itself), or None
+Prepared = Callable[[str, Any], "Section | None"]
+
+
+def report_sections(run: RunResult, prepared: Prepared | None = None) -> list[Section]:
+    """Data, RQ1, RQ2 (every grouping, in settings order), RQ3 and every other registered analysis; figures not drawn yet.
+
+    ``prepared`` gives the sections built while the analyses ran (``FigureWorkers.section``); the others are built here.
+    """
+    ready = prepared or (lambda _name, _part: None)
+    sections = [data_section(run), ready("rq1", run.rq1) or rq1_section(run.rq1)]
+    sections += [ready(f"rq2:{by}", result) or rq2_section(by, result, position) for position, (by, result) in enumerate(run.rq2.items())]
     if run.rq3 is not None:
-        sections.append(rq3_section(run.rq3))
+        sections.append(ready("rq3", run.rq3) or rq3_section(run.rq3))
     sections += [extra_section(name, result) for name, result in run.extra.items()]
     sections = [s for s in sections if s.blocks]
     number_blocks(sections)

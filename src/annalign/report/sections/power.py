@@ -29,11 +29,9 @@ def observed(frame: pd.DataFrame) -> pd.DataFrame:
 
 def first_reached(part: pd.DataFrame) -> dict[str, int | None]:
     """Per pair of groups: the smallest item count with power >= 80%, or None when no count in the grid reaches it."""
-    out: dict[str, int | None] = {}
-    for pair, rows in part.groupby("groups", sort=False):
-        ok = rows.loc[rows["power"].to_numpy(dtype=float) >= TARGET, "n_items"]
-        out[str(pair)] = int(ok.min()) if len(ok) else None
-    return out
+    reached = part["n_items"].astype(float).where(part["power"].to_numpy(dtype=float) >= TARGET)
+    first = reached.groupby(part["groups"], sort=False).min()  # NaN where no count reaches it
+    return {str(pair): None if math.isnan(n) else int(n) for pair, n in first.items()}
 
 
 def power_reading(power: pd.DataFrame) -> str:
