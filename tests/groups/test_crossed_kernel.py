@@ -163,14 +163,22 @@ def test_no_interval_from_too_few_defined_replicates() -> None:
     assert undefined_share(reps) == pytest.approx([0.6, 0.4, 0.0])
 
 
-def test_gradients_in_blocks_of_raters_equal_the_one_block_gradients(monkeypatch) -> None:
-    import annalign.stats.crossed as crossed
+def test_gradients_from_each_raters_ratings_equal_recomputing_every_item_dense_and_sparse() -> None:
+    """The per-rating update against the plain way: all items' terms recomputed with weights 1 +- step for each rater."""
+    from scipy import sparse
 
-    y, mask = _ratings(np.random.default_rng(7), 300, 12, missing=0.2)
+    from annalign.stats.crossed import STEP
+
+    y, mask = _ratings(np.random.default_rng(7), 300, 12, missing=0.4)
+    y = np.digitize(y, CUTS) / 2.0 * mask  # 0 / 0.5 / 1 like DICES: many ratings are exactly 0
     x = np.random.default_rng(8).standard_normal((300, 2)) + y[:, :2]
-    block = rater_block(y, mask)
-    whole = rater_gradients(block, x, np.ones_like(x), np.ones(300))
-    monkeypatch.setattr(crossed, "GRADIENT_CELLS", 600 * 5)  # five raters per block
-    blocks = rater_gradients(block, x, np.ones_like(x), np.ones(300))
-    assert np.isfinite(whole).all()
-    assert np.allclose(whole, blocks, rtol=0, atol=1e-10)
+    item, rater = np.nonzero(mask)
+    u = np.vstack([np.ones(300), (np.arange(300) % 2).astype(float)])
+    eye = np.eye(12) * STEP
+    plain = stats_from_terms(item_terms(rater_block(y, mask), np.vstack([1 + eye, 1 - eye])), x, np.ones_like(x), u)
+    expected = (plain[:, :12] - plain[:, 12:]) / (2 * STEP)
+    stored = sparse.csr_matrix((y[item, rater], (item, rater)), shape=y.shape)  # explicit zeros, as RaterMatrix stores them
+    for block in (rater_block(y, mask), rater_block(stored, sparse.csr_matrix(mask))):
+        got = rater_gradients(block, x, np.ones_like(x), u)
+        assert np.isfinite(got).all()
+        assert np.allclose(got, expected, rtol=1e-6, atol=1e-9)

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from scipy import sparse
 
 from annalign.stats.correlation import unit_scale
 
@@ -118,23 +119,14 @@ def reliability_from_sums(sums: np.ndarray) -> np.ndarray:
     return np.where((w > 0) & (w2 > 0) & (var > 0), rel, np.nan)
 
 
-def stats_from_terms(terms: ItemTerms, x: np.ndarray, xvalid: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """(item-weight rows, rater-weight variants, 2 m + 1): r with each machine, the reliability, adjusted r.
+def stats_from_sums(rel_sums: np.ndarray, mach_sums: np.ndarray) -> np.ndarray:
+    """(..., 2 m + 1): r with each machine, the reliability, adjusted r, from item-weighted sums.
 
-    x is items x machines with NaN replaced by 0 and ``xvalid`` its mask; u is (rows, items) item weights.
+    ``rel_sums`` (..., 6) are the sums of ``reliability_design``'s columns; ``mach_sums`` (..., m, 6)
+    are per machine the weighted n, sum x, sum x^2, sum y, sum y^2, sum xy over items with both.
     """
-    t = terms
-    sums = np.stack(
-        [u @ t.has, u @ t.mean, u @ t.mean**2, u @ t.two_raters, u @ (t.two_raters * t.within), u @ t.error_share], axis=-1
-    )
-    rel = reliability_from_sums(sums)
-    xu = u[:, None, :] * xvalid.T[None, :, :]  # rows x machines x items
-
-    def over(left: np.ndarray, right: np.ndarray) -> np.ndarray:
-        return np.swapaxes(left @ right, 1, 2)  # rows x variants x machines
-
-    n, sx, sxx = over(xu, t.has), over(xu * x.T, t.has), over(xu * (x * x).T, t.has)
-    sy, syy, sxy = over(xu, t.mean), over(xu, t.mean**2), over(xu * x.T, t.mean)
+    rel = reliability_from_sums(rel_sums)
+    n, sx, sxx, sy, syy, sxy = (mach_sums[..., j] for j in range(6))
     with np.errstate(invalid="ignore", divide="ignore"):
         cov = sxy / n - (sx / n) * (sy / n)
         r = cov / np.sqrt((sxx / n - (sx / n) ** 2) * (syy / n - (sy / n) ** 2))
@@ -143,27 +135,89 @@ def stats_from_terms(terms: ItemTerms, x: np.ndarray, xvalid: np.ndarray, u: np.
     return np.concatenate([r, rel[..., None], adj], axis=-1)
 
 
-#: Items x weight variants per block of the gradient (x 8 bytes x 5 arrays): bounds memory on large data.
-GRADIENT_CELLS = 2_000_000
+def _sums_of_terms(terms: ItemTerms, x: np.ndarray, xvalid: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, variants, 6) reliability sums and (rows, variants, m, 6) machine sums for item weights u (rows, items)."""
+    t = terms
+    rel = np.stack(
+        [u @ t.has, u @ t.mean, u @ t.mean**2, u @ t.two_raters, u @ (t.two_raters * t.within), u @ t.error_share], axis=-1
+    )
+    xu = u[:, None, :] * xvalid.T[None, :, :]  # rows x machines x items
+
+    def over(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        return np.swapaxes(left @ right, 1, 2)  # rows x variants x machines
+
+    mach = [over(xu, t.has), over(xu * x.T, t.has), over(xu * (x * x).T, t.has)]
+    mach += [over(xu, t.mean), over(xu, t.mean**2), over(xu * x.T, t.mean)]
+    return rel, np.stack(mach, axis=-1)
+
+
+def stats_from_terms(terms: ItemTerms, x: np.ndarray, xvalid: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """(item-weight rows, rater-weight variants, 2 m + 1): r with each machine, the reliability, adjusted r.
+
+    x is items x machines with NaN replaced by 0 and ``xvalid`` its mask; u is (rows, items) item weights.
+    """
+    return stats_from_sums(*_sums_of_terms(terms, x, xvalid, u))
+
+
+def _ratings_of(block: RaterBlock) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(item, rater, rating, rater-centred rating) of every rating in the block."""
+    if hasattr(block.mask, "tocoo"):
+        coo = block.mask.tocoo()
+        item, rater = coo.row.astype(np.int64), coo.col.astype(np.int64)
+        value = np.asarray(block.vals[item, rater]).ravel()
+        centred = np.asarray(block.centred[item, rater]).ravel()
+        return item, rater, value, centred
+    item, rater = np.nonzero(block.mask)
+    return item, rater, block.vals[item, rater], block.centred[item, rater]
+
+
+def _bumped_terms(block: RaterBlock, ratings: tuple[np.ndarray, ...], step: float) -> np.ndarray:
+    """Per rating (ratings, 5): how its item's (mean, mean^2, two raters, two x within, error share) change
+    when that rating's rater weighs 1 + step instead of 1 (the other raters of the item unchanged)."""
+    item, _, value, centred = ratings
+    one = np.ones((1, block.n_raters))
+    n = np.asarray(block.mask @ one.T)[:, 0]
+    base = item_terms(block, one)
+    s, sc = np.asarray(block.vals @ one.T)[:, 0], np.asarray(block.centred @ one.T)[:, 0]
+    qc = np.asarray(block.centred_sq @ one.T)[:, 0]
+    n1, s1 = n[item] + step, s[item] + step * value
+    sc1, qc1, d1 = sc[item] + step * centred, qc[item] + step * centred * centred, n[item] + 2 * step + step * step
+    mean1 = s1 / n1
+    spread = n1 * n1 - d1
+    two = spread > 1e-9 * n1 * n1
+    with np.errstate(invalid="ignore", divide="ignore"):
+        within = np.where(two, np.maximum((n1 * qc1 - sc1 * sc1) / np.where(two, spread, 1.0), 0.0), 0.0)
+    b = [v[item, 0] for v in (base.mean, base.two_raters, base.within, base.error_share)]
+    return np.column_stack([mean1 - b[0], mean1**2 - b[0] ** 2, two - b[1], two * within - b[1] * b[2], d1 / (n1 * n1) - b[3]])
 
 
 def rater_gradients(block: RaterBlock, x: np.ndarray, xvalid: np.ndarray, u: np.ndarray) -> np.ndarray:
     """d statistic / d weight of each rater (rows of u, raters, 2 m + 1), by central differences at weight 1.
 
-    Raters are taken in blocks sized so that the items x variants arrays stay under GRADIENT_CELLS:
-    one block for DICES-sized groups, a few for a group of thousands of raters on 100,000 items.
+    A rater's weight moves only the items it rated, so each variant is the all-ones sums plus that
+    rater's ratings' changes, summed per rater: work in proportion to the ratings, not items x raters
+    (100,000-item groups of hundreds of raters stay cheap).
     """
-    k, u = block.n_raters, np.atleast_2d(u)
-    per_block = max(1, GRADIENT_CELLS // max(2 * x.shape[0], 1))
-    out = np.empty((u.shape[0], k, 2 * x.shape[1] + 1))
-    for start in range(0, k, per_block):
-        stop = min(k, start + per_block)
-        bump = np.zeros((stop - start, k))
-        bump[np.arange(stop - start), np.arange(start, stop)] = STEP
-        both = stats_from_terms(item_terms(block, np.vstack([1.0 + bump, 1.0 - bump])), x, xvalid, u)
-        with np.errstate(invalid="ignore", over="ignore"):  # undefined statistics stay NaN; callers drop them
-            out[:, start:stop] = (both[:, : stop - start] - both[:, stop - start :]) / (2 * STEP)
-    return out
+    u, k, n_machines = np.atleast_2d(u), block.n_raters, x.shape[1]
+    rel0, mach0 = _sums_of_terms(item_terms(block, np.ones((1, k))), x, xvalid, u)  # rows x 1 x ...
+    ratings = _ratings_of(block)
+    item, rater = ratings[0], ratings[1]
+    by_rater = sparse.csr_matrix((np.ones(len(item)), (rater, np.arange(len(item)))), shape=(k, len(item)))
+    out = []
+    for step in (STEP, -STEP):
+        change = _bumped_terms(block, ratings, step)  # ratings x 5
+        xv, xx = xvalid[item], x[item]  # ratings x machines
+        columns = np.concatenate([change, xv * change[:, :1], xv * change[:, 1:2], xv * xx * change[:, :1]], axis=1)
+        weighted = columns[:, None, :] * u.T[item][:, :, None]  # ratings x rows x columns
+        per_rater = np.asarray(by_rater @ weighted.reshape(len(item), -1)).reshape(k, u.shape[0], -1).transpose(1, 0, 2)
+        rel = np.broadcast_to(rel0, (u.shape[0], k, 6)).copy()
+        rel[..., 1:] += per_rater[..., :5]
+        mach = np.broadcast_to(mach0, (u.shape[0], k, n_machines, 6)).copy()
+        for j, col in enumerate((3, 4, 5)):
+            mach[..., col] += per_rater[..., 5 + j * n_machines : 5 + (j + 1) * n_machines]
+        out.append(stats_from_sums(rel, mach))
+    with np.errstate(invalid="ignore", over="ignore"):  # undefined statistics stay NaN; callers drop them
+        return (out[0] - out[1]) / (2 * STEP)
 
 
 def rater_variance(gradients: np.ndarray, other: np.ndarray | None = None) -> np.ndarray:
