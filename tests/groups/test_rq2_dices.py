@@ -159,7 +159,7 @@ def test_equivalence_bound_is_the_larger_end_of_the_tost_interval_of_the_adjuste
 def test_sampling_baseline_is_the_replicates_within_group_variance_not_the_mean_rater_variance():
     """Raters of a group share items, so their replicate errors correlate: the baseline is below the mean of their variances."""
     import annalign
-    from annalign.analyses.group_variation import sampling_variance
+    from annalign.stats.crossed import sampling_variance
 
     rng = np.random.default_rng(0)
     reps, r = rng.standard_normal((300, 5)) + rng.standard_normal((300, 1)), rng.standard_normal(5)

@@ -15,6 +15,7 @@ import pandas as pd
 
 from annalign.analyses.alt_test import AltTestConfig, AltTestResult, alt_test
 from annalign.analyses.base import ConfidenceInterval, ResultDisplay, check_level, fmt
+from annalign.analyses.headline import Headline, headline
 from annalign.core.annotations import Annotations
 from annalign.core.jsonsafe import jsonable
 from annalign.core.machines import MachineRatings
@@ -82,6 +83,8 @@ class MachineAlignment(ResultDisplay):
     percentile: float
     alt: AltTestResult | None
     replicates: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False, compare=False)
+    #: r minus the median human leave-one-out r and the percentile, crossed over items and raters (pearson, with raters)
+    headline: Headline | None = None
 
     def confidence_interval(self, level: float = 0.95) -> ConfidenceInterval:
         """Percentile bootstrap interval of r at ``level`` from the kept replicates (NaN when too few are defined)."""
@@ -96,6 +99,10 @@ class MachineAlignment(ResultDisplay):
             "n_unrated": self.n_unrated,
             "percentile_among_humans": self.percentile,
         }
+        if self.headline is not None:
+            h = self.headline.to_dict()
+            out.update({"percentile_ci_low": h.pop("percentile_ci_low"), "percentile_ci_high": h.pop("percentile_ci_high")})
+            out.update({f"vs_median_human_{key}": value for key, value in h.items()})
         if self.alt is not None:
             out["alt_test"] = self.alt.to_dict()
             out["alt_winning_rate"] = self.alt.winning_rate
@@ -243,6 +250,10 @@ def _machine_line(name: str, m: dict[str, Any]) -> str:
         f"  {name}: r {fmt(m['r'])} [{fmt(m['ci_low'])}, {fmt(m['ci_high'])}] on {m['n_items']} items, "
         f"percentile among humans {fmt(m['percentile_among_humans'], 1)}"
     )
+    if m.get("vs_median_human_difference") is not None:
+        line += (f" [{fmt(m['percentile_ci_low'], 1)}, {fmt(m['percentile_ci_high'], 1)}]; minus the median human "
+                 f"{fmt(m['vs_median_human_difference'])} [{fmt(m['vs_median_human_ci_low'])}, {fmt(m['vs_median_human_ci_high'])}], "
+                 f"p {fmt(m['vs_median_human_p_value'])} (items and raters)")
     if "alt_test" in m:
         alt = m["alt_test"]
         verdict = "passes" if alt["passed"] else "fails"
@@ -336,9 +347,12 @@ def _align_machine(
         )
     lo, hi = percentile_interval(reps, level)
     alt = _alt_test(data, name, score, alt_options) if data.has_raters else None
+    top = None
+    if method == "pearson" and data.has_raters:
+        top = headline(data, np.where(valid, score, np.nan), reps, human_r, (n_boot, seed, level))
     reps.setflags(write=False)
     return MachineAlignment(
-        name, r, lo, hi, int(valid.sum()), int((~np.isfinite(score)).sum()), _percentile(human_r, r), alt, reps
+        name, r, lo, hi, int(valid.sum()), int((~np.isfinite(score)).sum()), _percentile(human_r, r), alt, reps, top
     )
 
 

@@ -16,13 +16,13 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import sparse
 
 from annalign.core.annotations import Annotations
 from annalign.core.grouping import Grouping
 from annalign.stats.anova import anova_f, random_effects_share
-from annalign.stats.bootstrap import count_chunks
-from annalign.stats.correlation import grouped_pearson, pearson_from_sums, unit_scale
+from annalign.stats.bootstrap import grouped_pearson_replicates
+from annalign.stats.correlation import grouped_pearson
+from annalign.stats.crossed import sampling_variance
 from annalign.stats.permutation import permutation_p
 
 
@@ -30,23 +30,9 @@ def rater_r_replicates(data: Annotations, x: np.ndarray, n_boot: int, seed: int)
     """Item-bootstrap replicates (n_boot, n_raters) of each rater's r with machine scores x (per item)."""
     xe = x[data.item_index]
     keep = np.isfinite(xe)
-    item, rater = data.item_index[keep], data.rater_index[keep]
-    xv, yv = unit_scale(xe[keep], None), unit_scale(data.values[keep], None)  # r is scale-free; no overflow
-    n_r = data.n_raters
-    cnt = np.bincount(rater, minlength=n_r).astype(float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        dx = xv - (np.bincount(rater, weights=xv, minlength=n_r) / cnt)[rater]
-        dy = yv - (np.bincount(rater, weights=yv, minlength=n_r) / cnt)[rater]
-    parts = [np.ones_like(dx), dx, dy, dx * dx, dy * dy, dx * dy]
-    cols = np.concatenate([rater + j * n_r for j in range(6)])
-    stacked = sparse.csr_matrix(
-        (np.concatenate(parts), (cols, np.tile(item, 6))), shape=(6 * n_r, data.n_items)
+    return grouped_pearson_replicates(
+        data.rater_index[keep], data.item_index[keep], xe[keep], data.values[keep], (data.n_raters, data.n_items), n_boot, seed
     )
-    out = np.empty((n_boot, n_r))
-    for sl, counts in count_chunks(data.n_items, n_boot, seed):
-        sums = np.asarray(stacked @ counts.T).T
-        out[sl] = pearson_from_sums(*(sums[:, j * n_r : (j + 1) * n_r] for j in range(6)))
-    return out
 
 
 def within_group_variation(
@@ -92,20 +78,6 @@ def within_group_variation(
             group_rows.append({"machine": name, "group": label, **_spread(r[sel], sampling_variance(reps[:, sel], r[sel]))})
         share_rows.append({"machine": name, **_between_share(r[ok], code[ok], n_groups, n_perm, rng)})
     return pd.DataFrame(group_rows), pd.DataFrame(share_rows), pd.concat(rater_frames, ignore_index=True)
-
-
-def sampling_variance(replicates: np.ndarray, r: np.ndarray) -> float:
-    """The within-group variance (over raters, ddof 1) of the replicate errors r* - r, averaged over replicates.
-
-    Replicates where a rater's r is undefined are left out; NaN with fewer than 2 raters or no replicates.
-    """
-    if replicates.shape[0] == 0 or replicates.shape[1] < 2:
-        return float("nan")
-    errors = replicates - r[None, :]
-    whole = np.isfinite(errors).all(axis=1)
-    if not whole.any():
-        return float("nan")
-    return float(np.var(errors[whole], axis=1, ddof=1).mean())
 
 
 def _spread(r: np.ndarray, noise: float) -> dict[str, float | int]:

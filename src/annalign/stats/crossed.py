@@ -299,3 +299,17 @@ def on_fisher_scale(replicates: np.ndarray, delta: np.ndarray, point: np.ndarray
     with np.errstate(invalid="ignore", divide="ignore"):
         z = np.arctanh(np.where(inside, replicates, 0.0)) + delta / (1 - np.where(np.abs(point) < 1, point, 0.0) ** 2)[None, :]
     return np.where(inside, np.tanh(z), replicates + delta)
+
+
+def sampling_variance(replicates: np.ndarray, r: np.ndarray) -> float:
+    """The within-group variance (over raters, ddof 1) of the replicate errors r* - r, averaged over replicates.
+
+    Replicates where a rater's r is undefined are left out; NaN with fewer than 2 raters or no replicates.
+    """
+    if replicates.shape[0] == 0 or replicates.shape[1] < 2:
+        return float("nan")
+    errors = replicates - r[None, :]
+    whole = np.isfinite(errors).all(axis=1)
+    if not whole.any():
+        return float("nan")
+    return float(np.var(errors[whole], axis=1, ddof=1).mean())
