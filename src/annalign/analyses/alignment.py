@@ -15,7 +15,7 @@ import pandas as pd
 
 from annalign.analyses.alt_test import AltTestConfig, AltTestResult, alt_test
 from annalign.analyses.base import ConfidenceInterval, ResultDisplay, check_level, fmt
-from annalign.analyses.headline import Headline, headline
+from annalign.analyses.headline import Headline, headline, machine_rater_parts
 from annalign.core.annotations import Annotations
 from annalign.core.jsonsafe import jsonable
 from annalign.core.machines import MachineRatings
@@ -315,9 +315,18 @@ def analyze_rq1(
     if machines is not None and machines.n_machines > 0:
         alt_options = asdict(alt if alt is not None else AltTestConfig())
         resampling = (method, n_boot, seed, level)
-        aligned = [_align_machine(data, machines, k, human_r, resampling, alt_options) for k in range(machines.n_machines)]
+        parts = _headline_parts(data, machines, method, n_boot, seed)
+        aligned = [_align_machine(data, machines, k, human_r, resampling, alt_options, parts) for k in range(machines.n_machines)]
         differences = _machine_differences(data, machines, resampling)
     return RQ1Result(method, n_boot, seed, level, data.rater_ids, human_r, human_n, aligned, differences, excluded)
+
+
+def _headline_parts(data: Annotations, machines: MachineRatings, method: str, n_boot: int, seed: int) -> np.ndarray | None:
+    """The rater parts of every machine's headline at once (pearson, with raters), or None where there is no headline."""
+    if method != "pearson" or not data.has_raters or n_boot < 10:
+        return None
+    scores = np.where(np.isfinite(data.item_mean)[:, None], machines.scores, np.nan)
+    return machine_rater_parts(data, scores, n_boot, seed)
 
 
 def _align_machine(
@@ -327,6 +336,7 @@ def _align_machine(
     human_r: np.ndarray,
     resampling: tuple[str, int, int, float],
     alt_options: dict[str, Any],
+    headline_parts: np.ndarray | None = None,
 ) -> MachineAlignment:
     """RQ1 for machine rater k: r with the mean human rating, its bootstrap interval, percentile and alt-test."""
     method, n_boot, seed, level = resampling
@@ -348,8 +358,8 @@ def _align_machine(
     lo, hi = percentile_interval(reps, level)
     alt = _alt_test(data, name, score, alt_options) if data.has_raters else None
     top = None
-    if method == "pearson" and data.has_raters:
-        top = headline(data, np.where(valid, score, np.nan), reps, human_r, (n_boot, seed, level))
+    if headline_parts is not None:
+        top = headline(data, np.where(valid, score, np.nan), reps, human_r, (n_boot, seed, level), headline_parts[:, k])
     reps.setflags(write=False)
     return MachineAlignment(
         name, r, lo, hi, int(valid.sum()), int((~np.isfinite(score)).sum()), _percentile(human_r, r), alt, reps, top

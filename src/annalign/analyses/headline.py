@@ -78,6 +78,22 @@ def human_loo_replicates(data: Annotations, n_boot: int, seed: int) -> np.ndarra
     return reps
 
 
+def _human_side(data: Annotations, human_r: np.ndarray, n_boot: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(the defined humans' replicates, the median's crossed replicates: item part + rater part), kept for the next machine."""
+    key = [data, human_r, n_boot, seed]
+    if _SIDE and all(a is b for a, b in zip(_SIDE[:2], key[:2], strict=True)) and _SIDE[2:4] == key[2:]:
+        return _SIDE[4], _SIDE[5]
+    ok = np.isfinite(human_r)
+    loo = human_loo_replicates(data, n_boot, seed)[:, ok]
+    with np.errstate(invalid="ignore"):
+        median = np.nanmedian(loo, axis=1) + _median_rater_part(loo, human_r[ok], (n_boot, seed))
+    _SIDE[:] = [*key, loo, median]
+    return loo, median
+
+
+_SIDE: list[Any] = []
+
+
 def _loo_replicates(data: Annotations, n_boot: int, seed: int) -> np.ndarray:
     """The replicates of ``human_loo_replicates``, computed."""
     item, rater, x = data.item_index, data.rater_index, data.values
@@ -88,10 +104,14 @@ def _loo_replicates(data: Annotations, n_boot: int, seed: int) -> np.ndarray:
     return grouped_pearson_replicates(rater[keep], item[keep], x[keep], others[keep], (data.n_raters, data.n_items), n_boot, seed)
 
 
-def headline(data: Annotations, score: np.ndarray, machine_reps: np.ndarray, human_r: np.ndarray, options: tuple[int, int, float]) -> Headline:
+def headline(
+    data: Annotations, score: np.ndarray, machine_reps: np.ndarray, human_r: np.ndarray, options: tuple[int, int, float],
+    machine_part: np.ndarray,
+) -> Headline:  # fmt: skip
     """The headline comparison for one machine (scores per item) from its item-bootstrap replicates of r.
 
-    ``options`` is (n_boot, seed, level); ``machine_reps`` must come from the same (seed, items, n_boot).
+    ``options`` is (n_boot, seed, level); ``machine_reps`` must come from the same (seed, items, n_boot);
+    ``machine_part`` is this machine's column of ``machine_rater_parts``.
     """
     n_boot, seed, level = options
     ok = np.isfinite(human_r)
@@ -101,12 +121,8 @@ def headline(data: Annotations, score: np.ndarray, machine_reps: np.ndarray, hum
     if k < 3 or n_boot < 10:
         nan = float("nan")
         return Headline(r_machine - float(np.median(human_r[ok])) if k else nan, nan, nan, nan, nan, nan)
-    loo = human_loo_replicates(data, n_boot, seed)[:, ok]
-    with np.errstate(invalid="ignore"):
-        median_reps = np.nanmedian(loo, axis=1)
-    item_part = machine_reps - median_reps
-    rater_machine, rater_median = _rater_parts(data, score, loo, human_r[ok], (n_boot, seed))
-    reps = item_part + rater_machine - rater_median
+    loo, median_side = _human_side(data, human_r, n_boot, seed)
+    reps = machine_reps + machine_part - median_side
     lo, hi = percentile_intervals(reps[:, None], level)
     pct = _percentile_replicates(loo, machine_reps)
     share = np.clip(np.nanmean(pct) / 100, 0, 1)
@@ -123,22 +139,25 @@ def headline(data: Annotations, score: np.ndarray, machine_reps: np.ndarray, hum
     )  # fmt: skip
 
 
-def _rater_parts(data: Annotations, score: np.ndarray, loo: np.ndarray, human_r: np.ndarray, options: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """The rater parts (n_boot,) of the machine's r (cross-fitted jackknife) and of the median human r (normal median)."""
-    n_boot, seed = options
+def machine_rater_parts(data: Annotations, scores: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
+    """(n_boot, machines): the rater part of each machine's r with the crowd (cross-fitted jackknife, all machines at once)."""
     rm = RaterMatrix.of(data)
-    x = np.nan_to_num(score)[:, None]
-    full, clean, total = crossfit_rater_variances(rater_block(rm.vals, rm.mask), x, np.isfinite(score).astype(float)[:, None], 10,
-                                                  np.random.default_rng([seed, 11]))  # fmt: skip
-    share = float(np.clip(clean[0] / total[0], 0, 1)) if total[0] > 0 else 0.0
-    n_raters = data.n_raters
+    n_machines, n_raters = scores.shape[1], data.n_raters
+    full, clean, total = crossfit_rater_variances(rater_block(rm.vals, rm.mask), np.nan_to_num(scores), np.isfinite(scores).astype(float),
+                                                  10, np.random.default_rng([seed, 11]))  # fmt: skip
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(total[:n_machines] > 0, np.clip(clean[:n_machines] / np.where(total > 0, total, 1.0)[:n_machines], 0, 1), 0.0)
     scale = np.sqrt(n_raters / max(n_raters - 1, 1) * variance_spread(n_boot, n_raters, seed, 1000))
-    machine = scale * (multiplier_draws(n_boot, n_raters, seed + 1) @ (full[:, 0] * np.sqrt(share)))
+    return scale[:, None] * (multiplier_draws(n_boot, n_raters, seed + 1) @ (full[:, :n_machines] * np.sqrt(share)[None, :]))
+
+
+def _median_rater_part(loo: np.ndarray, human_r: np.ndarray, options: tuple[int, int]) -> np.ndarray:
+    """The rater part (n_boot,) of the median human r: a median of k raters' true r, pi/2 x var / k, t(k-1) tails."""
+    n_boot, seed = options
     k = len(human_r)
     beyond_noise = max(float(np.var(human_r, ddof=1)) - sampling_variance(loo, human_r), 0.0)
     median_sd = np.sqrt(np.pi / 2 * beyond_noise / k)
-    median = median_sd * np.sqrt(variance_spread(n_boot, k, seed, 1002)) * np.random.default_rng([seed, 13]).standard_normal(n_boot)
-    return machine, median
+    return median_sd * np.sqrt(variance_spread(n_boot, k, seed, 1002)) * np.random.default_rng([seed, 13]).standard_normal(n_boot)
 
 
 def _percentile_replicates(loo: np.ndarray, machine_reps: np.ndarray) -> np.ndarray:
