@@ -26,6 +26,7 @@ import numpy as np
 from annalign.core.annotations import Annotations
 from annalign.core.operators import RaterMatrix
 from annalign.stats.bootstrap import bootstrap_p, grouped_pearson_replicates, percentile_intervals
+from annalign.stats.correlation import correlation
 from annalign.stats.crossed import (
     crossfit_rater_variances,
     multiplier_draws,
@@ -116,8 +117,7 @@ def headline(
     n_boot, seed, level = options
     ok = np.isfinite(human_r)
     k = int(ok.sum())
-    r_machine = float(np.corrcoef(score[np.isfinite(score) & np.isfinite(data.item_mean)],
-                                  data.item_mean[np.isfinite(score) & np.isfinite(data.item_mean)])[0, 1])  # fmt: skip
+    r_machine = correlation(score, data.item_mean, "pearson")  # overflow-safe (1e300-scale scores)
     if k < 3 or n_boot < 10:
         nan = float("nan")
         return Headline(r_machine - float(np.median(human_r[ok])) if k else nan, nan, nan, nan, nan, nan)
