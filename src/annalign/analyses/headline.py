@@ -63,22 +63,6 @@ class Headline:
         return out
 
 
-_LAST: list[Any] = []  # (data, n_boot, seed, replicates) of the last call: every machine of a run asks for the same
-
-
-def human_loo_replicates(data: Annotations, n_boot: int, seed: int) -> np.ndarray:
-    """Item-bootstrap replicates (n_boot, n_raters) of each human's r with the mean of the others (pearson), read-only.
-
-    They do not depend on the machine, so the last data set's are kept for the next machine.
-    """
-    if _LAST and _LAST[0] is data and _LAST[1:3] == [n_boot, seed]:
-        return _LAST[3]
-    reps = _loo_replicates(data, n_boot, seed)
-    reps.setflags(write=False)
-    _LAST[:] = [data, n_boot, seed, reps]
-    return reps
-
-
 def _human_side(data: Annotations, human_r: np.ndarray, n_boot: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """(the defined humans' replicates, the median's crossed replicates: item part + rater part), kept for the next machine."""
     key = [data, human_r, n_boot, seed]
@@ -92,11 +76,12 @@ def _human_side(data: Annotations, human_r: np.ndarray, n_boot: int, seed: int) 
     return loo, median
 
 
+#: (data, human_r, n_boot, seed, replicates, median) of the last call: every machine of a run asks for the same.
 _SIDE: list[Any] = []
 
 
-def _loo_replicates(data: Annotations, n_boot: int, seed: int) -> np.ndarray:
-    """The replicates of ``human_loo_replicates``, computed."""
+def human_loo_replicates(data: Annotations, n_boot: int, seed: int) -> np.ndarray:
+    """Item-bootstrap replicates (n_boot, n_raters) of each human's r with the mean of the others (pearson)."""
     item, rater, x = data.item_index, data.rater_index, data.values
     count = data.item_count[item]
     with np.errstate(invalid="ignore", divide="ignore"):

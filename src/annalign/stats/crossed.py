@@ -171,15 +171,20 @@ def _ratings_of(block: RaterBlock) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
     return item, rater, block.vals[item, rater], block.centred[item, rater]
 
 
-def _bumped_terms(block: RaterBlock, ratings: tuple[np.ndarray, ...], step: float) -> np.ndarray:
+def _item_sums(block: RaterBlock) -> tuple[np.ndarray, ...]:
+    """Per item, with every rater at weight 1: (count, sum, centred sum, centred sum of squares)."""
+    one = np.ones(block.n_raters)
+    return tuple(np.asarray(m @ one).ravel() for m in (block.mask, block.vals, block.centred, block.centred_sq))
+
+
+def _bumped_terms(base: ItemTerms, sums: tuple[np.ndarray, ...], ratings: tuple[np.ndarray, ...], step: float) -> np.ndarray:
     """Per rating (ratings, 5): how its item's (mean, mean^2, two raters, two x within, error share) change
-    when that rating's rater weighs 1 + step instead of 1 (the other raters of the item unchanged)."""
+    when that rating's rater weighs 1 + step instead of 1 (the other raters of the item unchanged).
+
+    ``base`` are the all-ones item terms and ``sums`` the all-ones ``_item_sums``.
+    """
     item, _, value, centred = ratings
-    one = np.ones((1, block.n_raters))
-    n = np.asarray(block.mask @ one.T)[:, 0]
-    base = item_terms(block, one)
-    s, sc = np.asarray(block.vals @ one.T)[:, 0], np.asarray(block.centred @ one.T)[:, 0]
-    qc = np.asarray(block.centred_sq @ one.T)[:, 0]
+    n, s, sc, qc = sums
     n1, s1 = n[item] + step, s[item] + step * value
     sc1, qc1, d1 = sc[item] + step * centred, qc[item] + step * centred * centred, n[item] + 2 * step + step * step
     mean1 = s1 / n1
@@ -199,13 +204,14 @@ def rater_gradients(block: RaterBlock, x: np.ndarray, xvalid: np.ndarray, u: np.
     (100,000-item groups of hundreds of raters stay cheap).
     """
     u, k, n_machines = np.atleast_2d(u), block.n_raters, x.shape[1]
-    rel0, mach0 = _sums_of_terms(item_terms(block, np.ones((1, k))), x, xvalid, u)  # rows x 1 x ...
-    ratings = _ratings_of(block)
+    base = item_terms(block, np.ones((1, k)))
+    rel0, mach0 = _sums_of_terms(base, x, xvalid, u)  # rows x 1 x ...
+    sums, ratings = _item_sums(block), _ratings_of(block)
     item, rater = ratings[0], ratings[1]
     by_rater = sparse.csr_matrix((np.ones(len(item)), (rater, np.arange(len(item)))), shape=(k, len(item)))
     out = []
     for step in (STEP, -STEP):
-        change = _bumped_terms(block, ratings, step)  # ratings x 5
+        change = _bumped_terms(base, sums, ratings, step)  # ratings x 5
         xv, xx = xvalid[item], x[item]  # ratings x machines
         columns = np.concatenate([change, xv * change[:, :1], xv * change[:, 1:2], xv * xx * change[:, :1]], axis=1)
         weighted = columns[:, None, :] * u.T[item][:, :, None]  # ratings x rows x columns
