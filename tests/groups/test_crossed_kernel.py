@@ -163,12 +163,18 @@ def test_no_interval_from_too_few_defined_replicates() -> None:
     assert undefined_share(reps) == pytest.approx([0.6, 0.4, 0.0])
 
 
-def test_gradients_from_each_raters_ratings_equal_recomputing_every_item_dense_and_sparse() -> None:
-    """The per-rating update against the plain way: all items' terms recomputed with weights 1 +- step for each rater."""
+@pytest.mark.parametrize("dense_cells", [0, 10**9], ids=["sparse-scatter", "dense-scatter"])
+def test_gradients_from_each_raters_ratings_equal_recomputing_every_item_dense_and_sparse(
+    dense_cells: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The per-rating update against the plain way: all items' terms recomputed with weights 1 +- step for each rater
+    (both ways of summing per rater: the BLAS product of a dense scatter and the scipy.sparse one)."""
     from scipy import sparse
 
+    from annalign.stats import crossed
     from annalign.stats.crossed import STEP
 
+    monkeypatch.setattr(crossed, "DENSE_CELLS", dense_cells)
     y, mask = _ratings(np.random.default_rng(7), 300, 12, missing=0.4)
     y = np.digitize(y, CUTS) / 2.0 * mask  # 0 / 0.5 / 1 like DICES: many ratings are exactly 0
     x = np.random.default_rng(8).standard_normal((300, 2)) + y[:, :2]

@@ -196,6 +196,28 @@ def _bumped_terms(base: ItemTerms, sums: tuple[np.ndarray, ...], ratings: tuple[
     return np.column_stack([mean1 - b[0], mean1**2 - b[0] ** 2, two - b[1], two * within - b[1] * b[2], d1 / (n1 * n1) - b[3]])
 
 
+#: items x raters cells up to which per-rater sums use a dense items x (raters x columns) matrix and BLAS
+DENSE_CELLS = 2_000_000
+
+
+def _per_rater_sums(u: np.ndarray, item: np.ndarray, rater: np.ndarray, columns: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """(rows, raters x width): sum over each rater's ratings of u[row, item] x columns[rating].
+
+    One matrix product u @ C with C the items x (raters x width) scatter of ``columns``: dense (BLAS)
+    for DICES-sized blocks, scipy.sparse beyond ``DENSE_CELLS`` so work stays in proportion to the ratings.
+    """
+    n_items, k = shape
+    width = columns.shape[1]
+    if n_items * k <= DENSE_CELLS:
+        scatter = np.zeros((n_items, k, width))
+        scatter[item, rater] = columns
+        return u @ scatter.reshape(n_items, k * width)
+    cols = (rater[:, None] * width + np.arange(width)[None, :]).ravel()
+    rows = np.repeat(item, width)
+    scatter = sparse.csc_matrix((columns.ravel(), (rows, cols)), shape=(n_items, k * width))
+    return np.asarray((scatter.T @ u.T).T)
+
+
 def rater_gradients(block: RaterBlock, x: np.ndarray, xvalid: np.ndarray, u: np.ndarray) -> np.ndarray:
     """d statistic / d weight of each rater (rows of u, raters, 2 m + 1), by central differences at weight 1.
 
@@ -208,19 +230,20 @@ def rater_gradients(block: RaterBlock, x: np.ndarray, xvalid: np.ndarray, u: np.
     rel0, mach0 = _sums_of_terms(base, x, xvalid, u)  # rows x 1 x ...
     sums, ratings = _item_sums(block), _ratings_of(block)
     item, rater = ratings[0], ratings[1]
-    by_rater = sparse.csr_matrix((np.ones(len(item)), (rater, np.arange(len(item)))), shape=(k, len(item)))
-    out = []
+    xv, xx = xvalid[item], x[item]  # ratings x machines
+    steps = []
     for step in (STEP, -STEP):
         change = _bumped_terms(base, sums, ratings, step)  # ratings x 5
-        xv, xx = xvalid[item], x[item]  # ratings x machines
-        columns = np.concatenate([change, xv * change[:, :1], xv * change[:, 1:2], xv * xx * change[:, :1]], axis=1)
-        weighted = columns[:, None, :] * u.T[item][:, :, None]  # ratings x rows x columns
-        per_rater = np.asarray(by_rater @ weighted.reshape(len(item), -1)).reshape(k, u.shape[0], -1).transpose(1, 0, 2)
+        steps.append(np.concatenate([change, xv * change[:, :1], xv * change[:, 1:2], xv * xx * change[:, :1]], axis=1))
+    columns = np.concatenate(steps, axis=1)  # ratings x (2 steps x width)
+    per_rater = _per_rater_sums(u, item, rater, columns, (x.shape[0], k)).reshape(u.shape[0], k, 2, -1)
+    out = []
+    for s in range(2):
         rel = np.broadcast_to(rel0, (u.shape[0], k, 6)).copy()
-        rel[..., 1:] += per_rater[..., :5]
+        rel[..., 1:] += per_rater[:, :, s, :5]
         mach = np.broadcast_to(mach0, (u.shape[0], k, n_machines, 6)).copy()
         for j, col in enumerate((3, 4, 5)):
-            mach[..., col] += per_rater[..., 5 + j * n_machines : 5 + (j + 1) * n_machines]
+            mach[..., col] += per_rater[:, :, s, 5 + j * n_machines : 5 + (j + 1) * n_machines]
         out.append(stats_from_sums(rel, mach))
     with np.errstate(invalid="ignore", over="ignore"):  # undefined statistics stay NaN; callers drop them
         return (out[0] - out[1]) / (2 * STEP)
