@@ -152,8 +152,14 @@ def names(optional: bool = False, min_len: int = 0, what: str = "names") -> Chec
     return check
 
 
+#: the grouping of DICES's raters that RQ2 and RQ3 use unless told otherwise
+DICES_GROUPING = ("rater_race", "rater_gender")
+
+
 def groupings(value: Any, text_: bool) -> Any:
-    """A list of groupings, each a list of rater attribute columns (a flat list is one grouping)."""
+    """A list of groupings, each a list of rater attribute columns (a flat list is one grouping); None: the data set's default."""
+    if value is None:
+        return None
     expected = 'a list of groupings, each a list of rater attribute columns (for example [["rater_race", "rater_gender"]])'
     if text_ and isinstance(value, str):
         value = [[p.strip() for p in value.split(",") if p.strip()]]
@@ -267,7 +273,8 @@ class Settings:
     alt_epsilon: float = 0.1
     alt_scoring: str = "auto"
     alt_min_items: int = 30
-    groupings: list[list[str]] = field(default_factory=lambda: [["rater_race", "rater_gender"]])
+    #: RQ2/RQ3 groupings; None: the DICES grouping (rater_race x rater_gender) where the data set has both columns, else none
+    groupings: list[list[str]] | None = None
     min_group_size: int = 2
     missing_attr: str = "unknown"
     power_items: list[int] = field(default_factory=lambda: [350, 1000, 3000, 10000])
@@ -303,6 +310,12 @@ class Settings:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def groupings_for(self, rater_columns: Any) -> list[list[str]]:
+        """The groupings to run on a data set with these rater columns: those set, else the DICES default where it applies."""
+        if self.groupings is not None:
+            return [list(by) for by in self.groupings]
+        return [list(DICES_GROUPING)] if set(DICES_GROUPING) <= set(rater_columns) else []
 
 
 def _counts(what: str, optional: bool = False) -> Check:

@@ -47,12 +47,17 @@ def run_disagreement(
     from annalign.core.grouping import make_groups
     from annalign.core.machines import drop_constant
     from annalign.datasets.machine_files import load_machine_ratings
-    from annalign.pipeline.run import collect_warnings, disagreement_config, load_data
+    from annalign.pipeline.run import (
+        collect_warnings,
+        disagreement_config,
+        first_grouping,
+        load_data,
+    )
 
     warnings: list[str] = []
-    by = settings.groupings[0]
     with collect_warnings(warnings, _echo_warning):
         data = load_data(settings)
+        by = first_grouping(settings, data)
         if not data.has_raters:
             raise InputError(f"data set {data.name} has no rater identities; RQ3 needs rater-level ratings")
         n_groups = make_groups(data.raters, by, min_group_size=settings.min_group_size, missing_attr=settings.missing_attr).n_groups
@@ -82,7 +87,7 @@ def run_disagreement(
     results = {
         "annalign_version": __version__,
         "dataset": data.describe(),
-        "settings": settings.to_dict(),
+        "settings": {**settings.to_dict(), "groupings": [by]},
         "machines": summary,
         "rq3": result.to_dict(),
         "warnings": warnings,

@@ -56,6 +56,7 @@ def groups(config_path: str | None, out: str, **options: Any) -> None:
     from annalign.analyses.group_alignment import analyze_groups
     from annalign.pipeline.run import (
         collect_warnings,
+        first_grouping,
         group_alignment_config,
         load_data,
         load_machines,
@@ -68,10 +69,11 @@ def groups(config_path: str | None, out: str, **options: Any) -> None:
     with collect_warnings(messages, lambda m: click.echo(f"warning: {m}", err=True)):
         data = load_data(settings)
         machines = load_machines(data, settings)
-        result = analyze_groups(data, machines, settings.groupings[0], group_alignment_config(settings))
+        by = first_grouping(settings, data)
+        result = analyze_groups(data, machines, by, group_alignment_config(settings))
     results = {
         "dataset": data.describe(),
-        "settings": settings.to_dict(),
+        "settings": {**settings.to_dict(), "groupings": [by]},
         "machines": machines.summary() if machines is not None else [],
         "rq2": result.to_dict(),
         "warnings": messages,

@@ -80,7 +80,9 @@ def resampling_options(func: Callable[..., Any]) -> Callable[..., Any]:
 def grouping_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """How raters form groups, the same for RQ2 (groups) and RQ3 (disagreement): --by, --min-group-size, --missing-attr."""
     return _apply(func, [
-        click.option("--by", help="comma-separated rater attribute columns forming the groups (default rater_race,rater_gender)"),
+        click.option("--by", multiple=True,
+                     help="comma-separated rater attribute columns forming the groups; repeatable, one grouping each "
+                          "(default rater_race,rater_gender where the data set has both)"),
         click.option("--min-group-size", metavar="N", help="groups with fewer raters are left out of RQ2 and RQ3, at least 2 (default 2)"),
         click.option("--missing-attr", metavar="unknown|drop|error",
                      help="raters with a missing or blank attribute: an 'unknown' group, left out, or an error (default unknown)"),
@@ -100,8 +102,9 @@ def analysis_options(func: Callable[..., Any]) -> Callable[..., Any]:
 def settings_from_options(config_path: str | None, **cli: Any) -> Settings:
     """The Settings for a command: defaults, then the TOML file, then the options given."""
     cli["machine_scale"] = _scale(cli.get("machine_scale"))
-    if "by" in cli:  # --by is one grouping (the setting holds a list of them)
-        cli["groupings"] = cli.pop("by")
+    if "by" in cli:  # each --by is one grouping (the setting holds a list of them)
+        by = cli.pop("by") or ()
+        cli["groupings"] = [[p.strip() for p in text.split(",")] for text in by] or None
     if "fmt" in cli:
         cli["format"] = cli.pop("fmt")
     for key in ("ratings", "models", "templates"):

@@ -73,7 +73,7 @@ def annotate_for_run(
     target = (float(np.min(data.values)), float(np.max(data.values))) if data.has_raters else (0.0, 1.0)
     parts: list[MachineRatings] = []
     provenance: dict[str, Any] = {"models": [], "templates": {}, "ledger": str(ledger), "annotation_runs": []}
-    by = list(settings.groupings[0]) if settings.groupings else ["rater_race", "rater_gender"]
+    by = settings.groupings_for(data.raters.columns)[0] if personas else []
     for model in settings.models:
         provenance["models"].append(redact(model))
         for template in settings.templates:

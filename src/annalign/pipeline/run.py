@@ -129,6 +129,14 @@ def load_machines(data: Annotations, settings: Settings, extra: list[MachineRati
     return drop_constant(combine(parts), data)
 
 
+def first_grouping(settings: Settings, data: Annotations) -> list[str]:
+    """The grouping a one-grouping command (groups, disagreement, a persona run) uses; an error when there is none."""
+    found = settings.groupings_for(data.raters.columns)
+    if not found:
+        raise InputError(f"data set {data.name} has no default grouping of its raters: name rater attribute columns with --by (or groupings)")
+    return found[0]
+
+
 def registered_analyses(settings: Settings) -> dict[str, AnalysisFunction]:
     """The registered analyses the ``analyses`` setting names, in its order; InputError for an unknown or repeated name."""
     chosen: dict[str, AnalysisFunction] = {}
@@ -205,8 +213,9 @@ def run_analyses(
     rq1 = analyze_rq1(data, plain, method=settings.method, n_boot=settings.bootstrap, seed=settings.seed, level=settings.level, alt=alt)
     tell = on_result or (lambda _name, _part: None)
     tell("rq1", rq1)
-    groupings = [list(by) for by in settings.groupings if set(by) <= set(data.raters.columns)]
-    for by in settings.groupings:
+    asked = settings.groupings_for(data.raters.columns)
+    groupings = [by for by in asked if set(by) <= set(data.raters.columns)]
+    for by in asked:  # only groupings the user set can name absent columns: the default applies where it fits
         if data.has_raters and not set(by) <= set(data.raters.columns):
             missing = ", ".join(sorted(set(by) - set(data.raters.columns)))
             warn(f"grouping {'+'.join(by)} skipped (RQ2/RQ3): data set {data.name} has no rater column(s) {missing}")
@@ -227,7 +236,8 @@ def run_analyses(
     finally:
         replay_warnings(held)
     extra = run_registered(chosen, data, machines, settings)
-    return RunResult(data, machines, settings.to_dict(), rq1, rq2, rq3, extra=extra, version=__version__)
+    recorded = {**settings.to_dict(), "groupings": groupings}  # what ran, the default resolved
+    return RunResult(data, machines, recorded, rq1, rq2, rq3, extra=extra, version=__version__)
 
 
 def run_settings(
@@ -261,7 +271,7 @@ def run_settings(
                 from annalign.core.grouping import make_groups
 
                 grouping = make_groups(
-                    data.raters, settings.groupings[0], min_group_size=settings.min_group_size, missing_attr=settings.missing_attr
+                    data.raters, first_grouping(settings, data), min_group_size=settings.min_group_size, missing_attr=settings.missing_attr
                 )
                 labels = list(grouping.labels)
                 n = len(labels) * (settings.limit or data.n_items) * len(settings.models) * len(settings.templates)
