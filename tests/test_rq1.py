@@ -182,3 +182,21 @@ def test_alt_test_is_checked_against_a_constant_answer(dices350):
     alt = analyze_rq1(dices350, _machines(dices350, {"labels": labels}), n_boot=50).machines[0].alt
     assert alt.scoring == "accuracy"
     assert ("constant answer" in alt.note) == (alt.trivial_winning_rate >= 0.5)
+
+
+def test_an_inverted_judge_is_warned_about_and_a_sound_one_is_not(dices350):
+    """A judge scoring "is it safe?" where the humans' Yes means unsafe: r is negative, and the warning says so, with r and its CI."""
+    import warnings
+
+    from annalign.errors import AnalysisWarning
+
+    rng = np.random.default_rng(12)
+    sound = dices350.item_mean + rng.normal(0, 0.3, dices350.n_items)
+    inverted = 1.0 - sound
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = analyze_rq1(dices350, _machines(dices350, {"sound": sound, "inverted": inverted}), n_boot=200, seed=1)
+    messages = [str(w.message) for w in caught if issubclass(w.category, AnalysisWarning) and "may be inverted" in str(w.message)]
+    assert len(messages) == 1 and messages[0].startswith("machine rater 'inverted': pearson r with the mean human is -")
+    r = {m.name: m for m in result.machines}["inverted"]
+    assert f"{r.r:.3f} [{r.ci_low:.3f}, {r.ci_high:.3f}] (95% CI, below 0)" in messages[0]

@@ -356,6 +356,7 @@ def _align_machine(
             "small ones); the interval rests on the others"
         )
     lo, hi = percentile_interval(reps, level)
+    _warn_if_inverted(name, r, lo, hi, level, method)
     alt = _alt_test(data, name, score, alt_options) if data.has_raters else None
     top = None
     if headline_parts is not None:
@@ -363,6 +364,19 @@ def _align_machine(
     reps.setflags(write=False)
     return MachineAlignment(
         name, r, lo, hi, int(valid.sum()), int((~np.isfinite(score)).sum()), _percentile(human_r, r), alt, reps, top
+    )
+
+
+def _warn_if_inverted(name: str, r: float, lo: float, hi: float, level: float, method: str) -> None:
+    """Warn when a machine's r with the mean human is negative: its scale may run the other way (a prompt asking
+    "is it safe?" scored where the humans' "Yes" means unsafe), which no other statistic would flag."""
+    if not r < 0:
+        return
+    clearly = np.isfinite(hi) and hi < 0
+    warn(
+        f"machine rater {name!r}: {method} r with the mean human is {r:.3f} [{lo:.3f}, {hi:.3f}] ({level:.0%} CI"
+        f"{', below 0' if clearly else ''}); its labels may be inverted: check that its scale runs the same way as the "
+        "humans' (for DICES, 'Yes' = unsafe) or map it with --machine-rating-map"
     )
 
 
