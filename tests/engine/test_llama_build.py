@@ -131,7 +131,11 @@ def test_installed_llama_cpp_is_portable_and_runs_a_1000_token_prompt() -> None:
     assert done.returncode == 0, f"exit {done.returncode}{died}: {done.stdout[-500:]} {done.stderr[-1500:]}"
     info = done.stdout.splitlines()[0]
     assert not llama_build.has_amx(info), f"llama.cpp was built with AMX kernels: {info}"
-    assert llama_build.built_features(info) <= {"SSE3", "SSSE3", "AVX", "AVX2", "F16C", "FMA", "BMI2"}, info
+    v3 = {"SSE3", "SSSE3", "AVX", "AVX2", "F16C", "FMA", "BMI2"}
+    v4 = v3 | {"AVX512", "AVX512_VBMI", "AVX512_VNNI", "AVX512_BF16"}
+    built = llama_build.built_features(info)
+    assert built in (v3, v4), f"neither of install-llama.sh's tiers (v3, v4): {info}"
+    assert not llama_build.missing_features(info, llama_build.cpu_flags()), f"built for instructions this CPU lacks: {info}"
     assert int(done.stdout.split()[-1]) >= 1000
 
 
@@ -149,3 +153,23 @@ def test_thread_count_from_the_environment_or_the_idle_cores(monkeypatch) -> Non
     assert 1 <= local_llama.default_threads() <= cores
     idle = local_llama.idle_cores(cores, interval=0.1)
     assert idle is None or 0.0 <= idle <= cores
+
+
+@pytest.mark.parametrize(
+    ("flags", "tier"),
+    [
+        ("fpu sse avx avx2 fma f16c bmi2 avx512f avx512cd avx512dq avx512bw avx512vl avx512vbmi avx512_vnni avx512_bf16 amx_tile", "v4"),
+        ("fpu sse avx avx2 fma f16c bmi2 avx512f avx512cd avx512dq avx512bw avx512vl avx512_vnni", "v3"),  # no BF16 (Cascade Lake)
+        ("fpu sse avx avx2 fma f16c bmi2", "v3"),
+    ],
+)
+def test_install_script_builds_the_avx512_tier_only_where_the_cpu_reports_every_flag_it_needs(tmp_path, flags, tier) -> None:
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(f"processor\t: 0\nflags\t\t: {flags}\n")
+    script = Path(__file__).resolve().parents[2] / "scripts" / "install-llama.sh"
+    env = {**os.environ, "ANNALIGN_CPUINFO": str(cpuinfo)}
+    env.pop("ANNALIGN_LLAMA_TIER", None)
+    done = subprocess.run(["bash", str(script), "--tier"], capture_output=True, text=True, env=env, timeout=30)
+    assert done.returncode == 0 and done.stdout.strip() == tier, done.stderr
+    forced = subprocess.run(["bash", str(script), "--tier"], capture_output=True, text=True, env={**env, "ANNALIGN_LLAMA_TIER": "v3"}, timeout=30)
+    assert forced.stdout.strip() == "v3"
