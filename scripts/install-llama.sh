@@ -44,6 +44,8 @@ if [ "$PY" = --tier ]; then echo "$TIER"; exit 0; fi
 CPU_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON \
 -DGGML_AVX512=$AVX512 -DGGML_AVX512_VBMI=$AVX512 -DGGML_AVX512_VNNI=$AVX512 -DGGML_AVX512_BF16=$AVX512 -DGGML_AVX_VNNI=OFF \
 -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF"
+WHAT="tier $TIER, AMX off"
+[ -n "${ANNALIGN_LLAMA_CMAKE_ARGS:-}" ] && WHAT="with ANNALIGN_LLAMA_CMAKE_ARGS=$ANNALIGN_LLAMA_CMAKE_ARGS"
 CPU_ARGS=${ANNALIGN_LLAMA_CMAKE_ARGS:-$CPU_ARGS}
 BUILD_ARGS="-DLLAVA_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
 -DLLAMA_BUILD_SERVER=OFF -DLLAMA_OPENSSL=OFF -DCMAKE_BUILD_TYPE=Release"
@@ -52,7 +54,7 @@ KEY=$( { printf '%s\n%s\n%s\n%s\n' "$VERSION" "$CPU_ARGS" "$BUILD_ARGS" "$(uname
 ROOT=${ANNALIGN_WHEEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/annalign/wheels}
 CACHE=$ROOT/llama-cpp-python-$VERSION-$KEY
 if ! compgen -G "$CACHE/llama_cpp_python-*.whl" >/dev/null; then
-    echo "install-llama: compiling llama-cpp-python $VERSION portably, tier $TIER, AMX off (about 5 minutes on 2 cores, once per machine)" >&2
+    echo "install-llama: compiling llama-cpp-python $VERSION, $WHAT (about 5 minutes on 2 cores, once per machine)" >&2
     work=$(mktemp -d)
     trap 'rm -rf "$work"' EXIT
     "$PY" -m pip download --quiet --no-deps --no-binary :all: -d "$work/src" "llama-cpp-python==$VERSION"

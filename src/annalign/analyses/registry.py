@@ -32,6 +32,8 @@ ENTRY_POINT_GROUP = "annalign.analyses"
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
 _REGISTRY: dict[str, AnalysisFunction] = {}
+#: analyses that ship with annalign, imported when first named (so a run that does not ask pays nothing)
+BUILTIN = {"agreement": "annalign.analyses.agreement"}
 
 
 def analysis(name: str) -> Callable[[AnalysisFunction], AnalysisFunction]:
@@ -74,10 +76,14 @@ def _load_entry_points() -> None:
 
 def get_analysis(name: str) -> AnalysisFunction:
     """The analysis registered as ``name``; a one-line InputError naming the known ones otherwise."""
+    if name not in _REGISTRY and name in BUILTIN:
+        import importlib
+
+        importlib.import_module(BUILTIN[name])
     if name not in _REGISTRY:
         _load_entry_points()
     if name not in _REGISTRY:
-        known = registered()
+        known = sorted({*registered(), *BUILTIN})
         close = difflib.get_close_matches(name, known, n=1)
         hint = f"did you mean {close[0]!r}? " if close else ""
         listed = ", ".join(known) if known else "none registered"

@@ -95,6 +95,8 @@ def analysis_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--method", metavar="pearson|spearman|kendall", help="correlation (default pearson)"),
         click.option("--alt-epsilon", metavar="EPS", help="alt-test cost parameter epsilon, 0 to 1 (default 0.1)"),
         click.option("--alt-scoring", metavar="auto|accuracy|neg_rmse", help="alt-test scoring"),
+        click.option("--analysis", "analyses", multiple=True, metavar="NAME",
+                     help="registered analysis to run after RQ1-RQ3, repeatable (built in: agreement, Krippendorff's alpha)"),
     ])  # fmt: skip
     return machine_options(resampling_options(grouping_options(func)))
 
@@ -107,7 +109,7 @@ def settings_from_options(config_path: str | None, **cli: Any) -> Settings:
         cli["groupings"] = [[p.strip() for p in text.split(",")] for text in by] or None
     if "fmt" in cli:
         cli["format"] = cli.pop("fmt")
-    for key in ("ratings", "models", "templates"):
+    for key in ("ratings", "models", "templates", "analyses"):
         if key in cli:
             cli[key] = list(cli.get(key) or []) or None
     return load_settings(config_path, cli)
