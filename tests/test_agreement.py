@@ -92,3 +92,16 @@ def test_alpha_interval_covers_the_alpha_of_these_raters_on_unlimited_items(seed
         print(f"seed {seed} {lv}: truth {truth[lv]:.4f}, coverage {rate:.3f}")
         assert 0.95 - 4 * se <= rate <= 0.95 + 4 * se, (lv, rate)
 
+
+
+def test_the_average_rater_replicates_of_large_data_match_the_exact_ones(dices350, monkeypatch) -> None:
+    """Beyond DENSE_CELLS the bootstrap uses the average rater's change: on DICES its interval matches the exact one."""
+    labels = np.digitize(np.clip(dices350.item_mean + np.random.default_rng(2).normal(0, 0.15, dices350.n_items), 0, 1), [0.25, 0.75]) / 2.0
+    machines = MachineRatings(["m"], labels[:, None], ["test"])
+    exact = analyze_agreement(dices350, machines, n_boot=300).machines.set_index("level")
+    monkeypatch.setattr(agreement_module, "DENSE_CELLS", 0)
+    approx = analyze_agreement(dices350, machines, n_boot=300).machines.set_index("level")
+    assert approx["change"].to_numpy() == pytest.approx(exact["change"].to_numpy(), abs=1e-12)  # the point is always exact
+    width = (exact["ci_high"] - exact["ci_low"]).to_numpy()
+    for end in ("ci_low", "ci_high"):
+        assert np.all(np.abs(approx[end].to_numpy() - exact[end].to_numpy()) < 0.05 * width)

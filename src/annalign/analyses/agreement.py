@@ -168,7 +168,7 @@ def _machine_rows(data: Annotations, score: np.ndarray, name: str, levels: Seque
         change = swap.alpha(None)[0, raters_in] - base
         reps = np.empty(n_boot)
         for sl, counts in count_chunks(data.n_items, n_boot, seed):
-            reps[sl] = np.nanmean(swap.alpha(counts)[:, raters_in], axis=1) - alpha(terms, lv, counts)
+            reps[sl] = swap.mean_change(counts)
         lo, hi = percentile_intervals(reps[:, None], level)
         out.append(({"machine": name, "level": lv, "alpha_humans": float(base), "alpha_with_machine": float(base + np.nanmean(change)),
                      "change": float(np.nanmean(change)), "ci_low": float(lo[0]), "ci_high": float(hi[0]),
@@ -184,6 +184,9 @@ class Substitution:
     Replacing one rating changes only its item's terms, by an amount that depends on the item's
     counts and the two values; those changes are scattered into an items x (raters x terms) matrix
     once, so each set of item weights costs one matrix product, not a recomputation per rater.
+    Beyond ``DENSE_CELLS`` that exact product costs ratings x terms per replicate, so bootstrap
+    replicates of the mean change use the average rater's change instead (``mean_change``): one
+    rater of k moves alpha by O(1/k), and the two differ by O(1/k^2) (checked in the tests).
     """
 
     terms: Any
@@ -191,6 +194,9 @@ class Substitution:
     n_raters: int
     scatter: Any  # items x (raters * width), dense or scipy.sparse
     width: int
+    mean_per_item: np.ndarray  # items x width: the changes of the item's ratings summed, over the raters replaced
+    raters_in: np.ndarray  # the raters with at least one rating replaced
+    exact: bool  # whether replicates evaluate every rater (dense) or the average rater
 
     @classmethod
     def of(cls, terms: Any, ratings: tuple[np.ndarray, ...], level: str, n_raters: int) -> Substitution:
@@ -206,25 +212,42 @@ class Substitution:
             columns.append(_coincidence_change(terms, item, human, machine, w))
         change = np.concatenate(columns, axis=1)
         n_items, width = terms.sums.shape[0], change.shape[1]
-        if n_items * n_raters * width <= DENSE_CELLS:
+        raters_in = np.unique(rater)
+        mean_per_item = np.zeros((n_items, width))
+        np.add.at(mean_per_item, item, change / max(len(raters_in), 1))
+        exact = n_items * n_raters * width <= DENSE_CELLS
+        if exact:
             scatter: Any = np.zeros((n_items, n_raters, width))
             scatter[item, rater] = change  # one rating per item and rater
             scatter = scatter.reshape(n_items, n_raters * width)
         else:
             cols = (rater[:, None] * width + np.arange(width)[None, :]).ravel()
             scatter = sparse.csr_matrix((change.ravel(), (np.repeat(item, width), cols)), shape=(n_items, n_raters * width))
-        return cls(terms, level, n_raters, scatter, width)
+        return cls(terms, level, n_raters, scatter, width, mean_per_item, raters_in, exact)
 
     def alpha(self, weights: np.ndarray | None) -> np.ndarray:
         """(rows of weights, raters): alpha with each rater replaced (weights None: each item once)."""
         t = self.terms
         u = np.ones((1, t.sums.shape[0])) if weights is None else np.atleast_2d(weights)
         per_rater = np.asarray(self.scatter.T @ u.T).T.reshape(u.shape[0], self.n_raters, self.width)
-        sums = np.broadcast_to((u @ t.sums)[:, None, :], (*per_rater.shape[:2], 3)).copy()
-        sums[..., 1:] += per_rater[..., 0:2]
+        return self._alpha_plus(u, per_rater)
+
+    def mean_change(self, weights: np.ndarray) -> np.ndarray:
+        """(rows,): mean over the replaced raters of alpha with that rater replaced, minus alpha (average rater beyond DENSE_CELLS)."""
+        u = np.atleast_2d(weights)
+        base = self._alpha_plus(u, np.zeros((u.shape[0], 1, self.width)))[:, 0]
+        if self.exact:
+            return np.nanmean(self.alpha(u)[:, self.raters_in], axis=1) - base
+        return self._alpha_plus(u, (u @ self.mean_per_item)[:, None, :])[:, 0] - base
+
+    def _alpha_plus(self, u: np.ndarray, extra: np.ndarray) -> np.ndarray:
+        """Alpha of the item-weighted terms plus ``extra`` (rows, variants, width) changes, per row and variant."""
+        t = self.terms
+        sums = np.broadcast_to((u @ t.sums)[:, None, :], (*extra.shape[:2], 3)).copy()
+        sums[..., 1:] += extra[..., 0:2]
         if self.level == "interval":
-            return interval_alpha_from_sums(sums, (u @ t.within)[:, None] + per_rater[..., 2])
-        return alpha_from_coincidences((u @ t.coincidence)[:, None, :] + per_rater[..., 3:], t.values, self.level)
+            return interval_alpha_from_sums(sums, (u @ t.within)[:, None] + extra[..., 2])
+        return alpha_from_coincidences((u @ t.coincidence)[:, None, :] + extra[..., 3:], t.values, self.level)
 
 
 def _coincidence_change(terms: Any, item: np.ndarray, human: np.ndarray, machine: np.ndarray, w: np.ndarray) -> np.ndarray:
