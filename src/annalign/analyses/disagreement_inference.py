@@ -13,6 +13,7 @@ reliability.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -32,7 +33,6 @@ from annalign.stats.crossed import (
     on_reliability_scale,
     pooled_signal_share,
     rater_block,
-    rater_perturbation,
     variance_spread,
 )
 from annalign.stats.ranks import rankdata
@@ -136,9 +136,22 @@ def add_rater_parts(reps: Replicates, points: tuple[np.ndarray, np.ndarray], x: 
         for members, stream, rows in ((side.members_a, side.stream_a, slice(0, side.a.n_raters)),
                                       (side.members_b, side.stream_b, slice(side.a.n_raters, None))):  # fmt: skip
             spread = variance_spread(draws.n_boot, len(members), draws.seed, stream)
-            delta += rater_perturbation(multipliers[:, members], influence[rows], spread)
+            padded = np.zeros((draws.n_raters, len(cols) + 1))
+            padded[members] = influence[rows]
+            # rater_perturbation's k / (k - 1) x spread scale, with the side's own k; every rater's multiplier is
+            # used in place (no copy of the multipliers' columns per side)
+            k = len(members)
+            delta += np.sqrt(k / max(k - 1, 1) * spread)[:, None] * (multipliers @ padded)
         reps.r[:, cols] = on_fisher_scale(reps.r[:, cols], delta[:, : len(cols)], r[cols])
         reps.reliability[:, j] = on_reliability_scale(reps.reliability[:, j : j + 1], delta[:, -1:], rel[j : j + 1])[:, 0]
+
+
+@lru_cache(maxsize=8)
+def _permutations(n_perm: int, n: int, seed: int) -> np.ndarray:
+    """Random orders (n_perm, n) of n items from their own seeded stream; the predictions of one pair share them."""
+    order = np.argsort(np.random.default_rng([seed, 11, n]).random((n_perm, n)), axis=1)
+    order.flags.writeable = False
+    return order
 
 
 def chance_intervals(pred: np.ndarray, d: np.ndarray, center: float, n_perm: int, seed: int, level: float) -> tuple[float, ...]:
@@ -154,9 +167,7 @@ def chance_intervals(pred: np.ndarray, d: np.ndarray, center: float, n_perm: int
     nan4 = (np.nan,) * 4
     if n_perm < 1 or n == 0:
         return nan4
-    rng = np.random.default_rng([seed, 11, n])
-    order = np.argsort(rng.random((n_perm, n)), axis=1)
-    shuffled = positive[order]  # permutations x items
+    shuffled = positive[_permutations(n_perm, n, seed)]  # permutations x items
     hit = np.where(x == 0, 0.5, 0.0)[None, :] + np.where(x != 0, (x > 0)[None, :] == shuffled, False)
     accuracy = hit.mean(axis=1)
     alpha = (1 - level) / 2

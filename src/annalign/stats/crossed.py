@@ -408,17 +408,32 @@ def _per_rater(rater: np.ndarray, item: np.ndarray, change: np.ndarray, k: int, 
     return out
 
 
+def _rating_derivatives(sums: tuple[np.ndarray, ...], item: np.ndarray, value: np.ndarray, centred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per rating, d/d(its rater's weight) at weight 1 of its item's group mean and of two raters x within-item variance.
+
+    With unit weights the within-item variance is (n q - s^2) / (n^2 - n) over the item's n raters
+    (q, s: sums of squares and sum of rater-centred ratings); a weight w_j adds w_j to n, w_j c and
+    w_j c^2 to s and q, and w_j^2 to the sum of squared weights (so n^2 - D moves by 2n - 2).
+    """
+    n, total, sc, qc = (v[item] for v in sums)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        d_mean = (value - total / n) / n
+        two = n >= 2 - 1e-9
+        num, den = n * qc - sc * sc, np.where(two, n * n - n, 1.0)
+        d_num, d_den = qc + n * centred * centred - 2 * sc * centred, 2 * n - 2
+        d_within = np.where(two, (d_num * den - num * d_den) / (den * den), 0.0)
+    return d_mean, d_within
+
+
 def _sums_jacobian(base: np.ndarray, columns: np.ndarray, m: int) -> np.ndarray:
     """(rows, columns, m + 1): d statistic / d sum for the given columns of the sums, by central differences."""
-    out = np.empty((base.shape[0], len(columns), m + 1))
-    for q, c in enumerate(columns):
-        h = 1e-6 * np.maximum(np.abs(base[:, c]), 1.0)
-        up, down = base.copy(), base.copy()
-        up[:, c] += h
-        down[:, c] -= h
-        with np.errstate(invalid="ignore", over="ignore"):
-            out[:, q] = (contrast_stats_from_sums(up, m) - contrast_stats_from_sums(down, m)) / (2 * h[:, None])
-    return out
+    q = len(columns)
+    h = 1e-6 * np.maximum(np.abs(base[:, columns]), 1.0)  # rows x q
+    bump = np.zeros((q, base.shape[0], base.shape[1]))
+    bump[np.arange(q), :, columns] = h.T
+    with np.errstate(invalid="ignore", over="ignore"):
+        up, down = contrast_stats_from_sums(base[None] + bump, m), contrast_stats_from_sums(base[None] - bump, m)
+        return ((up - down) / (2 * h.T[:, :, None])).transpose(1, 0, 2)
 
 
 def contrast_gradients(a: RaterBlock, b: RaterBlock, x: np.ndarray, xvalid: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -427,8 +442,8 @@ def contrast_gradients(a: RaterBlock, b: RaterBlock, x: np.ndarray, xvalid: np.n
     Statistics: Pearson r of each predictor column of x (items x m, NaN replaced by 0, ``xvalid``
     its mask) with d = mean_A - mean_B on the items where both are defined, then the reliability
     of d (``contrast_reliability_from_sums``). As in ``rater_gradients``, a rater's weight moves only
-    the items it rated (each rating's change of its item's terms by central differences), so the
-    work is in proportion to the ratings; the chain rule then goes through the item-weighted sums.
+    the items it rated (each rating's derivative of its item's terms, ``_rating_derivatives``), so
+    the work is in proportion to the ratings; the chain rule then goes through the item-weighted sums.
     """
     u, m = np.atleast_2d(u), x.shape[1]
     terms = [item_terms(block, np.ones((1, block.n_raters))) for block in (a, b)]
@@ -439,19 +454,15 @@ def contrast_gradients(a: RaterBlock, b: RaterBlock, x: np.ndarray, xvalid: np.n
     c0, mach = CONTRAST_COLUMNS, np.arange(m)
     out = []
     for side, (block, sign) in enumerate(((a, 1.0), (b, -1.0))):
-        # the sums a rating moves: d, d^2, its side's three terms, and per predictor sum d, sum d^2, sum x d
-        off = 3 + 3 * side
-        moving = np.concatenate([[1, 2, off, off + 1, off + 2], c0 + 2 * m + mach, c0 + 4 * m + mach, c0 + 5 * m + mach])
-        ratings = _ratings_of(block)
-        item, rater = ratings[0], ratings[1]
-        sums = _item_sums(block)
+        # the sums a rating's weight moves: d, d^2, its side's two x within, and per predictor sum d, sum d^2, sum x d
+        # (the count of items with two raters and the error share D / n^2 do not move at weight 1)
+        moving = np.concatenate([[1, 2, 4 + 3 * side], c0 + 2 * m + mach, c0 + 4 * m + mach, c0 + 5 * m + mach])
+        item, rater, value, centred = _ratings_of(block)
         v, at = valid[item], has[item]
-        bumps = [_bumped_terms(terms[side], sums, ratings, step) for step in (STEP, -STEP)]
-        dd = sign * (bumps[0][:, 0] - bumps[1][:, 0]) / (2 * STEP) * at
+        d_mean, d_within = _rating_derivatives(_item_sums(block), item, value, centred)
+        dd = sign * d_mean * at
         dsq = 2 * d[item] * dd
-        rest = (bumps[0][:, 2:] - bumps[1][:, 2:]) / (2 * STEP)
-        change = np.column_stack([dd, dsq, rest[:, 0], rest[:, 1], at * rest[:, 2], v * dd[:, None], v * dsq[:, None],
-                                  v * x[item] * dd[:, None]])  # fmt: skip
+        change = np.column_stack([dd, dsq, d_within, v * dd[:, None], v * dsq[:, None], v * x[item] * dd[:, None]])
         moved = _per_rater(rater, item, change, block.n_raters, u)  # rows x raters x moving sums
         out.append(np.einsum("rkq,rqs->rks", moved, _sums_jacobian(base, moving, m)))
     return np.concatenate(out, axis=1)
