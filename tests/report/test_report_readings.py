@@ -215,13 +215,13 @@ def test_disagreement_readings(dices, readings):
     n, lo, hi, pair, prediction, best_r, best_lo, best_hi, ceiling, n_holm, n_again, scope = re.match(
         rf"Across (\d+) predictions, r ranges from ({NUMBER}) to ({NUMBER}); the highest is (.+) \((baseline \(.+\))\), "
         rf"r ({NUMBER}) \[({NUMBER}), ({NUMBER})\], against a noise ceiling of ({NUMBER}); (\d+) of (\d+) have a Holm-adjusted "
-        rf"p below 0.05 \(intervals generalise to (.+)\)\.", readings["rq3_predictions"]).groups()
+        rf"bootstrap p below 0.05 \(intervals generalise to (.+)\)\.", readings["rq3_predictions"]).groups()
     r = np.array([q.r for _, q, _ in rows])
     label, best, best_pair = rows[int(np.nanargmax(r))]
     assert int(n) == len(rows) == 30 and (float(lo), float(hi)) == (two(np.nanmin(r)), two(np.nanmax(r)))
     assert (pair, prediction, float(ceiling)) == (label, f"baseline ({best.predictor})", two(best_pair.noise_ceiling))
     assert (float(best_r), float(best_lo), float(best_hi)) == (two(best.r), two(best.ci_low), two(best.ci_high))
-    assert int(n_holm) == sum(q.p_adjusted_holm < 0.05 for _, q, _ in rows) and int(n_again) == 30
+    assert int(n_holm) == sum(q.p_boot_holm < 0.05 for _, q, _ in rows) and int(n_again) == 30
     assert scope == best.generalises_to == "items and raters"
     n_pairs, positive, top, top_lo, top_hi, top_pair, shaky = re.match(
         rf"Of (\d+) pairs of groups, (\d+) have a positive reliability of their difference; "

@@ -417,7 +417,8 @@ def rq3_lines(rq3: dict[str, Any]) -> list[str]:
         for q in p["predictions"]:
             lines.append(
                 f"    {q['kind']} {q['predictor']}: r {fmt(q['r'])} [{fmt(q['ci_low'])}, {fmt(q['ci_high'])}], "
-                f"p {fmt(q['p_value'])} (Holm {fmt(q.get('p_adjusted_holm'))}), r/ceiling {fmt(q['r_over_ceiling'])} "
+                f"p {fmt(q['p_value'])} (Holm {fmt(q.get('p_adjusted_holm'))}), bootstrap p {fmt(q.get('p_boot'))} "
+                f"(Holm {fmt(q.get('p_boot_holm'))}), r/ceiling {fmt(q['r_over_ceiling'])} "
                 f"{_interval(q, 'r_over_ceiling')}; on {q['n_clear']} clear items accuracy {fmt(q['accuracy'])} "
                 f"(chance {fmt(q.get('accuracy_chance_low'))}-{fmt(q.get('accuracy_chance_high'))}), AUC {fmt(q['auc'])} "
                 f"(chance {fmt(q.get('auc_chance_low'))}-{fmt(q.get('auc_chance_high'))})"

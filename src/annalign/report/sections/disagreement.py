@@ -33,7 +33,7 @@ def predictions_frame(rq3: DisagreementResult) -> pd.DataFrame:
     """One row per pair of groups and prediction, from the result's objects."""
     names = series_names(rq3)
     rows = [{"groups": pair_label(p), "prediction": names[(q.kind, q.predictor)], "r": q.r, "ci_low": q.ci_low, "ci_high": q.ci_high,
-             "p_value": q.p_value, "p_adjusted_holm": q.p_adjusted_holm, "noise_ceiling": p.noise_ceiling,
+             "p_value": q.p_value, "p_boot_holm": q.p_boot_holm, "noise_ceiling": p.noise_ceiling,
              "r_over_ceiling": q.r_over_ceiling, "r_over_ceiling_ci": span(q.r_over_ceiling_ci_low, q.r_over_ceiling_ci_high),
              "accuracy": q.accuracy, "accuracy_chance": span(q.accuracy_chance_low, q.accuracy_chance_high, False), "auc": q.auc,
              "auc_chance": span(q.auc_chance_low, q.auc_chance_high, False), "generalises_to": q.generalises_to}
@@ -43,7 +43,7 @@ def predictions_frame(rq3: DisagreementResult) -> pd.DataFrame:
 
 def predictions_reading(frame: pd.DataFrame) -> str:
     """'Across 30 predictions, r ranges from -0.37 to 0.33; the highest is A vs B (baseline), r 0.33 [0.08, 0.55], against a
-    noise ceiling of 0.35; 2 of 30 have a Holm-adjusted p below 0.05 (intervals generalise to items and raters).'"""
+    noise ceiling of 0.35; 2 of 30 have a Holm-adjusted bootstrap p below 0.05 (intervals generalise to items and raters).'"""
     r = frame["r"].to_numpy(dtype=float)
     if not np.isfinite(r).any():
         return f"Across {count(len(frame))} predictions, no r is defined."
@@ -52,8 +52,8 @@ def predictions_reading(frame: pd.DataFrame) -> str:
             f"the highest is {clean(best['groups'])} ({clean(best['prediction'])}), r {num(best['r'])} {span(best['ci_low'], best['ci_high'])}")
     if np.isfinite(best["noise_ceiling"]):
         text += f", against a noise ceiling of {num(best['noise_ceiling'])}"
-    holm = frame["p_adjusted_holm"].to_numpy(dtype=float)
-    text += (f"; {count(int((holm < 0.05).sum()))} of {count(len(frame))} have a Holm-adjusted p below 0.05 "
+    holm = frame["p_boot_holm"].to_numpy(dtype=float)
+    text += (f"; {count(int((holm < 0.05).sum()))} of {count(len(frame))} have a Holm-adjusted bootstrap p below 0.05 "
              f"(intervals generalise to {clean(best['generalises_to'])})")
     return text + "."
 
@@ -89,8 +89,8 @@ def scatter_panels(rq3: DisagreementResult) -> list[dict[str, object]]:
     return [{"pair": i, "prediction": f"{kind}:{name}"} for i in order for kind, name in rq3.pairs[i].predicted][:MAX_SCATTER]
 
 
-PREDICTION_COLUMNS = {"groups": "groups", "prediction": "prediction", "r": "r", "ci_low": "CI low", "ci_high": "CI high", "p_value": "p",
-                      "p_adjusted_holm": "p (Holm)", "noise_ceiling": "noise ceiling", "r_over_ceiling": "r / ceiling",
+PREDICTION_COLUMNS = {"groups": "groups", "prediction": "prediction", "r": "r", "ci_low": "CI low", "ci_high": "CI high", "p_value": "p (permutation)",
+                      "p_boot_holm": "p (bootstrap, Holm)", "noise_ceiling": "noise ceiling", "r_over_ceiling": "r / ceiling",
                       "r_over_ceiling_ci": "r / ceiling CI", "accuracy": "sign accuracy", "accuracy_chance": "chance accuracy",
                       "auc": "AUC", "auc_chance": "chance AUC", "generalises_to": "generalises to"}
 PAIR_COLUMNS = {"groups": "groups", "n_raters_a": "raters A", "n_raters_b": "raters B", "n_items": "items",
