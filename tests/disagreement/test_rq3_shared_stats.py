@@ -147,3 +147,19 @@ def test_unbalanced_signs_move_chance_accuracy_away_from_one_half():
     d = np.r_[np.ones(30), -np.ones(10)]
     low, high, *_ = chance_intervals(np.ones(40), d, 0.0, 200, 0, 0.95)
     assert low == high == pytest.approx(0.75)
+
+
+def test_sparse_per_rater_sums_equal_the_dense_ones(monkeypatch):
+    """Large blocks take the sparse path; it must give the dense path's gradients (sparse blocks too)."""
+    from scipy import sparse
+
+    import annalign.stats.crossed as crossed
+
+    rng = np.random.default_rng(10)
+    a, b = _ratings(rng, 40, 5, missing=0.4), _ratings(rng, 40, 6, missing=0.4)
+    x = rng.normal(0, 1, (40, 2))
+    u = np.vstack([np.ones(40), (rng.random(40) < 0.5).astype(float)])
+    dense = contrast_gradients(_block(a), _block(b), x, np.ones_like(x), u)
+    monkeypatch.setattr(crossed, "DENSE_PER_RATER", 0)
+    as_sparse = [rater_block(sparse.csr_matrix(np.nan_to_num(m)), sparse.csr_matrix(np.isfinite(m).astype(float))) for m in (a, b)]
+    np.testing.assert_allclose(contrast_gradients(*as_sparse, x, np.ones_like(x), u), dense, rtol=1e-8, atol=1e-10)

@@ -31,8 +31,9 @@ raters), a bootstrap p-value from the (crossed) replicates, Holm and Benjamini-H
 of both over every pair and predictor, r divided by the noise ceiling and, on the items where the
 groups clearly disagree (|d| at or above a threshold; default the top quartile of |d| for that
 pair), the accuracy and AUC of the prediction's sign for the sign of d, each with its chance
-interval (the central ``level`` of the statistic with the signs of d permuted among those items). A persona prediction's sign is its sign; a baseline's is its sign relative
-to its mean over the pair's items. A prediction exactly at that centre counts as half right, and
+interval (the central ``level`` of the statistic with the signs of d permuted among those items).
+A persona prediction's sign is its sign; a baseline's is its sign relative to its mean over the
+pair's items. A prediction exactly at that centre counts as half right, and
 AUC counts ties as half (Mann-Whitney U).
 
 Persona ratings in machine-rater files: a ``rater`` value ``<model>|persona=<group label>``

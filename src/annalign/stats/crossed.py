@@ -383,7 +383,7 @@ def contrast_stats_from_sums(sums: np.ndarray, m: int) -> np.ndarray:
     return np.concatenate([r, rel[..., None]], axis=-1)
 
 
-#: Items x raters up to which the per-rater sums of ``contrast_gradients`` use a dense array.
+#: Cells (columns x items x raters, 16 MB) up to which the per-rater sums of ``contrast_gradients`` use a dense array.
 DENSE_PER_RATER = 2_000_000
 
 
@@ -394,7 +394,7 @@ def _per_rater(rater: np.ndarray, item: np.ndarray, change: np.ndarray, k: int, 
     raters x items product per column.
     """
     n_items, n_cols = u.shape[1], change.shape[1]
-    if n_items * k * n_cols <= DENSE_PER_RATER * 8:
+    if n_items * k * n_cols <= DENSE_PER_RATER:
         cells = np.zeros((n_cols, n_items, k))
         cells[:, item, rater] = change.T
         return np.matmul(u[None, :, :], cells).transpose(1, 2, 0)
