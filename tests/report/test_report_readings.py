@@ -214,8 +214,8 @@ def test_disagreement_readings(dices, readings):
     rows = [(f"{p.a} vs {p.b}", q, p) for p in rq3.pairs for q in p.predictions]
     n, lo, hi, pair, prediction, best_r, best_lo, best_hi, ceiling, n_holm, n_again, scope = re.match(
         rf"Across (\d+) predictions, r ranges from ({NUMBER}) to ({NUMBER}); the highest is (.+) \((baseline \(.+\))\), "
-        rf"r ({NUMBER}) \[({NUMBER}), ({NUMBER})\], against a noise ceiling of ({NUMBER}); (\d+) of (\d+) have a Holm-adjusted "
-        rf"bootstrap p below 0.05 \(intervals generalise to (.+)\)\.", readings["rq3_predictions"]).groups()
+        rf"r ({NUMBER}) \[({NUMBER}), ({NUMBER})\], against a noise ceiling of ({NUMBER}); the Holm-adjusted bootstrap p "
+        rf"is below 0.05 in (\d+) of (\d+) \(intervals generalise to (.+)\)\.", readings["rq3_predictions"]).groups()
     r = np.array([q.r for _, q, _ in rows])
     label, best, best_pair = rows[int(np.nanargmax(r))]
     assert int(n) == len(rows) == 30 and (float(lo), float(hi)) == (two(np.nanmin(r)), two(np.nanmax(r)))

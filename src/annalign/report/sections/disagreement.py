@@ -43,7 +43,7 @@ def predictions_frame(rq3: DisagreementResult) -> pd.DataFrame:
 
 def predictions_reading(frame: pd.DataFrame) -> str:
     """'Across 30 predictions, r ranges from -0.37 to 0.33; the highest is A vs B (baseline), r 0.33 [0.08, 0.55], against a
-    noise ceiling of 0.35; 2 of 30 have a Holm-adjusted bootstrap p below 0.05 (intervals generalise to items and raters).'"""
+    noise ceiling of 0.35; the Holm-adjusted bootstrap p is below 0.05 in 2 of 30 (intervals generalise to items and raters).'"""
     r = frame["r"].to_numpy(dtype=float)
     if not np.isfinite(r).any():
         return f"Across {count(len(frame))} predictions, no r is defined."
@@ -53,7 +53,7 @@ def predictions_reading(frame: pd.DataFrame) -> str:
     if np.isfinite(best["noise_ceiling"]):
         text += f", against a noise ceiling of {num(best['noise_ceiling'])}"
     holm = frame["p_boot_holm"].to_numpy(dtype=float)
-    text += (f"; {count(int((holm < 0.05).sum()))} of {count(len(frame))} have a Holm-adjusted bootstrap p below 0.05 "
+    text += (f"; the Holm-adjusted bootstrap p is below 0.05 in {count(int((holm < 0.05).sum()))} of {count(len(frame))} "
              f"(intervals generalise to {clean(best['generalises_to'])})")
     return text + "."
 
