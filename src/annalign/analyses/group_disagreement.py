@@ -316,7 +316,8 @@ NOTES = [
     "the groups' populations of raters: the item bootstrap (one set of draws for every pair and predictor, paired) "
     "plus each side's rater part, the infinitesimal jackknife over its raters cross-fitted on random item halves "
     "(n_splits of them), as in RQ2. Resample 'items': the item bootstrap alone, conditional on these raters "
-    "(generalises_to says which).",
+    "(generalises_to says which). Per pair: reliability_ci_low/high, noise_ceiling_ci_low/high; per prediction: "
+    "ci_low/high (of r), r_over_ceiling_ci_low/high; all percentile intervals at level.",
     "noise_ceiling_undefined_share / r_over_ceiling_undefined_share: the share of replicates whose reliability is "
     "<= 0 (no ceiling); with more than half undefined (or fewer than 20 defined) no interval is given, with a warning.",
     "p_value: permutation test of r = 0 (items of the prediction permuted; conditional on these raters). p_boot: "
