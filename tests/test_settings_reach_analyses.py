@@ -11,6 +11,7 @@ from tests.clihelp import run_cli
 
 from annalign.analyses.alt_test import AltTestConfig
 from annalign.analyses.group_alignment import analyze_groups
+from annalign.analyses.group_disagreement import analyze_disagreement
 from annalign.api import AltTestOptions
 from annalign.config import Settings
 from annalign.errors import InputError
@@ -93,3 +94,27 @@ def test_a_bad_resample_is_one_line_from_every_source(tmp_path, capsys):
     data = load_data(Settings(dataset="dices350"))
     with pytest.raises(InputError, match="resample must be one of crossed, items"):
         analyze_groups(data, load_machines(data, Settings(dataset="dices350", ratings=[JUDGE])), resample="raters")
+
+
+def test_resample_reaches_rq3_from_cli_and_python(tmp_path, capsys):
+    """--resample items gives RQ3's item-only intervals (and says so in every row); the default counts the raters too."""
+    import annalign
+    from annalign.api import Resampling
+
+    args = ["disagreement", "--dataset", "dices350", "--ratings", JUDGE, "--bootstrap", "200", "--permutations", "0"]
+    for name, extra in (("crossed", []), ("items", ["--resample", "items"])):
+        code, _, err = run_cli(capsys, *args, *extra, "--out", str(tmp_path / name))
+        assert code == 0, err
+    crossed, items = (json.loads((tmp_path / name / "results.json").read_text("utf-8"))["rq3"] for name in ("crossed", "items"))
+    assert (crossed["settings"]["resample"], items["settings"]["resample"]) == ("crossed", "items")
+    assert {p["generalises_to"] for p in items["pairs"]} == {"items (conditional on these raters)"}
+    assert {q["generalises_to"] for p in crossed["pairs"] for q in p["predictions"]} == {"items and raters"}
+    width = [[p["reliability_ci_high"] - p["reliability_ci_low"] for p in part["pairs"]] for part in (crossed, items)]
+    assert sum(c > i for c, i in zip(*width, strict=True)) >= 12  # the raters' share widens (nearly) every pair's interval
+    assert [p["reliability"] for p in crossed["pairs"]] == [p["reliability"] for p in items["pairs"]]
+    data = load_data(Settings(dataset="dices350"))
+    machines = load_machines(data, Settings(dataset="dices350", ratings=[JUDGE]))
+    res = annalign.disagreement(data, baselines=machines, resampling=Resampling(n_boot=100, n_perm=0, resample="items"))
+    assert res.settings["resample"] == "items"
+    with pytest.raises(InputError, match="resample must be one of crossed, items"):
+        analyze_disagreement(data, resample="raters")

@@ -44,14 +44,14 @@ def _check(setting: str, value: Any, label: str) -> Any:
 class Resampling:
     """Bootstrap replicates, permutations and split halves, and the seed they all derive from.
 
-    ``n_splits`` None takes each analysis's default (10 for RQ2's reliability, 100 for RQ3's).
+    ``n_splits`` None takes each analysis's default (10 random item halves for the crossed rater part, RQ2 and RQ3).
     """
 
     n_boot: int = 1000
     n_perm: int = 1000
     n_splits: int | None = None
     seed: int = 0
-    #: RQ2's group intervals and tests: "crossed" (items and raters) or "items" (conditional on these raters)
+    #: RQ2's and RQ3's group intervals and tests: "crossed" (items and raters) or "items" (conditional on these raters)
     resample: str = "crossed"
 
     def __post_init__(self) -> None:
@@ -336,7 +336,7 @@ def disagreement(
     return analyze_disagreement(
         data, personas or None, baselines, by=_by(by),
         pairs=list(opts.pairs) if not isinstance(opts.pairs, str) else opts.pairs, n_boot=boot.n_boot, n_perm=boot.n_perm,
-        n_splits=boot.n_splits or 100, seed=boot.seed, threshold=opts.threshold, threshold_quantile=opts.threshold_quantile,
+        n_splits=boot.n_splits or 10, seed=boot.seed, resample=boot.resample, threshold=opts.threshold, threshold_quantile=opts.threshold_quantile,
         level=_check("level", level, "level"), **_grouping_rules(analyze_disagreement, opts.grouping),
     )  # fmt: skip
 

@@ -282,7 +282,7 @@ class Settings:
     power_sims: int = 1000
     persona_ratings: list[str] = field(default_factory=list)
     pairs: str = "default"
-    splits: int = 100
+    splits: int = 10
     threshold: float | None = None
     threshold_quantile: float = 0.75
     ledger: str | None = None

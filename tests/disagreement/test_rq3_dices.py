@@ -17,7 +17,6 @@ from annalign.core.grouping import make_groups
 from annalign.core.raters import format_persona_rater
 from annalign.datasets.bundled import load_dataset
 from annalign.stats.bootstrap import resample_indices
-from annalign.stats.reliability import split_halves
 
 N_BOOT, N_PERM, N_SPLITS, SEED = 1000, 1000, 100, 0
 #: Between the values of a group label in every output.
@@ -135,9 +134,11 @@ def test_default_table_on_dices(result, dices, machine, capsys):
         print(show.round(3).to_string())
 
 
-def test_bootstrap_and_permutation_match_loops(result, dices, machine):
-    """The interval equals a plain loop over the same item resamples; p agrees with a loop of permutations."""
-    baseline, _ = machine
+def test_bootstrap_and_permutation_match_loops(dices, machine):
+    """Item-only: the interval equals a plain loop over the same item resamples; p agrees with a loop of permutations."""
+    baseline, personas = machine
+    result = analyze_disagreement(dices, personas, baseline, n_boot=N_BOOT, n_perm=N_PERM, seed=SEED, resample="items")
+    assert result.settings["generalises_to"] == "items (conditional on these raters)"
     pr = next(p for p in result.pairs if p.comparison == "within" and p.a.startswith("Black"))
     q = next(x for x in pr.predictions if x.kind == "baseline")
     finite = np.isfinite(pr.difference)
@@ -161,26 +162,31 @@ def test_bootstrap_and_permutation_match_loops(result, dices, machine):
     assert abs(q.p_value - p_loop) < 4 * se
 
 
+def _side_noise(dense: np.ndarray, members: np.ndarray, items: np.ndarray) -> float:
+    """s2 x mean over items of 1 / n_i, by plain loops: s2 is the mean within-item variance (ddof 1) of rater-centred ratings."""
+    part = dense[:, members]
+    centred = part - np.nanmean(part, axis=0)
+    within = [np.var(row[np.isfinite(row)], ddof=1) for row in centred if np.isfinite(row).sum() >= 2]
+    inverse = [1 / np.isfinite(part[i]).sum() for i in items]
+    return float(np.mean(within) * np.mean(inverse))
+
+
 def test_reliability_matches_plain_loop(result, dices):
-    """Split-half reliability recomputed with dense nan-means over the same random halves."""
+    """1 - (s2_A mean 1/n_A + s2_B mean 1/n_B) / var(d), recomputed with plain loops over dense ratings."""
     groups = make_groups(dices.raters)
-    half = split_halves(groups.code, N_SPLITS, np.random.default_rng(SEED))
     dense = dices.dense()
     for pr in result.pairs[:2] + result.pairs[-2:]:
         a = groups.labels.index(pr.a)
-        in_a = groups.code == a
-        in_b = (groups.code >= 0) & ~in_a if pr.b == REST else groups.code == groups.labels.index(pr.b)
-        rs = []
-        for s in range(N_SPLITS):
-            h = half[s]
-            d1 = np.nanmean(dense[:, in_a & (h == 0)], 1) - np.nanmean(dense[:, in_b & (h == 0)], 1)
-            d2 = np.nanmean(dense[:, in_a & (h == 1)], 1) - np.nanmean(dense[:, in_b & (h == 1)], 1)
-            rs.append(stats.pearsonr(d1, d2).statistic)
-        r = np.mean(rs)
-        assert pr.split_half_r == pytest.approx(r, abs=1e-10)
-        assert pr.reliability == pytest.approx(2 * r / (1 + r), abs=1e-10)
+        in_a = np.flatnonzero(groups.code == a)
+        in_b = np.flatnonzero(((groups.code >= 0) & (groups.code != a)) if pr.b == REST else groups.code == groups.labels.index(pr.b))
+        items = np.flatnonzero(np.isfinite(pr.difference))
+        noise = _side_noise(dense, in_a, items) + _side_noise(dense, in_b, items)
+        rel = 1 - noise / np.var(pr.difference[items])
+        assert pr.reliability == pytest.approx(rel, abs=1e-10)
+        assert pr.split_half_r == pytest.approx(rel / (2 - rel), abs=1e-10)
         if pr.reliability > 0:
             assert pr.noise_ceiling == pytest.approx(np.sqrt(pr.reliability))
+        assert pr.reliability_ci_low < pr.reliability < pr.reliability_ci_high
 
 
 def test_all_pairs_explicit_pairs_and_no_predictor(dices):

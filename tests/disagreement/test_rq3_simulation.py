@@ -80,8 +80,10 @@ def test_noise_ceiling_matches_correlation_with_truth(make_annotations, n_a, n_b
     ok = np.isfinite(pr.difference)
     r_truth = stats.pearsonr(pr.difference[ok], true_d[ok]).statistic
     print(f"\nn_a={n_a} n_b={n_b} sd={sd_true} rated={p_rated} discrete={discrete}: ceiling {pr.noise_ceiling:.4f}, corr(d, truth) {r_truth:.4f}")
-    # Standard error of each is about (1 - r^2) / sqrt(n) < 0.007 here.
-    assert pr.noise_ceiling == pytest.approx(r_truth, abs=0.02)
+    # corr(d, truth) has a standard error of about (1 - r^2) / sqrt(n) < 0.007 here. The ceiling's own is
+    # larger where the reliability is low: at 0.06 (20 + 10 raters, half missing) sqrt amplifies it to
+    # 0.022 (SD of ceiling - corr over 8 seeds, mean -0.005; issue 11's variance-component estimator).
+    assert pr.noise_ceiling == pytest.approx(r_truth, abs=0.02 if r_truth > 0.4 else 0.07)
 
 
 def test_noise_ceiling_unbiased_at_dices_size(make_annotations):

@@ -212,20 +212,28 @@ def test_power_table_shows_whole_items(dices, dices_report):
 def test_disagreement_readings(dices, readings):
     rq3 = dices.rq3
     rows = [(f"{p.a} vs {p.b}", q, p) for p in rq3.pairs for q in p.predictions]
-    n, lo, hi, pair, prediction, ceiling = re.match(
+    n, lo, hi, pair, prediction, best_r, best_lo, best_hi, ceiling, n_holm, n_again, scope = re.match(
         rf"Across (\d+) predictions, r ranges from ({NUMBER}) to ({NUMBER}); the highest is (.+) \((baseline \(.+\))\), "
-        rf"against a noise ceiling of ({NUMBER})\.", readings["rq3_predictions"]).groups()
+        rf"r ({NUMBER}) \[({NUMBER}), ({NUMBER})\], against a noise ceiling of ({NUMBER}); the Holm-adjusted bootstrap p "
+        rf"is below 0.05 in (\d+) of (\d+) \(intervals generalise to (.+)\)\.", readings["rq3_predictions"]).groups()
     r = np.array([q.r for _, q, _ in rows])
     label, best, best_pair = rows[int(np.nanargmax(r))]
     assert int(n) == len(rows) == 30 and (float(lo), float(hi)) == (two(np.nanmin(r)), two(np.nanmax(r)))
     assert (pair, prediction, float(ceiling)) == (label, f"baseline ({best.predictor})", two(best_pair.noise_ceiling))
-    n_pairs, positive, top, top_pair = re.match(
-        rf"Of (\d+) pairs of groups, (\d+) have a positive split-half reliability of their difference; "
-        rf"the highest noise ceiling is ({NUMBER}) \((.+)\)\.", readings["table-rq3-pairs"]).groups()
+    assert (float(best_r), float(best_lo), float(best_hi)) == (two(best.r), two(best.ci_low), two(best.ci_high))
+    assert int(n_holm) == sum(q.p_boot_holm < 0.05 for _, q, _ in rows) and int(n_again) == 30
+    assert scope == best.generalises_to == "items and raters"
+    n_pairs, positive, top, top_lo, top_hi, top_pair, shaky = re.match(
+        rf"Of (\d+) pairs of groups, (\d+) have a positive reliability of their difference; "
+        rf"the highest noise ceiling is ({NUMBER}) \[({NUMBER}), ({NUMBER})\] \((.+)\); in (\d+) the ceiling is undefined "
+        rf"\(reliability <= 0\) in more than 10% of the replicates \(intervals generalise to items and raters\)\.",
+        readings["table-rq3-pairs"]).groups()
     ceilings = np.array([p.noise_ceiling for p in rq3.pairs])
     assert int(n_pairs) == len(rq3.pairs) and int(positive) == sum(p.reliability > 0 for p in rq3.pairs)
     best_ceiling = rq3.pairs[int(np.nanargmax(ceilings))]
     assert (float(top), top_pair) == (two(best_ceiling.noise_ceiling), f"{best_ceiling.a} vs {best_ceiling.b}")
+    assert (float(top_lo), float(top_hi)) == (two(best_ceiling.noise_ceiling_ci_low), two(best_ceiling.noise_ceiling_ci_high))
+    assert int(shaky) == sum(p.noise_ceiling_undefined_share > 0.1 for p in rq3.pairs)
 
 
 def test_a_renamed_column_fails_loudly(dices):

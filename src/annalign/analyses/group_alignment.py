@@ -14,7 +14,6 @@ variation in ``annalign.analyses.group_variation``.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
@@ -30,9 +29,10 @@ from annalign.core.jsonsafe import jsonable
 from annalign.core.machines import MachineRatings
 from annalign.core.operators import RaterMatrix, group_means, harmonic_count
 from annalign.errors import InputError, warn
-from annalign.stats.bootstrap import bootstrap_many, bootstrap_p, count_chunks, percentile_intervals
+from annalign.stats.bootstrap import bootstrap_many, bootstrap_p, count_chunks
 from annalign.stats.correlation import pearson_fixed_xs, pearson_masked
 from annalign.stats.crossed import (
+    RESAMPLE_SCHEMES,
     RaterBlock,
     crossfit_rater_variances,
     item_terms,
@@ -46,12 +46,10 @@ from annalign.stats.crossed import (
     variance_spread,
 )
 from annalign.stats.distributions import chi2_sf
+from annalign.stats.intervals import intervals, undefined_share, usable
 from annalign.stats.multitest import benjamini_hochberg, holm
 from annalign.stats.permutation import permutation_p
 from annalign.stats.reliability import adjusted_r
-
-#: The resampling schemes of group-level intervals and tests, and what each generalises to.
-RESAMPLE_SCHEMES = {"crossed": "items and raters", "items": "items (conditional on these raters)"}
 
 #: cells of a per-permutation (items x permutations) block.
 PERM_BLOCK_CELLS = 2_000_000
@@ -580,31 +578,3 @@ NOTES = [
     "omnibus: p_perm for the SD of Fisher-z r across groups with all labels permuted; p_adjusted: chi-square test "
     "that all adjusted r are equal, with the covariance of their (crossed by default) replicates.",
 ]
-
-
-#: An interval needs at least this share of its replicates defined (and at least MIN_USABLE of them).
-MIN_USABLE_SHARE, MIN_USABLE = 0.5, 20
-
-
-def usable(replicates: np.ndarray) -> np.ndarray:
-    """Whether enough replicates are defined for an interval, per trailing position."""
-    n = replicates.shape[0]
-    return np.isfinite(replicates).sum(axis=0) >= max(MIN_USABLE, MIN_USABLE_SHARE * n)
-
-
-def undefined_share(replicates: np.ndarray) -> np.ndarray:
-    """The share of replicates that are undefined (NaN), per trailing position."""
-    return 1.0 - np.isfinite(replicates).mean(axis=0) if replicates.shape[0] else np.full(replicates.shape[1:], np.nan)
-
-
-def intervals(replicates: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
-    """Percentile intervals over the first axis for any trailing shape; NaN with too few defined replicates."""
-    shape = replicates.shape[1:]
-    if replicates.shape[0] == 0:
-        return np.full(shape, np.nan), np.full(shape, np.nan)
-    flat = replicates.reshape(replicates.shape[0], -1)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        lo, hi = percentile_intervals(flat, level)
-    ok = usable(flat)
-    return np.where(ok, lo, np.nan).reshape(shape), np.where(ok, hi, np.nan).reshape(shape)

@@ -2,11 +2,20 @@
 
 For a pair of rater groups (A, B) the observed per-item difference is d_i = mean_A(i) - mean_B(i),
 each mean over that group's raters who rated item i (missing ratings are simply absent). Because
-each group has finitely many raters, d is noisy: its reliability (the correlation between d from
-random halves of each group's raters, averaged over ``n_splits`` seeded splits and stepped up with
-Spearman-Brown's 2r / (1 + r); ``stats.reliability``) bounds how well any predictor can correlate
-with it; the noise ceiling is sqrt(reliability). The groups follow ``core.grouping`` (the same
-``by``, ``min_group_size`` and ``missing_attr`` give the same groups as RQ2).
+each group has finitely many raters, d is noisy: its reliability bounds how well any predictor can
+correlate with it; the noise ceiling is sqrt(reliability). The reliability is RQ2's
+variance-component estimator (``stats.crossed``) extended to a difference of two means:
+1 - mean_i(s2_A / n_A,i + s2_B / n_B,i) / var_i(d_i), with s2 a side's within-item variance of
+rater-centred ratings (Cronbach's alpha of a group mean in RQ2; before issue 11 RQ3 used random
+split halves). The groups follow ``core.grouping`` (the same ``by``, ``min_group_size`` and
+``missing_attr`` give the same groups as RQ2).
+
+Uncertainty: the reliability, the noise ceiling, r and r/ceiling get intervals from one set of
+paired replicates, crossed by default (``resample="crossed"``: the item bootstrap plus each
+side's rater part, the cross-fitted infinitesimal jackknife of RQ2, so the intervals generalise
+to the groups' populations of raters) or over items only (``resample="items"``, conditional on
+these raters). Replicates where the reliability is <= 0 have no ceiling; their share is reported
+and no interval is given from too few defined replicates (``stats.intervals``).
 
 Predictions of d:
 
@@ -17,11 +26,14 @@ Predictions of d:
 * baseline: the machine's ordinary rating (do groups disagree more on items it finds unsafe?).
 
 For each prediction: Pearson r with d (items where both are defined), a percentile bootstrap
-interval over items, a two-sided permutation p-value (items of the prediction permuted), r divided
-by the noise ceiling and, on the items where the groups clearly disagree (|d| at or above a
-threshold; default the top quartile of |d| for that pair), the accuracy and AUC of the prediction's
-sign for the sign of d. A persona prediction's sign is its sign; a baseline's is its sign relative
-to its mean over the pair's items. A prediction exactly at that centre counts as half right, and
+interval, a two-sided permutation p-value (items of the prediction permuted; conditional on these
+raters), a bootstrap p-value from the (crossed) replicates, Holm and Benjamini-Hochberg adjustments
+of both over every pair and predictor, r divided by the noise ceiling and, on the items where the
+groups clearly disagree (|d| at or above a threshold; default the top quartile of |d| for that
+pair), the accuracy and AUC of the prediction's sign for the sign of d, each with its chance
+interval (the central ``level`` of the statistic with the signs of d permuted among those items).
+A persona prediction's sign is its sign; a baseline's is its sign relative to its mean over the
+pair's items. A prediction exactly at that centre counts as half right, and
 AUC counts ties as half (Mann-Whitney U).
 
 Persona ratings in machine-rater files: a ``rater`` value ``<model>|persona=<group label>``
@@ -40,6 +52,16 @@ import numpy as np
 import pandas as pd
 
 from annalign.analyses.base import ResultDisplay, check_level, fmt, with_changes
+from annalign.analyses.disagreement_inference import (
+    RaterDraws,
+    Replicates,
+    add_rater_parts,
+    chance_intervals,
+    item_replicates,
+    pair_designs,
+    pair_sides,
+    point_reliability,
+)
 from annalign.core.annotations import Annotations
 from annalign.core.grouping import (
     DEFAULT_BY,
@@ -52,11 +74,18 @@ from annalign.core.jsonsafe import jsonable
 from annalign.core.machines import MachineRatings
 from annalign.core.raters import parse_persona_rater
 from annalign.errors import InputError, warn
-from annalign.stats.bootstrap import CHUNK_ENTRIES, bootstrap_pearson, percentile_intervals
+from annalign.stats.bootstrap import (
+    CHUNK_ENTRIES,
+    bootstrap_p,
+    bootstrap_pearson,
+    percentile_intervals,
+)
 from annalign.stats.correlation import pearson_masked
+from annalign.stats.crossed import RESAMPLE_SCHEMES
+from annalign.stats.intervals import intervals, undefined_share, usable
+from annalign.stats.multitest import benjamini_hochberg, holm
 from annalign.stats.permutation import pearson_permutation_p
 from annalign.stats.ranks import mann_whitney_u
-from annalign.stats.reliability import spearman_brown, split_halves
 
 #: The group label that means "every grouped rater not in A".
 REST = "rest"
@@ -120,7 +149,7 @@ def resolve_pairs(groups: Grouping, pairs: str | Sequence[tuple[str, str]] = "de
     return out
 
 
-# ----- grouped means and split halves ------------------------------------------------------------
+# ----- grouped means ---------------------------------------------------------------------------
 def _entries(data: Annotations, groups: Grouping) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The ratings of grouped raters: item, rater, group and value per entry."""
     g = groups.code[data.rater_index]
@@ -147,50 +176,37 @@ def pair_difference(
     return _side(sums, counts, pair.a, False, None) - _side(sums, counts, b, pair.b < 0, totals)
 
 
-def split_half_correlations(
-    data: Annotations, groups: Grouping, pairs: Sequence[Pair], half: np.ndarray
-) -> np.ndarray:
-    """Per pair and split, Pearson r between d from the first and from the second halves; (n_pairs, n_splits)."""
-    item, rater, g, val = _entries(data, groups)
-    n_splits, n_g = half.shape[0], groups.n_groups
-    per_split = max(len(item), data.n_items * 2 * n_g, 1)
-    chunk = max(1, CHUNK_ENTRIES // per_split)
-    out = np.full((len(pairs), n_splits), np.nan)
-    for s0 in range(0, n_splits, chunk):
-        c = min(chunk, n_splits - s0)
-        col = (np.arange(c)[:, None] * 2 + half[s0 : s0 + c][:, rater]) * n_g + g[None, :]
-        flat = (item[None, :] * (c * 2 * n_g) + col).ravel()
-        size = data.n_items * c * 2 * n_g
-        shape = (data.n_items, c, 2, n_g)
-        sums = np.bincount(flat, weights=np.tile(val, c), minlength=size).reshape(shape)
-        counts = np.bincount(flat, minlength=size).reshape(shape).astype(float)
-        totals = (sums.sum(-1), counts.sum(-1))
-        for k, pair in enumerate(pairs):
-            d = pair_difference(sums, counts, pair, totals)  # (n_items, c, 2)
-            out[k, s0 : s0 + c] = pearson_masked(d[:, :, 0], d[:, :, 1])
-    return out
-
-
 # ----- tests of one prediction -------------------------------------------------------------------
 def correlation_tests(
     pred: np.ndarray, d: np.ndarray, *, n_boot: int, n_perm: int, seed: int, level: float = 0.95
 ) -> dict[str, np.ndarray]:
-    """r, bootstrap interval and permutation p per column of (n, k) arrays (NaN rows left out per column).
+    """r, item-bootstrap interval and permutation p per column of (n, k) arrays (NaN rows left out per column).
 
     ``n_perm`` 0 skips the permutation test (p is NaN).
     """
-    pred = np.asarray(pred, dtype=float)
-    d = np.asarray(d, dtype=float)
-    pred, d = (a[:, None] if a.ndim == 1 else a for a in (pred, d))
-    pred, d = np.broadcast_arrays(pred, d)
+    pred, d = _columns(pred, d)
     k = pred.shape[1]
-    r = pearson_masked(pred, d)
-    lo, hi, p = np.full(k, np.nan), np.full(k, np.nan), np.full(k, np.nan)
+    lo, hi = np.full(k, np.nan), np.full(k, np.nan)
     col_chunk = max(1, min(CHUNK_ENTRIES // max(n_boot * 6, 1), 4 * CHUNK_ENTRIES // max(pred.shape[0] * 6, 1)))
     for c0 in range(0, k, col_chunk):
         sl = slice(c0, min(k, c0 + col_chunk))
-        reps = bootstrap_pearson(pred[:, sl], d[:, sl], n_boot, seed)
-        lo[sl], hi[sl] = percentile_intervals(reps, level)
+        lo[sl], hi[sl] = percentile_intervals(bootstrap_pearson(pred[:, sl], d[:, sl], n_boot, seed), level)
+    out = permutation_tests(pred, d, n_perm=n_perm, seed=seed)
+    return {"r": out["r"], "ci_low": lo, "ci_high": hi, "p_value": out["p_value"], "n": out["n"]}
+
+
+def _columns(pred: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Both as float (n, k) arrays of the same shape."""
+    pred, d = (np.asarray(a, dtype=float) for a in (pred, d))
+    pred, d = (a[:, None] if a.ndim == 1 else a for a in (pred, d))
+    return tuple(np.broadcast_arrays(pred, d))  # type: ignore[return-value]
+
+
+def permutation_tests(pred: np.ndarray, d: np.ndarray, *, n_perm: int, seed: int) -> dict[str, np.ndarray]:
+    """r, two-sided permutation p (items of the prediction permuted) and n per column; p NaN with ``n_perm`` 0."""
+    pred, d = _columns(pred, d)
+    k = pred.shape[1]
+    r, p = pearson_masked(pred, d), np.full(k, np.nan)
     valid = np.isfinite(pred) & np.isfinite(d)
     if n_perm >= 1 and k:
         # Columns defined on the same items share one set of permutations.
@@ -199,7 +215,7 @@ def correlation_tests(
             cols = np.flatnonzero(which.ravel() == u)
             if m.sum() >= 3:
                 p[cols] = pearson_permutation_p(pred[m][:, cols], d[m][:, cols], n_perm, seed)
-    return {"r": r, "ci_low": lo, "ci_high": hi, "p_value": np.where(np.isfinite(r), p, np.nan), "n": valid.sum(0)}
+    return {"r": r, "p_value": np.where(np.isfinite(r), p, np.nan), "n": valid.sum(0)}
 
 
 def sign_agreement(pred: np.ndarray, d: np.ndarray, center: float = 0.0) -> dict[str, float]:
@@ -219,7 +235,7 @@ def sign_agreement(pred: np.ndarray, d: np.ndarray, center: float = 0.0) -> dict
 # ----- results -----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Prediction:
-    """How well one predictor tracks one pair's observed differences."""
+    """How well one predictor tracks one pair's observed differences (the fields are documented in ``NOTES``)."""
 
     predictor: str
     kind: str
@@ -235,6 +251,19 @@ class Prediction:
     n_clear_positive: int
     n_clear_negative: int
     center: float
+    r_over_ceiling_ci_low: float = np.nan
+    r_over_ceiling_ci_high: float = np.nan
+    r_over_ceiling_undefined_share: float = np.nan
+    p_boot: float = np.nan
+    p_adjusted_holm: float = np.nan
+    p_adjusted_bh: float = np.nan
+    p_boot_holm: float = np.nan
+    p_boot_bh: float = np.nan
+    accuracy_chance_low: float = np.nan
+    accuracy_chance_high: float = np.nan
+    auc_chance_low: float = np.nan
+    auc_chance_high: float = np.nan
+    generalises_to: str = RESAMPLE_SCHEMES["crossed"]
 
     def to_dict(self) -> dict[str, object]:
         return dict(self.__dict__)
@@ -242,7 +271,7 @@ class Prediction:
 
 @dataclass(frozen=True)
 class PairResult:
-    """One comparison: observed differences, their reliability and ceiling, and the predictions."""
+    """One comparison: observed differences, their reliability and ceiling with intervals, and the predictions."""
 
     a: str
     b: str
@@ -261,19 +290,51 @@ class PairResult:
     difference: np.ndarray = field(repr=False)
     predictions: list[Prediction] = field(default_factory=list)
     predicted: dict[tuple[str, str], np.ndarray] = field(default_factory=dict, repr=False)
+    reliability_ci_low: float = np.nan
+    reliability_ci_high: float = np.nan
+    noise_ceiling_ci_low: float = np.nan
+    noise_ceiling_ci_high: float = np.nan
+    noise_ceiling_undefined_share: float = np.nan
+    generalises_to: str = RESAMPLE_SCHEMES["crossed"]
 
     def summary(self) -> dict[str, object]:
         keys = ("a", "b", "comparison", "n_raters_a", "n_raters_b", "n_items", "mean_difference", "sd_difference",
-                "mean_abs_difference", "split_half_r", "reliability", "noise_ceiling", "threshold", "n_clear")
+                "mean_abs_difference", "split_half_r", "reliability", "noise_ceiling", "threshold", "n_clear",
+                "reliability_ci_low", "reliability_ci_high", "noise_ceiling_ci_low", "noise_ceiling_ci_high",
+                "noise_ceiling_undefined_share", "generalises_to")
         return {k: getattr(self, k) for k in keys}
+
+
+#: What the keys of results.json "rq3" mean (also the report's notes).
+NOTES = [
+    "reliability: of d = mean_A - mean_B per item, 1 - mean_i(s2_A / n_A,i + s2_B / n_B,i) / var_i(d_i), with s2 a "
+    "side's within-item variance of rater-centred ratings: RQ2's variance-component reliability of a group mean "
+    "(Cronbach's alpha with complete data) extended to a difference (issue 11; RQ3 used random split halves "
+    "before). split_half_r is the correlation between two half-size panels it implies, rel / (2 - rel). "
+    "noise_ceiling = sqrt(reliability), the highest r any predictor can reach with this d.",
+    "Intervals (resample 'crossed', the default): items and each side's raters are samples, so they generalise to "
+    "the groups' populations of raters: the item bootstrap (one set of draws for every pair and predictor, paired) "
+    "plus each side's rater part, the infinitesimal jackknife over its raters cross-fitted on random item halves "
+    "(n_splits of them), as in RQ2. Resample 'items': the item bootstrap alone, conditional on these raters "
+    "(generalises_to says which). Per pair: reliability_ci_low/high, noise_ceiling_ci_low/high; per prediction: "
+    "ci_low/high (of r), r_over_ceiling_ci_low/high; all percentile intervals at level.",
+    "noise_ceiling_undefined_share / r_over_ceiling_undefined_share: the share of replicates whose reliability is "
+    "<= 0 (no ceiling); with more than half undefined (or fewer than 20 defined) no interval is given, with a warning.",
+    "p_value: permutation test of r = 0 (items of the prediction permuted; conditional on these raters). p_boot: "
+    "two-sided bootstrap p of r = 0 from the (crossed) replicates, at least 2 / (B + 1). _holm and _bh adjust each "
+    "over every pair and predictor together (p_adjusted_holm / p_adjusted_bh adjust p_value).",
+    "accuracy / auc: of the prediction's sign for the sign of d on the clear items; accuracy_chance_low/high and "
+    "auc_chance_low/high: the central 95% (level) of each with the signs of d permuted among those items (counts "
+    "of positive and negative kept), what an unrelated prediction scores there.",
+]
 
 
 @dataclass(frozen=True, repr=False)
 class DisagreementResult(ResultDisplay):
-    """Everything RQ3 computes; ``to_dict`` gives the "rq3" section of results.json.
+    """Everything RQ3 computes; ``to_dict`` gives the "rq3" section of results.json (keys in ``NOTES``).
 
-    Intervals at other levels regenerate the item bootstrap from (seed, items, n_boot), which
-    gives the very replicates the analysis drew (``confidence_interval``).
+    ``replicates`` keeps the paired replicates (n_boot, predictions) of r and (n_boot, pairs) of the
+    reliability, so ``confidence_interval`` gives any level from the very replicates of the analysis.
     """
 
     by: tuple[str, ...]
@@ -282,6 +343,7 @@ class DisagreementResult(ResultDisplay):
     pairs: list[PairResult]
     settings: dict[str, object]
     notes: list[str] = field(default_factory=list)
+    replicates: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     def to_dict(self) -> dict[str, object]:
         return jsonable(
@@ -318,20 +380,13 @@ class DisagreementResult(ResultDisplay):
         return pd.DataFrame(rows, columns=["a", "b", "comparison", "noise_ceiling", *Prediction.__dataclass_fields__])
 
     def confidence_interval(self, level: float = 0.95) -> pd.DataFrame:
-        """r of every prediction with its percentile interval at ``level`` (replicates regenerated, not the analysis)."""
+        """r of every prediction with its percentile interval at ``level``, from the analysis's own replicates."""
         level = check_level(level)
-        keys, xs, ds = [], [], []
-        for p in self.pairs:
-            for q in p.predictions:
-                keys.append({"a": p.a, "b": p.b, "kind": q.kind, "predictor": q.predictor, "r": q.r})
-                xs.append(np.where(np.isfinite(p.difference), p.predicted[(q.kind, q.predictor)], np.nan))
-                ds.append(p.difference)
+        keys = [{"a": p.a, "b": p.b, "kind": q.kind, "predictor": q.predictor, "r": q.r} for p in self.pairs for q in p.predictions]
         frame = pd.DataFrame(keys, columns=["a", "b", "kind", "predictor", "r"])
         if not keys:
             return frame.assign(low=[], high=[], level=level)
-        n_boot, seed = int(self.settings["n_boot"]), int(self.settings["seed"])  # type: ignore[call-overload]
-        reps = bootstrap_pearson(np.column_stack(xs), np.column_stack(ds), n_boot, seed)
-        low, high = percentile_intervals(reps, level)
+        low, high = intervals(self.replicates["r"], level)
         return frame.assign(low=low, high=high, level=level)
 
     def summary(self) -> list[str]:
@@ -339,23 +394,36 @@ class DisagreementResult(ResultDisplay):
         return rq3_lines(self.to_dict())
 
 
+def _interval(row: Mapping[str, Any], key: str) -> str:
+    """'[low, high]' of ``key``'s interval in a results row, or '[no interval]'."""
+    low, high = row.get(f"{key}_ci_low"), row.get(f"{key}_ci_high")
+    if low is None or high is None:
+        return "[no interval]"
+    return f"[{fmt(low)}, {fmt(high)}]"
+
+
 def rq3_lines(rq3: dict[str, Any]) -> list[str]:
     """Human-readable lines for the "rq3" section of results.json."""
     s = rq3["settings"]
+    scope = s.get("generalises_to", RESAMPLE_SCHEMES["items"])
     lines = [
         f"RQ3 (groups by {', '.join(rq3['by'])}; {s['n_boot']} bootstrap replicates, {s['n_perm']} permutations, "
-        f"{s['n_splits']} split halves, seed {s['seed']}; clear disagreement: {s['threshold_rule']})"
+        f"seed {s['seed']}; intervals generalise to {scope}; clear disagreement: {s['threshold_rule']})"
     ]
     for p in rq3["pairs"]:
         lines.append(
             f"  {p['a']} - {p['b']}: mean d {fmt(p['mean_difference'])}, sd {fmt(p['sd_difference'])}, "
-            f"reliability {fmt(p['reliability'])}, ceiling {fmt(p['noise_ceiling'])} ({p['n_items']} items)"
+            f"reliability {fmt(p['reliability'])} {_interval(p, 'reliability')}, "
+            f"ceiling {fmt(p['noise_ceiling'])} {_interval(p, 'noise_ceiling')} ({p['n_items']} items)"
         )
         for q in p["predictions"]:
             lines.append(
                 f"    {q['kind']} {q['predictor']}: r {fmt(q['r'])} [{fmt(q['ci_low'])}, {fmt(q['ci_high'])}], "
-                f"p {fmt(q['p_value'])}, r/ceiling {fmt(q['r_over_ceiling'])}; on {q['n_clear']} clear items "
-                f"accuracy {fmt(q['accuracy'])}, AUC {fmt(q['auc'])}"
+                f"p {fmt(q['p_value'])} (Holm {fmt(q.get('p_adjusted_holm'))}), bootstrap p {fmt(q.get('p_boot'))} "
+                f"(Holm {fmt(q.get('p_boot_holm'))}), r/ceiling {fmt(q['r_over_ceiling'])} "
+                f"{_interval(q, 'r_over_ceiling')}; on {q['n_clear']} clear items accuracy {fmt(q['accuracy'])} "
+                f"(chance {fmt(q.get('accuracy_chance_low'))}-{fmt(q.get('accuracy_chance_high'))}), AUC {fmt(q['auc'])} "
+                f"(chance {fmt(q.get('auc_chance_low'))}-{fmt(q.get('auc_chance_high'))})"
             )
     return lines
 
@@ -410,18 +478,24 @@ def _persona_prediction(per_label: dict[str, np.ndarray], groups: Grouping, pair
 
 @dataclass(frozen=True)
 class DisagreementConfig:
-    """RQ3's settings: which pairs, the grouping rules, resampling and the "clear difference" threshold."""
+    """RQ3's settings: which pairs, the grouping rules, resampling and the "clear difference" threshold.
+
+    ``n_splits``: random item halves of the cross-fitted rater part (RQ2's meaning; the reliability no
+    longer uses random splits).
+    """
 
     pairs: str | Sequence[tuple[str, str]] = "default"
     min_group_size: int = DEFAULT_MIN_GROUP_SIZE
     missing_attr: str = DEFAULT_MISSING
     n_boot: int = 1000
     n_perm: int = 1000
-    n_splits: int = 100
+    n_splits: int = 10
     seed: int = 0
     threshold: float | None = None
     threshold_quantile: float = 0.75
     level: float = 0.95
+    #: "crossed": items and each side's raters are samples (as RQ2); "items": items only, conditional on these raters
+    resample: str = "crossed"
 
     def but(self, **changes: Any) -> DisagreementConfig:
         """A copy with some settings changed; an unknown name is a one-line error."""
@@ -435,6 +509,8 @@ class DisagreementConfig:
             raise InputError(f"threshold quantile must be between 0 and 1, got {self.threshold_quantile}")
         if self.threshold is not None and self.threshold < 0:
             raise InputError(f"threshold is a minimum |difference| and must be >= 0, got {self.threshold}")
+        if self.resample not in RESAMPLE_SCHEMES:
+            raise InputError(f"resample must be one of {', '.join(RESAMPLE_SCHEMES)}, got {self.resample!r}")
 
 
 #: one prediction to test: (pair position, "persona" or "baseline", predictor name, predicted d, clear-item mask)
@@ -469,11 +545,16 @@ def analyze_disagreement(
     shape = data.n_items * groups.n_groups
     sums = np.bincount(item * groups.n_groups + g, weights=val, minlength=shape).reshape(data.n_items, -1)
     counts = np.bincount(item * groups.n_groups + g, minlength=shape).reshape(data.n_items, -1).astype(float)
-    split_r = split_half_correlations(data, groups, chosen, split_halves(groups.code, cfg.n_splits, np.random.default_rng(cfg.seed)))
-    pair_results = [_observed_pair(pair, sums, counts, split_r[k], groups, cfg) for k, pair in enumerate(chosen)]
+    sides = pair_sides(data, groups, [(pair.a, pair.b) for pair in chosen])
+    designs = pair_designs(sides)
+    reliability = point_reliability(designs)
+    pair_results = [_observed_pair(pair, sums, counts, float(reliability[k]), groups, cfg) for k, pair in enumerate(chosen)]
     columns = _prediction_columns(pair_results, chosen, personas, baselines, groups)
-    pair_results = _test_predictions(pair_results, columns, cfg)
-    return DisagreementResult(groups.by, groups, data.item_ids, pair_results, _run_settings(groups, cfg))
+    reps = _replicates(pair_results, columns, sides, designs, RaterDraws(cfg.n_boot, cfg.n_splits, cfg.seed, data.n_raters), cfg)
+    pair_results = _pair_intervals(pair_results, reps, cfg)
+    pair_results = _test_predictions(pair_results, columns, reps, cfg)
+    return DisagreementResult(groups.by, groups, data.item_ids, pair_results, _run_settings(groups, cfg), list(NOTES),
+                              {"r": reps.r, "reliability": reps.reliability})
 
 
 def _known_personas(personas: dict[str, dict[str, np.ndarray]], groups: Grouping) -> dict[str, dict[str, np.ndarray]]:
@@ -496,6 +577,8 @@ def _run_settings(groups: Grouping, cfg: DisagreementConfig) -> dict[str, object
         "n_splits": cfg.n_splits,
         "seed": cfg.seed,
         "level": cfg.level,
+        "resample": cfg.resample,
+        "generalises_to": RESAMPLE_SCHEMES[cfg.resample],
         "threshold": cfg.threshold,
         "threshold_rule": f"|d| >= {cfg.threshold:g}" if cfg.threshold is not None else f"|d| >= its {cfg.threshold_quantile:g} quantile per pair",
         "min_group_size": groups.min_group_size,
@@ -504,8 +587,8 @@ def _run_settings(groups: Grouping, cfg: DisagreementConfig) -> dict[str, object
     }
 
 
-def _observed_pair(pair: Pair, sums: np.ndarray, counts: np.ndarray, split_r: np.ndarray, groups: Grouping, cfg: DisagreementConfig) -> PairResult:
-    """One pair's observed differences d per item, their split-half reliability, noise ceiling and clear items."""
+def _observed_pair(pair: Pair, sums: np.ndarray, counts: np.ndarray, reliability: float, groups: Grouping, cfg: DisagreementConfig) -> PairResult:
+    """One pair's observed differences d per item, their reliability, noise ceiling and clear items."""
     a_label = groups.labels[pair.a]
     b_label = REST if pair.b < 0 else groups.labels[pair.b]
     n_a = int(groups.sizes[pair.a])
@@ -514,8 +597,7 @@ def _observed_pair(pair: Pair, sums: np.ndarray, counts: np.ndarray, split_r: np
     finite = np.isfinite(d)
     if (~finite).any():
         warn(f"RQ3 {a_label} vs {b_label}: {int((~finite).sum())} item(s) lack a rating from one of the groups and are left out")
-    r_split = float(np.nanmean(split_r)) if np.isfinite(split_r).any() else np.nan
-    reliability = float(spearman_brown(r_split))
+    r_split = reliability / (2 - reliability) if reliability < 1 else np.nan  # the half-panel r that reliability implies
     ceiling = float(np.sqrt(reliability)) if reliability > 0 else np.nan
     if np.isfinite(reliability) and reliability <= 0:
         warn(f"RQ3 {a_label} vs {b_label}: reliability {reliability:.3f} <= 0; the difference is noise and the ceiling is undefined")
@@ -529,7 +611,7 @@ def _observed_pair(pair: Pair, sums: np.ndarray, counts: np.ndarray, split_r: np
         float(dv.mean()) if len(dv) else np.nan,
         float(dv.std(ddof=1)) if len(dv) > 1 else np.nan,
         float(np.abs(dv).mean()) if len(dv) else np.nan,
-        r_split, reliability, ceiling, float(t), int(clear.sum()), d,
+        r_split, reliability, ceiling, float(t), int(clear.sum()), d, generalises_to=RESAMPLE_SCHEMES[cfg.resample],
     )  # fmt: skip
 
 
@@ -557,25 +639,75 @@ def _prediction_columns(
     return [c for c in columns if np.isfinite(pair_results[c[0]].difference).sum() >= 3]
 
 
-def _test_predictions(pair_results: list[PairResult], columns: list[_Column], cfg: DisagreementConfig) -> list[PairResult]:
-    """All predictions of all pairs at once: shared bootstrap replicates and, on the same items, shared permutations."""
+def _replicates(pair_results: list[PairResult], columns: list[_Column], sides: list[Any], designs: np.ndarray,
+                draws: RaterDraws, cfg: DisagreementConfig) -> Replicates:  # fmt: skip
+    """Paired replicates of every prediction's r and every pair's reliability (crossed unless resample="items")."""
+    n_items = designs.shape[0]
+    x, dm = _column_arrays(pair_results, columns, n_items)
+    reps = item_replicates(x, dm, designs, cfg.n_boot, cfg.seed)
+    if cfg.resample == "crossed":
+        pair_of_column = np.array([j for j, *_ in columns], dtype=np.int64)
+        rel = np.array([p.reliability for p in pair_results])
+        add_rater_parts(reps, (pearson_masked(x, dm), rel), x, pair_of_column, sides, draws)
+    return reps
+
+
+def _column_arrays(pair_results: list[PairResult], columns: list[_Column], n_items: int) -> tuple[np.ndarray, np.ndarray]:
+    """(items, columns) predictions (NaN where d is undefined) and the matching d."""
+    if not columns:
+        return np.zeros((n_items, 0)), np.zeros((n_items, 0))
+    x = np.column_stack([np.where(np.isfinite(pair_results[j].difference), vec, np.nan) for j, _, _, vec, _ in columns])
+    return x, np.column_stack([pair_results[j].difference for j, *_ in columns])
+
+
+def _pair_intervals(pair_results: list[PairResult], reps: Replicates, cfg: DisagreementConfig) -> list[PairResult]:
+    """Each pair with the intervals of its reliability and noise ceiling, and the share of replicates without a ceiling."""
+    rel_lo, rel_hi = intervals(reps.reliability, cfg.level)
+    ceiling = reps.ceiling()
+    c_lo, c_hi = intervals(ceiling, cfg.level)
+    missing = undefined_share(ceiling)
+    ok = usable(ceiling)
+    out = []
+    for j, p in enumerate(pair_results):
+        if not ok[j] and np.isfinite(p.noise_ceiling):
+            warn(f"RQ3 {p.a} vs {p.b}: the reliability is <= 0 in {missing[j]:.0%} of the replicates; the noise ceiling "
+                 "and r/ceiling get no interval")
+        out.append(replace(p, reliability_ci_low=float(rel_lo[j]), reliability_ci_high=float(rel_hi[j]),
+                           noise_ceiling_ci_low=float(c_lo[j]), noise_ceiling_ci_high=float(c_hi[j]),
+                           noise_ceiling_undefined_share=float(missing[j])))  # fmt: skip
+    return out
+
+
+def _test_predictions(pair_results: list[PairResult], columns: list[_Column], reps: Replicates, cfg: DisagreementConfig) -> list[PairResult]:
+    """All predictions of all pairs at once: intervals from the shared replicates, shared permutations, adjusted p."""
     predictions: list[list[Prediction]] = [[] for _ in pair_results]
     predicted: list[dict[tuple[str, str], np.ndarray]] = [{} for _ in pair_results]
     if columns:
-        x = np.column_stack([np.where(np.isfinite(pair_results[j].difference), vec, np.nan) for j, _, _, vec, _ in columns])
-        dm = np.column_stack([pair_results[j].difference for j, *_ in columns])
-        tests = correlation_tests(x, dm, n_boot=cfg.n_boot, n_perm=cfg.n_perm, seed=cfg.seed, level=cfg.level)
+        x, dm = _column_arrays(pair_results, columns, len(pair_results[0].difference))
+        tests = permutation_tests(x, dm, n_perm=cfg.n_perm, seed=cfg.seed)
+        lo, hi = intervals(reps.r, cfg.level)
+        pair_of_column = np.array([j for j, *_ in columns], dtype=np.int64)
+        ratio = reps.r_over_ceiling(pair_of_column)
+        ratio_lo, ratio_hi = intervals(ratio, cfg.level)
+        ratio_missing = undefined_share(ratio)
+        p_boot = bootstrap_p(reps.r)
+        adjusted = {"p_adjusted_holm": holm(tests["p_value"]), "p_adjusted_bh": benjamini_hochberg(tests["p_value"]),
+                    "p_boot_holm": holm(p_boot), "p_boot_bh": benjamini_hochberg(p_boot)}  # fmt: skip
         for c, (j, kind, name, vec, clear) in enumerate(columns):
             pr = pair_results[j]
             valid = np.isfinite(x[:, c])
             center = 0.0 if kind == "persona" else float(x[valid, c].mean()) if valid.any() else np.nan
             sa = sign_agreement(vec[clear], pr.difference[clear], center)
+            chance = chance_intervals(vec[clear], pr.difference[clear], center, cfg.n_perm, cfg.seed, cfg.level)
             r = float(tests["r"][c])
             predictions[j].append(
                 Prediction(
-                    name, kind, r, float(tests["ci_low"][c]), float(tests["ci_high"][c]), float(tests["p_value"][c]),
+                    name, kind, r, float(lo[c]), float(hi[c]), float(tests["p_value"][c]),
                     r / pr.noise_ceiling if np.isfinite(pr.noise_ceiling) else np.nan, int(tests["n"][c]),
                     sa["accuracy"], sa["auc"], sa["n_positive"] + sa["n_negative"], sa["n_positive"], sa["n_negative"], center,
+                    float(ratio_lo[c]), float(ratio_hi[c]), float(ratio_missing[c]), float(p_boot[c]),
+                    *(float(adjusted[k][c]) for k in ("p_adjusted_holm", "p_adjusted_bh", "p_boot_holm", "p_boot_bh")),
+                    *chance, RESAMPLE_SCHEMES[cfg.resample],
                 )
             )  # fmt: skip
             predicted[j][(kind, name)] = vec

@@ -118,7 +118,7 @@ def _scales(settings: Settings) -> dict[str, list[float]] | None:
 @click.option("--threshold", metavar="D", help="clear disagreement: |d| at or above this (default: top quartile)")
 @click.option("--threshold-quantile", metavar="Q", help="quantile of |d| used when --threshold is not given (default 0.75)")
 @click.option("--permutations", metavar="N", help="permutations (0: no p-value; default 1000)")
-@click.option("--splits", metavar="N", help="random split halves for reliability (default 100)")
+@click.option("--splits", metavar="N", help="random item halves of the crossed rater part (default 10)")
 @click.option("--out", required=True, metavar="DIR", help="output folder")
 def disagreement(config_path: str | None, groups: tuple[tuple[str, str], ...], out: str, **options: Any) -> None:
     """RQ3: do groups disagree, how reliably, and can a machine rater (persona or plain) predict it?"""

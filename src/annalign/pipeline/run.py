@@ -183,6 +183,7 @@ def disagreement_config(settings: Settings, pairs: list[tuple[str, str]] | None 
         pairs=pairs or settings.pairs, min_group_size=settings.min_group_size, missing_attr=settings.missing_attr,
         n_boot=settings.bootstrap, n_perm=settings.permutations, n_splits=settings.splits, seed=settings.seed,
         threshold=settings.threshold, threshold_quantile=settings.threshold_quantile, level=settings.level,
+        resample=settings.resample,
     )  # fmt: skip
 
 

@@ -342,3 +342,191 @@ def sampling_variance(replicates: np.ndarray, r: np.ndarray) -> float:
     if not whole.any():
         return float("nan")
     return float(np.var(errors[whole], axis=1, ddof=1).mean())
+
+
+# ----- the difference of two groups' means (RQ3) ---------------------------------------------------
+#: The resampling schemes of group-level intervals and tests (RQ2 and RQ3), and what each generalises to.
+RESAMPLE_SCHEMES = {"crossed": "items and raters", "items": "items (conditional on these raters)"}
+
+#: Columns of ``contrast_design``: has d, d, d^2, then per side two raters, two x within, error share.
+CONTRAST_COLUMNS = 9
+
+
+def contrast_design(a: ItemTerms, b: ItemTerms) -> np.ndarray:
+    """Items x 9 columns whose item-weighted sums give the reliability of d = mean_A - mean_B (one weight variant).
+
+    The same item terms as a group's reliability (``reliability_design``): each side's within-item
+    variance over all its items, its error share D_i / n_i^2 on the items where d is defined.
+    """
+    has = a.has[:, 0] * b.has[:, 0]
+    d = has * (a.mean[:, 0] - b.mean[:, 0])
+    columns = [has, d, d * d]
+    for t in (a, b):
+        columns += [t.two_raters[:, 0], t.two_raters[:, 0] * t.within[:, 0], has * t.error_share[:, 0]]
+    return np.column_stack(columns)
+
+
+def contrast_reliability_from_sums(sums: np.ndarray) -> np.ndarray:
+    """Reliability of d per row of item-weighted sums (..., 9) of ``contrast_design``; NaN where undefined.
+
+    rel = 1 - (s2_A mean_i(D_A,i / n_A,i^2) + s2_B mean_i(D_B,i / n_B,i^2)) / var_i(d_i): the group
+    reliability of ``reliability_from_sums`` with the noise of both means (with one weight per rater,
+    noise var of d_i = s2_A / n_A,i + s2_B / n_B,i). A side that is a constant (no noise, mean 0)
+    gives exactly the other side's group reliability.
+    """
+    s = np.asarray(sums, dtype=float)
+    w, sd, sdd = s[..., 0], s[..., 1], s[..., 2]
+    ok = w > 0
+    noise = np.zeros(np.shape(w))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = sd / w
+        var = sdd / w - mean * mean
+        for j in (3, 6):
+            two, within, share = s[..., j], s[..., j + 1], s[..., j + 2]
+            ok = ok & (two > 0)
+            noise = noise + np.where(two > 0, within / np.where(two > 0, two, 1.0), 0.0) * (share / w)
+        rel = 1.0 - noise / var
+    return np.where(ok & (var > 0), rel, np.nan)
+
+
+def _contrast_columns(design: np.ndarray, x: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """Items x (9 + 6 m): the contrast design, then per predictor n, sum x, sum d, sum x^2, sum d^2, sum x d."""
+    d = design[:, 1:2]
+    xv = x * valid
+    return np.concatenate([design, valid, xv, valid * d, xv * x, valid * d * d, xv * d], axis=1)
+
+
+def contrast_stats_from_sums(sums: np.ndarray, m: int) -> np.ndarray:
+    """(..., m + 1): r of each predictor with d, then the reliability of d, from sums of ``_contrast_columns``."""
+    rel = contrast_reliability_from_sums(sums[..., :CONTRAST_COLUMNS])
+    part = [sums[..., CONTRAST_COLUMNS + j * m : CONTRAST_COLUMNS + (j + 1) * m] for j in range(6)]
+    n, sx, sy, sxx, syy, sxy = part
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = (sxy - sx * sy / n) / np.sqrt((sxx - sx * sx / n) * (syy - sy * sy / n))
+    return np.concatenate([r, rel[..., None]], axis=-1)
+
+
+#: Cells (columns x items x raters, 16 MB) up to which the per-rater sums of ``contrast_gradients`` use a dense array.
+DENSE_PER_RATER = 2_000_000
+
+
+def _per_rater(rater: np.ndarray, item: np.ndarray, change: np.ndarray, k: int, u: np.ndarray) -> np.ndarray:
+    """(rows of u, raters, columns): per rater, the item-weighted sum of its ratings' changes.
+
+    Dense (columns x items x raters, one batched product) for DICES-sized blocks, else one sparse
+    raters x items product per column.
+    """
+    n_items, n_cols = u.shape[1], change.shape[1]
+    if n_items * k * n_cols <= DENSE_PER_RATER:
+        cells = np.zeros((n_cols, n_items, k))
+        cells[:, item, rater] = change.T
+        return np.matmul(u[None, :, :], cells).transpose(1, 2, 0)
+    order = np.lexsort((item, rater))
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(rater, minlength=k))])
+    out = np.empty((u.shape[0], k, n_cols))
+    ut = np.ascontiguousarray(u.T)
+    for c in range(n_cols):
+        matrix = sparse.csr_matrix((change[order, c], item[order], indptr), shape=(k, n_items))
+        out[:, :, c] = np.asarray(matrix @ ut).T
+    return out
+
+
+def _rating_derivatives(sums: tuple[np.ndarray, ...], item: np.ndarray, value: np.ndarray, centred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per rating, d/d(its rater's weight) at weight 1 of its item's group mean and of two raters x within-item variance.
+
+    With unit weights the within-item variance is (n q - s^2) / (n^2 - n) over the item's n raters
+    (q, s: sums of squares and sum of rater-centred ratings); a weight w_j adds w_j to n, w_j c and
+    w_j c^2 to s and q, and w_j^2 to the sum of squared weights (so n^2 - D moves by 2n - 2).
+    """
+    n, total, sc, qc = (v[item] for v in sums)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        d_mean = (value - total / n) / n
+        two = n >= 2 - 1e-9
+        num, den = n * qc - sc * sc, np.where(two, n * n - n, 1.0)
+        d_num, d_den = qc + n * centred * centred - 2 * sc * centred, 2 * n - 2
+        d_within = np.where(two, (d_num * den - num * d_den) / (den * den), 0.0)
+    return d_mean, d_within
+
+
+def _sums_jacobian(base: np.ndarray, columns: np.ndarray, m: int) -> np.ndarray:
+    """(rows, columns, m + 1): d statistic / d sum for the given columns of the sums, by central differences."""
+    q = len(columns)
+    h = 1e-6 * np.maximum(np.abs(base[:, columns]), 1.0)  # rows x q
+    bump = np.zeros((q, base.shape[0], base.shape[1]))
+    bump[np.arange(q), :, columns] = h.T
+    with np.errstate(invalid="ignore", over="ignore"):
+        up, down = contrast_stats_from_sums(base[None] + bump, m), contrast_stats_from_sums(base[None] - bump, m)
+        return ((up - down) / (2 * h.T[:, :, None])).transpose(1, 0, 2)
+
+
+def contrast_gradients(a: RaterBlock, b: RaterBlock, x: np.ndarray, xvalid: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """d statistic / d weight of each rater of A, then of B: (rows of u, k_A + k_B, m + 1).
+
+    Statistics: Pearson r of each predictor column of x (items x m, NaN replaced by 0, ``xvalid``
+    its mask) with d = mean_A - mean_B on the items where both are defined, then the reliability
+    of d (``contrast_reliability_from_sums``). As in ``rater_gradients``, a rater's weight moves only
+    the items it rated (each rating's derivative of its item's terms, ``_rating_derivatives``), so
+    the work is in proportion to the ratings; the chain rule then goes through the item-weighted sums.
+    """
+    u, m = np.atleast_2d(u), x.shape[1]
+    terms = [item_terms(block, np.ones((1, block.n_raters))) for block in (a, b)]
+    design = contrast_design(*terms)
+    has, d = design[:, 0], design[:, 1]
+    valid = xvalid * has[:, None]
+    base = u @ _contrast_columns(design, x, valid)  # rows x columns
+    c0, mach = CONTRAST_COLUMNS, np.arange(m)
+    out = []
+    for side, (block, sign) in enumerate(((a, 1.0), (b, -1.0))):
+        # the sums a rating's weight moves: d, d^2, its side's two x within, and per predictor sum d, sum d^2, sum x d
+        # (the count of items with two raters and the error share D / n^2 do not move at weight 1)
+        moving = np.concatenate([[1, 2, 4 + 3 * side], c0 + 2 * m + mach, c0 + 4 * m + mach, c0 + 5 * m + mach])
+        item, rater, value, centred = _ratings_of(block)
+        v, at = valid[item], has[item]
+        d_mean, d_within = _rating_derivatives(_item_sums(block), item, value, centred)
+        dd = sign * d_mean * at
+        dsq = 2 * d[item] * dd
+        change = np.column_stack([dd, dsq, d_within, v * dd[:, None], v * dsq[:, None], v * x[item] * dd[:, None]])
+        moved = _per_rater(rater, item, change, block.n_raters, u)  # rows x raters x moving sums
+        out.append(np.einsum("rkq,rqs->rks", moved, _sums_jacobian(base, moving, m)))
+    return np.concatenate(out, axis=1)
+
+
+def contrast_crossfit(
+    a: RaterBlock, b: RaterBlock, x: np.ndarray, xvalid: np.ndarray, n_splits: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(full-data gradients (k_A + k_B, m + 1), cross-fitted rater variance (2, m + 1), jackknife variance (2, m + 1)).
+
+    ``crossfit_rater_variances`` for the statistics of a difference of two groups' means: one row
+    per side (A, B), so that ``pooled_signal_share`` pools the two sides as it pools RQ2's groups.
+    """
+    n_items = x.shape[0]
+    x = unit_scale(x)
+    halves = (np.argsort(rng.random((n_splits, n_items)), axis=1) < n_items // 2).astype(float)
+    grads = contrast_gradients(a, b, x, xvalid, np.vstack([np.ones(n_items), halves, 1.0 - halves]))
+    full, first, second = np.nan_to_num(grads[0]), grads[1 : n_splits + 1], grads[n_splits + 1 :]
+    clean, total = [], []
+    for sl, k in ((slice(0, a.n_raters), a.n_raters), (slice(a.n_raters, None), b.n_raters)):
+        if k < 2:
+            clean.append(np.zeros(full.shape[1]))
+            total.append(np.zeros(full.shape[1]))
+            continue
+        with np.errstate(invalid="ignore"):
+            c = np.nanmean(rater_variance(first[:, sl], second[:, sl]), axis=0)
+        clean.append(np.where(np.isfinite(c), c, 0.0))
+        total.append(rater_variance(full[sl]))
+    return full, np.stack(clean), np.stack(total)
+
+
+def on_reliability_scale(replicates: np.ndarray, delta: np.ndarray, point: np.ndarray) -> np.ndarray:
+    """Replicates of a reliability plus a perturbation ``delta`` given on its own scale, added on the -log(1 - rel)
+    scale (as delta / (1 - point)) and mapped back; where point or a replicate is >= 1, added as it is.
+
+    (1 - rel_hat) / (1 - rel) is close to an F variable for Cronbach's alpha (Feldt 1965,
+    Psychometrika 30(3)), so log(1 - rel) is the scale where its error is near symmetric: a
+    reliability of 0.7 can fall further below than rise above.
+    """
+    point = np.asarray(point, dtype=float)
+    inside = (point < 1)[None, ...] & (replicates < 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = -np.log1p(-np.where(inside, replicates, 0.0)) + delta / (1 - np.where(point < 1, point, 0.0))[None, ...]
+    return np.where(inside, -np.expm1(-z), replicates + delta)

@@ -1,8 +1,9 @@
 """Reliability of a mean over raters: random split halves, the Spearman-Brown step-up, disattenuation.
 
-One split-half routine serves RQ2 (reliability of a group's mean rating) and RQ3 (reliability of
-the difference between two groups' means): ``split_halves`` draws the halves, each analysis
-correlates its statistic between the halves, and ``spearman_brown`` steps the correlation up.
+Since issue 11 RQ2 (reliability of a group's mean rating) and RQ3 (of the difference between two
+groups' means) share the variance-component estimator of ``stats.crossed`` (Cronbach's alpha on
+complete data, the mean of all split-half coefficients) instead of random split halves;
+``split_halves`` and ``spearman_brown`` remain for callers and checks of that equivalence.
 """
 
 from __future__ import annotations

@@ -70,8 +70,13 @@ def plot_disagreement(result: Any, ax: Axes | None = None) -> Axes:
             ax.errorbar(r, y, xerr=err, fmt=marker(k), color=colour(k), capsize=2.5, markersize=5, label=f"{plain(names[key])}: r (95% CI)")
             values += [*r, *[q.ci_low for _, q in got], *[q.ci_high for _, q in got]]
         ceiling = np.array([p.noise_ceiling for p in rq3.pairs], dtype=float)
+        c_lo = np.array([p.noise_ceiling_ci_low for p in rq3.pairs], dtype=float)
+        c_hi = np.array([p.noise_ceiling_ci_high for p in rq3.pairs], dtype=float)
+        shown = np.isfinite(c_lo) & np.isfinite(c_hi)
+        if shown.any():
+            ax.hlines(np.flatnonzero(shown), c_lo[shown], c_hi[shown], color=GREY, linewidth=4, alpha=0.5, label="noise ceiling (95% CI)")
         ax.scatter(ceiling, np.arange(len(labels)), marker="|", s=220, color="black", linewidths=2, label="noise ceiling")
-        ax.set_xlim(*_limits([*values, *ceiling]))
+        ax.set_xlim(*_limits([*values, *ceiling, *c_lo[shown], *c_hi[shown]]))
         ax.axvline(0, color=GREY, linewidth=0.8)
         ax.set_yticks(np.arange(len(labels)), [plain(v) for v in labels])
         ax.set_ylim(len(labels) - 0.5, -0.5)
