@@ -105,3 +105,15 @@ def test_the_average_rater_replicates_of_large_data_match_the_exact_ones(dices35
     width = (exact["ci_high"] - exact["ci_low"]).to_numpy()
     for end in ("ci_low", "ci_high"):
         assert np.all(np.abs(approx[end].to_numpy() - exact[end].to_numpy()) < 0.05 * width)
+
+
+def test_the_python_api_gives_the_same_alpha_as_the_analysis(dices350) -> None:
+    import annalign
+
+    result = annalign.agreement(dices350, by="rater_gender", resampling=50)
+    assert isinstance(result, annalign.AgreementResult)
+    overall = result.humans[result.humans["scope"] == "all raters"].set_index("level")["alpha"]
+    assert overall["ordinal"] == pytest.approx(analyze_agreement(dices350, n_boot=50).humans.set_index("level")["alpha"]["ordinal"])
+    assert set(result.humans["group"]) >= {"Man", "Woman"}
+    with pytest.raises(annalign.InputError, match="level"):
+        annalign.agreement(dices350, level=2)

@@ -36,6 +36,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "alignment": ("annalign.api", "alignment"),
     "group_alignment": ("annalign.api", "group_alignment"),
     "disagreement": ("annalign.api", "disagreement"),
+    "agreement": ("annalign.api", "agreement"),
     "run": ("annalign.api", "run"),
     "annotate": ("annalign.engine", "annotate_ratings"),
     "analysis": ("annalign.analyses.registry", "analysis"),
@@ -60,6 +61,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "AltTestResult": ("annalign.analyses.alt_test", "AltTestResult"),
     "GroupResult": ("annalign.analyses.group_alignment", "GroupResult"),
     "DisagreementResult": ("annalign.analyses.group_disagreement", "DisagreementResult"),
+    "AgreementResult": ("annalign.analyses.agreement", "AgreementResult"),
     "RunResult": ("annalign.results", "RunResult"),
 }
 

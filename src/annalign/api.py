@@ -19,6 +19,7 @@ from annalign.errors import InputError
 if TYPE_CHECKING:
     import pandas as pd
 
+    from annalign.analyses.agreement import AgreementResult
     from annalign.analyses.alignment import RQ1Result
     from annalign.analyses.group_alignment import GroupResult
     from annalign.analyses.group_disagreement import DisagreementResult
@@ -339,6 +340,30 @@ def disagreement(
         n_splits=boot.n_splits or 10, seed=boot.seed, resample=boot.resample, threshold=opts.threshold, threshold_quantile=opts.threshold_quantile,
         level=_check("level", level, "level"), **_grouping_rules(analyze_disagreement, opts.grouping),
     )  # fmt: skip
+
+
+def agreement(
+    data: Annotations,
+    machines: MachineRatings | None = None,
+    by: str | Sequence[str] | None = None,
+    *,
+    level: float = 0.95,
+    resampling: Resampling | int | None = None,
+    seed: int | None = None,
+    grouping: GroupingOptions | None = None,
+) -> AgreementResult:
+    """Krippendorff's alpha of the humans (overall, and per group of ``by``) and each machine put in place of each human."""
+    from annalign.analyses.agreement import analyze_agreement
+    from annalign.core.grouping import make_groups
+
+    _require_annotations(data)
+    _require_machines(machines, optional=True)
+    boot = Resampling.of(resampling, seed)
+    rules = grouping if grouping is not None else GroupingOptions()
+    groups = None
+    if by is not None:
+        groups = make_groups(data.raters, _by(by), min_group_size=rules.min_group_size, missing_attr=rules.missing_attr)
+    return analyze_agreement(data, machines, groups=groups, n_boot=boot.n_boot, seed=boot.seed, level=_check("level", level, "level"))
 
 
 def _grouping_rules(function: Any, grouping: GroupingOptions | None) -> dict[str, Any]:
