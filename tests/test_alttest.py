@@ -106,3 +106,30 @@ def test_false_pass_rate_of_a_worse_machine_is_controlled():
         tests += res.n_raters_tested
     assert passes / n_sims <= 0.05
     assert rejections / tests <= 0.05
+
+
+def test_min_humans_leaves_out_items_with_fewer_ratings_as_if_they_were_not_there():
+    dense = random_sparse(21, n_items=120, n_raters=10, density=0.35, levels=3)
+    machine = np.nanmean(dense, axis=1) + np.random.default_rng(3).normal(0, 0.3, 120)
+    counts = np.isfinite(dense).sum(axis=1)
+    kept = counts >= 4
+    got = alt_test(make_annotations(dense), machine, min_humans=4, min_items=5, scoring="neg_rmse")
+    plain = alt_test(make_annotations(np.where(kept[:, None], dense, np.nan)), np.where(kept, machine, np.nan), min_items=5, scoring="neg_rmse")
+    assert (counts < 4).any() and (counts >= 4).any()
+    assert got.winning_rate == plain.winning_rate and got.rho == pytest.approx(plain.rho)
+    assert got.per_rater["n_items"].tolist() == plain.per_rater["n_items"].tolist()
+
+
+def test_alt_test_settings_reach_it_from_the_command_line_and_are_checked(capsys, tmp_path):
+    import json
+
+    from tests.clihelp import error_line, run_cli
+
+    args = ["analyze", "--dataset", "dices350", "--ratings", "tests/fixtures/dices350-judge-b.csv", "--bootstrap", "20", "--by", "rater_gender"]
+    code, _, err = run_cli(capsys, *args, "--alt-q", "0.2", "--alt-min-items", "40", "--alt-min-humans", "3", "--out", str(tmp_path / "o"))
+    assert code == 0, err
+    results = json.loads((tmp_path / "o" / "results.json").read_text())
+    alt = results["rq1"]["machines"]["dices350-judge-b"]["alt_test"]
+    assert alt["q"] == 0.2 and results["settings"]["alt_min_humans"] == 3 and results["settings"]["alt_min_items"] == 40
+    code, _, err = run_cli(capsys, *args, "--alt-q", "1.5", "--out", str(tmp_path / "p"))
+    assert code == 2 and "--alt-q" in error_line(err)

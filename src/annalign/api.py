@@ -81,12 +81,14 @@ class AltTestOptions:
     q: float = 0.05
     scoring: str = "auto"
     min_items: int = 30
+    min_humans: int = 2
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "epsilon", _check("alt_epsilon", self.epsilon, "AltTestOptions epsilon"))
-        object.__setattr__(self, "q", _check("level", self.q, "AltTestOptions q"))
+        object.__setattr__(self, "q", _check("alt_q", self.q, "AltTestOptions q"))
         _check("alt_scoring", self.scoring, "AltTestOptions scoring")
         _check("alt_min_items", self.min_items, "AltTestOptions min_items")
+        _check("alt_min_humans", self.min_humans, "AltTestOptions min_humans")
 
 
 @dataclass(frozen=True)
@@ -257,7 +259,7 @@ def alignment(
     alt = alt_test if alt_test is not None else AltTestOptions()
     return analyze_rq1(
         data, machines, method=_check("method", method, "method"), n_boot=boot.n_boot, seed=boot.seed,
-        level=_check("level", level, "level"), alt=AltTestConfig(alt.epsilon, alt.q, alt.scoring, alt.min_items),
+        level=_check("level", level, "level"), alt=AltTestConfig(alt.epsilon, alt.q, alt.scoring, alt.min_items, alt.min_humans),
     )  # fmt: skip
 
 

@@ -234,7 +234,7 @@ def rating_map(value: Any, text_: bool) -> Any:
 
 #: CLI option names that differ from "--" + the setting name with dashes.
 OPTION_NAMES = {"format": "--format", "ratings": "--ratings", "models": "--model", "templates": "--template", "groupings": "--by",
-                "rater_attrs": "--rater-attrs", "item_fields": "--item-fields"}
+                "rater_attrs": "--rater-attrs", "item_fields": "--item-fields", "analyses": "--analysis"}
 
 
 @dataclass
@@ -273,6 +273,8 @@ class Settings:
     alt_epsilon: float = 0.1
     alt_scoring: str = "auto"
     alt_min_items: int = 30
+    alt_q: float = 0.05
+    alt_min_humans: int = 2
     #: RQ2/RQ3 groupings; None: the DICES grouping (rater_race x rater_gender) where the data set has both columns, else none
     groupings: list[list[str]] | None = None
     min_group_size: int = 2
@@ -382,6 +384,8 @@ RULES: dict[str, Check] = {
     "alt_epsilon": number(0, 1),
     "alt_scoring": choice("auto", "accuracy", "neg_rmse"),
     "alt_min_items": integer(3),
+    "alt_q": number(0, 1, lo_open=True, hi_open=True),
+    "alt_min_humans": integer(2),
     "groupings": groupings,
     "min_group_size": integer(2),
     "missing_attr": choice("unknown", "drop", "error"),

@@ -32,6 +32,8 @@ class AltTestConfig:
     q: float = 0.05
     scoring: str = "auto"
     min_items: int = 30
+    #: items count only where at least this many humans rated them (the authors' minimum: 2, so a leave-one-out exists)
+    min_humans: int = 2
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,7 @@ def alt_test(
     q: float = 0.05,
     scoring: str = "auto",
     min_items: int = 30,
+    min_humans: int = 2,
 ) -> AltTestResult:
     """Run the alt-test for one machine rater (scores aligned to ``data.items``; NaN = unrated)."""
     if scoring not in SCORINGS:
@@ -109,7 +112,7 @@ def alt_test(
     item, rater, x = data.item_index, data.rater_index, data.values
     count = data.item_count
     f = machine[item]
-    use = np.isfinite(f) & (count[item] >= 2)
+    use = np.isfinite(f) & (count[item] >= max(min_humans, 2))
     item, rater, x, f = item[use], rater[use], x[use], f[use]
     others = count[item] - 1
     if scoring == "accuracy":

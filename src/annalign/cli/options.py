@@ -95,6 +95,9 @@ def analysis_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--method", metavar="pearson|spearman|kendall", help="correlation (default pearson)"),
         click.option("--alt-epsilon", metavar="EPS", help="alt-test cost parameter epsilon, 0 to 1 (default 0.1)"),
         click.option("--alt-scoring", metavar="auto|accuracy|neg_rmse", help="alt-test scoring"),
+        click.option("--alt-q", metavar="Q", help="alt-test false-discovery rate (Benjamini-Yekutieli), between 0 and 1 (default 0.05)"),
+        click.option("--alt-min-items", metavar="N", help="alt-test: items a human needs beside the machine to be tested, at least 3 (default 30)"),
+        click.option("--alt-min-humans", metavar="N", help="alt-test: items count only with at least N human ratings, at least 2 (default 2)"),
         click.option("--analysis", "analyses", multiple=True, metavar="NAME",
                      help="registered analysis to run after RQ1-RQ3, repeatable (built in: agreement, Krippendorff's alpha)"),
     ])  # fmt: skip

@@ -210,7 +210,8 @@ def run_analyses(
 
     baselines, personas = split_persona_raters(machines) if machines is not None else ({}, {})
     plain = machines.select(list(baselines)) if machines is not None and baselines else None
-    alt = AltTestConfig(epsilon=settings.alt_epsilon, scoring=settings.alt_scoring, min_items=settings.alt_min_items)
+    alt = AltTestConfig(epsilon=settings.alt_epsilon, q=settings.alt_q, scoring=settings.alt_scoring, min_items=settings.alt_min_items,
+                        min_humans=settings.alt_min_humans)
     rq1 = analyze_rq1(data, plain, method=settings.method, n_boot=settings.bootstrap, seed=settings.seed, level=settings.level, alt=alt)
     tell = on_result or (lambda _name, _part: None)
     tell("rq1", rq1)
