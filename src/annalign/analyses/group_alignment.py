@@ -434,7 +434,13 @@ def _power(
     cfg: GroupAlignmentConfig,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
     """The power tables of the disparity test, from the variance components fitted to these data (``group_power``)."""
-    from annalign.analyses.group_power import PairFacts, PowerGrid, fit_power_model, planning_difference, power_analysis
+    from annalign.analyses.group_power import (
+        PairFacts,
+        PowerGrid,
+        fit_power_model,
+        planning_difference,
+        power_analysis,
+    )
 
     grid = PowerGrid(cfg.power_items, cfg.power_raters, cfg.power_sims, cfg.alpha, cfg.seed, tuple(cfg.power_diffs))
     a = np.array([p[0] for p in pairs], dtype=int)

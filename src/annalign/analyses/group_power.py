@@ -38,7 +38,7 @@ DEFAULT_DIFFS = (0.05, 0.1, 0.15, 0.2)
 #: the item counts the solvers scan (with the table's own), log-spaced
 SCAN_ITEMS = np.unique(np.round(np.geomspace(4, 1e8, 45)))
 #: the raters per group the raters-needed solver scans
-SCAN_RATERS = np.unique(np.concatenate([np.arange(2, 101), np.round(np.geomspace(100, 5000, 30))]))
+SCAN_RATERS = np.unique(np.concatenate([np.arange(2, 31), np.round(np.geomspace(30, 5000, 16))]))
 #: random halves of a group's raters used to measure what its item x rater noise adds
 N_HALVES = 4
 
@@ -275,7 +275,7 @@ def power_analysis(
     keys = {"machine": list(names), "raters_per_group": levels, "pair": list(range(len(model.pairs))), "n_items": [int(n) for n in items]}
     power = _frame(keys, labels, model.pairs, {k: np.transpose(v, (0, 2, 1, 3)) for k, v in cols.items()})
     power.insert(power.columns.get_loc("power") + 1, "alpha_family", alphas["family"])
-    return power, _needed(model, names, labels, facts, (levels, k_a, k_b), (scan, env, alphas))
+    return power, _needed(model, names, labels, facts, (levels, k_a, k_b), (scan, d, env, alphas, grid.diffs))
 
 
 def _frame(keys: dict[str, list], labels: Sequence[str], pairs: Sequence[tuple[int, int]], cols: dict[str, np.ndarray]) -> pd.DataFrame:
@@ -293,11 +293,21 @@ def _frame(keys: dict[str, list], labels: Sequence[str], pairs: Sequence[tuple[i
     return pd.DataFrame(out)
 
 
+def _needs(effect: np.ndarray, scan: np.ndarray, env: np.ndarray, more: Design, alpha: float) -> tuple[np.ndarray, np.ndarray]:
+    """Items (from the power envelope ``env`` over ``scan``) and raters per group at the observed items (``more``) for 80% power at ``effect``."""
+    items = np.where(effect > 0, first_crossing(scan, env), np.inf)
+    crit = t_quantile(1 - alpha / 2, more.df[..., 0])
+    reach = np.maximum.accumulate(np.nan_to_num(power_from_crit(effect, np.sqrt(more.var[..., 0]), crit, more.df[..., 0])), axis=-1)
+    raters = np.ceil(first_crossing(SCAN_RATERS, reach) - 1e-9)[..., None]
+    return items, np.where(effect > 0, raters, np.inf)
+
+
 def _needed(
     model: PowerModel, names: Sequence[str], labels: Sequence[str], facts: PairFacts, levels: tuple, scanned: tuple,
 ) -> pd.DataFrame:  # fmt: skip
-    """Per machine, raters level and pair: items for 80% power (family alpha and per pair), raters for it at the observed items, the MDE."""
-    (names_l, k_a, k_b), (scan, env, alphas) = levels, scanned
+    """Per machine, raters level and pair: items for 80% power (family alpha and per pair), raters for it at the observed items, the MDE;
+    at the planning difference and at each true difference of the grid (``_diff_D`` columns)."""
+    (names_l, k_a, k_b), (scan, d, env, alphas, diffs) = levels, scanned
     n_obs = np.minimum(model.n_items[:, [p[0] for p in model.pairs]], model.n_items[:, [p[1] for p in model.pairs]]).astype(float)
     here = design(model, k_a, k_b, n_obs[:, :, None, None])
     ks = np.broadcast_to(SCAN_RATERS[None, :], (len(model.pairs), len(SCAN_RATERS)))
@@ -308,13 +318,15 @@ def _needed(
     cols["observed_diff_adjusted"] = np.broadcast_to(facts.adjusted_diff[:, :, None], shape)
     cols["planning_diff"] = np.broadcast_to(plan, shape)
     for key, suffix in (("family", ""), ("pair", "_per_pair")):
-        items = first_crossing(scan, env[key])
-        cols[f"items_for_80_power{suffix}"] = np.where(plan > 0, items, np.inf)
-        crit = t_quantile(1 - alphas[key] / 2, more.df[..., 0])
-        reach = np.maximum.accumulate(np.nan_to_num(power_from_crit(plan, np.sqrt(more.var[..., 0]), crit, more.df[..., 0])), axis=-1)
-        raters = np.ceil(first_crossing(SCAN_RATERS, reach) - 1e-9)[..., None]
-        cols[f"raters_for_80_power{suffix}"] = np.broadcast_to(np.where(plan > 0, raters, np.inf), shape)
+        items, raters = _needs(plan, scan, env[key], more, alphas[key])
+        cols[f"items_for_80_power{suffix}"], cols[f"raters_for_80_power{suffix}"] = items, np.broadcast_to(raters, shape)
         cols[f"mde_observed_items{suffix}"] = detectable(np.sqrt(here.var[..., 0]), here.df[..., 0], alphas[key])
+    for diff in diffs:
+        effect = np.full(plan.shape, float(diff))
+        for key, suffix in (("family", ""), ("pair", "_per_pair")):
+            items, raters = _needs(effect, scan, envelope_power(d, effect[..., None], alphas[key]), more, alphas[key])
+            cols[f"items_for_80_power{suffix}_diff_{diff:g}"] = items
+            cols[f"raters_for_80_power{suffix}_diff_{diff:g}"] = np.broadcast_to(raters, shape)
     cols["items_for_80_power_closed_form"] = _closed_form_items(here, plan, alphas["family"])
     cols["n_items_observed"] = np.broadcast_to(n_obs[:, :, None], shape)
     keys = {"machine": list(names), "raters_per_group": names_l, "pair": list(range(len(model.pairs)))}
