@@ -87,7 +87,21 @@ def test_t_quantile_and_shifted_t_power_against_scipy():
         crit = stats.t.ppf(0.975, nu)
         exact = stats.nct.sf(crit, nu, ncp) + stats.nct.cdf(-crit, nu, ncp)
         assert np.max(np.abs(shifted_t_power(ncp, np.ones_like(ncp), np.full_like(ncp, nu), 0.05) - exact)) < 0.008
-    at = detectable(np.array(1.0), np.array(20.0), 0.05)
+    at = detectable(np.array(1.0), np.array(20.0), t_quantile(0.975, np.array(20.0)))
     assert abs(float(shifted_t_power(at, np.array(1.0), np.array(20.0), 0.05)) - 0.8) < 0.005
-    small = detectable(np.array(1.0), np.array(4.0), 0.05 / 45)
+    small = detectable(np.array(1.0), np.array(4.0), t_quantile(1 - 0.025 / 45, np.array(4.0)))
     assert abs(float(shifted_t_power(small, np.array(1.0), np.array(4.0), 0.05 / 45)) - 0.8) < 0.04
+
+
+def test_the_critical_value_follows_the_replicates_quantile():
+    """The test's critical value (normal item part plus t(k - 1) rater parts) is within 2% of that mixture's quantile by brute force."""
+    from annalign.analyses.group_power import Design
+
+    rng = np.random.default_rng(0)
+    for v_item, v_a, v_b, k in [(0.3, 0.35, 0.35, 10), (0.1, 0.45, 0.45, 10), (0.5, 0.4, 0.1, 4), (0.3, 0.35, 0.35, 20)]:
+        draws = np.sqrt(v_item) * rng.standard_normal(1_000_000)
+        draws += np.sqrt(v_a) * rng.standard_t(k - 1, 1_000_000) + np.sqrt(v_b) * rng.standard_t(k - 1, 1_000_000)
+        total = v_item + v_a + v_b
+        design = Design(np.array(total), np.array(np.inf), np.array(0.0), np.array(v_a + v_b), np.array([v_a, v_b]), np.array([k - 1.0, k - 1.0]))
+        want = np.quantile(np.abs(draws), 0.95) / np.sqrt(total)
+        assert abs(float(design.crit(0.05)) / want - 1) < 0.02, (v_item, v_a, k)

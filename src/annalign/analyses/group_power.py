@@ -30,6 +30,7 @@ import pandas as pd
 
 from annalign.stats.correlation import unit_scale
 from annalign.stats.crossed import ItemTerms, RaterBlock, item_terms, stats_from_sums
+from annalign.stats.distributions import norm_ppf
 from annalign.stats.power import detectable, normal_power, power_from_crit, t_quantile, welch_df
 
 TARGET_POWER = 0.8
@@ -38,7 +39,7 @@ DEFAULT_DIFFS = (0.05, 0.1, 0.15, 0.2)
 #: the item counts the solvers scan (with the table's own), log-spaced
 SCAN_ITEMS = np.unique(np.round(np.geomspace(4, 1e8, 45)))
 #: the raters per group the raters-needed solver scans
-SCAN_RATERS = np.unique(np.concatenate([np.arange(2, 31), np.round(np.geomspace(30, 5000, 16))]))
+SCAN_RATERS = np.unique(np.concatenate([np.arange(2, 21), np.round(np.geomspace(20, 5000, 13))]))
 #: random halves of a group's raters used to measure what its item x rater noise adds
 N_HALVES = 4
 
@@ -174,6 +175,22 @@ class Design:
     df: np.ndarray
     item_unit: np.ndarray  # the item part at one item: var = item_unit / n + rater
     rater: np.ndarray
+    parts: np.ndarray  # (..., 2) the two groups' rater parts
+    dfs: np.ndarray  # (..., 2) their degrees of freedom (raters - 1)
+
+    def at(self, index: np.ndarray) -> Design:
+        """The design at some item counts (last axis) only."""
+        return Design(self.var[..., index], self.df[..., index], self.item_unit, self.rater, self.parts[..., index, :], self.dfs[..., index, :])
+
+    def crit(self, alpha: float) -> np.ndarray:
+        """The test's critical value of d / se: the 1 - alpha/2 quantile of its replicates, item part normal plus each
+        group's rater part with t(k - 1) tails, each t replaced by the normal with its quantile (so the t spread of the
+        replicates, which widens their interval beyond t_nu x se, is carried; within about 1% of the mixture's quantile)."""
+        z = float(norm_ppf(1 - alpha / 2))
+        inflate = (t_quantile(1 - alpha / 2, self.dfs) / z) ** 2
+        with np.errstate(invalid="ignore", divide="ignore"):
+            scaled = self.var + (self.parts * (inflate - 1.0)).sum(axis=-1)
+            return z * np.sqrt(scaled / self.var)
 
 
 def design(model: PowerModel, k_a: np.ndarray, k_b: np.ndarray, n: np.ndarray) -> Design:
@@ -188,15 +205,15 @@ def design(model: PowerModel, k_a: np.ndarray, k_b: np.ndarray, n: np.ndarray) -
     r_a = (model.rater[:, a][:, :, None] * model.sizes[a][:, None] / k_a[None])[..., None]
     r_b = (model.rater[:, b][:, :, None] * model.sizes[b][:, None] / k_b[None])[..., None]
     var = item_unit / n + r_a + r_b
-    parts = np.stack(np.broadcast_arrays(r_a, r_b), axis=-1)
+    parts = np.broadcast_to(np.stack(np.broadcast_arrays(r_a, r_b), axis=-1), var.shape + (2,))
     dfs = np.stack(np.broadcast_arrays((k_a - 1.0)[None, :, :, None], (k_b - 1.0)[None, :, :, None]), axis=-1)
-    return Design(var=var, df=welch_df(var, np.broadcast_to(parts, var.shape + (2,)), np.broadcast_to(dfs, var.shape + (2,))),
-                  item_unit=item_unit, rater=r_a + r_b)  # fmt: skip
+    dfs = np.broadcast_to(dfs, var.shape + (2,))
+    return Design(var=var, df=welch_df(var, parts, dfs), item_unit=item_unit, rater=r_a + r_b, parts=parts, dfs=dfs)
 
 
 def envelope_power(d: Design, delta: np.ndarray, alpha: float) -> np.ndarray:
     """Power at true difference ``delta`` with up to n items (running maximum over the last axis)."""
-    crit = t_quantile(1 - alpha / 2, d.df)
+    crit = d.crit(alpha)
     power = np.where(np.asarray(delta) == 0, alpha, power_from_crit(delta, np.sqrt(d.var), crit, d.df))  # exactly the level at 0
     return np.maximum.accumulate(np.where(np.isnan(np.broadcast_to(delta, power.shape)), np.nan, np.nan_to_num(power)), axis=-1)
 
@@ -266,9 +283,9 @@ def power_analysis(
         "df": d.df[..., at],
     }
     for key, suffix in (("family", ""), ("pair", "_per_pair")):
-        mde = np.minimum.accumulate(np.nan_to_num(detectable(np.sqrt(d.var), d.df, alphas[key]), nan=np.inf), axis=-1)
+        mde = np.minimum.accumulate(np.nan_to_num(detectable(np.sqrt(d.var), d.df, d.crit(alphas[key])), nan=np.inf), axis=-1)
         cols[f"mde{suffix}"] = mde[..., at]
-    on_items = Design(d.var[..., at], d.df[..., at], d.item_unit, d.rater)  # the grid of true differences: at the table's counts
+    on_items = d.at(at)  # the grid of true differences: at the table's counts
     for diff in grid.diffs:
         cols[f"power_diff_{diff:g}"] = envelope_power(on_items, np.asarray(float(diff)), alphas["family"])
         cols[f"power_per_pair_diff_{diff:g}"] = envelope_power(on_items, np.asarray(float(diff)), alphas["pair"])
@@ -296,7 +313,7 @@ def _frame(keys: dict[str, list], labels: Sequence[str], pairs: Sequence[tuple[i
 def _needs(effect: np.ndarray, scan: np.ndarray, env: np.ndarray, more: Design, alpha: float) -> tuple[np.ndarray, np.ndarray]:
     """Items (from the power envelope ``env`` over ``scan``) and raters per group at the observed items (``more``) for 80% power at ``effect``."""
     items = np.where(effect > 0, first_crossing(scan, env), np.inf)
-    crit = t_quantile(1 - alpha / 2, more.df[..., 0])
+    crit = more.crit(alpha)[..., 0]
     reach = np.maximum.accumulate(np.nan_to_num(power_from_crit(effect, np.sqrt(more.var[..., 0]), crit, more.df[..., 0])), axis=-1)
     raters = np.ceil(first_crossing(SCAN_RATERS, reach) - 1e-9)[..., None]
     return items, np.where(effect > 0, raters, np.inf)
@@ -320,7 +337,7 @@ def _needed(
     for key, suffix in (("family", ""), ("pair", "_per_pair")):
         items, raters = _needs(plan, scan, env[key], more, alphas[key])
         cols[f"items_for_80_power{suffix}"], cols[f"raters_for_80_power{suffix}"] = items, np.broadcast_to(raters, shape)
-        cols[f"mde_observed_items{suffix}"] = detectable(np.sqrt(here.var[..., 0]), here.df[..., 0], alphas[key])
+        cols[f"mde_observed_items{suffix}"] = detectable(np.sqrt(here.var[..., 0]), here.df[..., 0], here.crit(alphas[key])[..., 0])
     for diff in diffs:
         effect = np.full(plan.shape, float(diff))
         for key, suffix in (("family", ""), ("pair", "_per_pair")):

@@ -98,11 +98,11 @@ def normal_power(delta: np.ndarray, se: np.ndarray, alpha: float) -> np.ndarray:
     return special.ndtr(shift - crit) + special.ndtr(-crit - shift)
 
 
-def detectable(se: np.ndarray, df: np.ndarray, alpha: float, power: float = 0.8) -> np.ndarray:
-    """The true difference detected with the given power: se x ncp, ncp solving the normal approximation of the noncentral t
-    (c (1 - 1 / (4 nu)) + z_power sqrt(1 + c^2 / (2 nu)), c the critical t; the far tail is negligible)."""
+def detectable(se: np.ndarray, df: np.ndarray, crit: np.ndarray | float, power: float = 0.8) -> np.ndarray:
+    """The true difference detected with the given power by a test rejecting |T| > crit: se x ncp, ncp solving the normal
+    approximation of the noncentral t (crit (1 - 1 / (4 nu)) + z_power sqrt(1 + crit^2 / (2 nu)); the far tail is negligible)."""
     df = np.asarray(df, dtype=float)
-    crit = t_quantile(1 - float(alpha) / 2, df)
+    crit = np.asarray(crit, dtype=float)
     nu = np.where(df < NORMAL_DF, df, np.inf)
     with np.errstate(invalid="ignore", divide="ignore"):
         ncp = crit * (1 - 1 / (4 * nu)) + special.ndtri(power) * np.sqrt(1 + crit * crit / (2 * nu))
@@ -113,4 +113,4 @@ def power_from_crit(delta: np.ndarray, se: np.ndarray, crit: np.ndarray, df: np.
     """Two-sided power with the critical value given (computed once for many true differences): P(|T'| > crit), T' noncentral t."""
     with np.errstate(invalid="ignore", divide="ignore"):
         ncp = np.abs(np.asarray(delta, dtype=float)) / np.asarray(se, dtype=float)
-    return 1.0 - _nct_cdf(crit, df, ncp) + _nct_cdf(-np.asarray(crit), np.inf, ncp)  # the far tail (under alpha / 2): normal
+    return 1.0 - _nct_cdf(crit, df, ncp) + _nct_cdf(-np.asarray(crit), df, ncp)
