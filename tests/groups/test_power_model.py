@@ -11,7 +11,7 @@ is at the difference the test estimates at that size (the mean adjusted differen
 sets: the reliability adjustment is not exactly unbiased with 3-level ratings, and power is about
 the test's spread, not that bias), with the pilots' fitted variance averaged over pilots (one
 pilot's rater variance from 10 raters is itself uncertain; the test measures the model, not one
-pilot's luck).
+pilot's luck), and power from them as the table computes it (its critical value and df columns).
 (c) Under null pilots, the share claiming 80% power at 10,000 items stays near alpha (the old table
 claimed it in 58% of null pilots; the observed difference taken as the truth does so here too).
 (d) The large-data permutation scheme keeps the pair's power when a third group differs.
@@ -28,7 +28,7 @@ import annalign.analyses.group_alignment as rq2
 from annalign.analyses.group_alignment import analyze_groups
 from annalign.core.operators import RaterMatrix
 from annalign.stats.permutation import permutation_p
-from annalign.stats.power import shifted_t_power
+from annalign.stats.power import power_from_crit, shifted_t_power
 from annalign.testing.panels import CrossedModel, crossed_data
 
 pytestmark = pytest.mark.slow
@@ -45,17 +45,18 @@ def _quiet_groups(data, machine, **settings):
         return analyze_groups(data, machine, by="rater_group", n_perm=0, noise_boot=0, **settings)
 
 
-def _predicted(stream: int) -> dict[tuple[int, int], tuple[float, float]]:
-    """Per size: (mean over pilots of the model's variance of the adjusted difference, median df)."""
-    out: dict[tuple[int, int], list[tuple[float, float]]] = {s: [] for s in SIZES}
+def _predicted(stream: int) -> dict[tuple[int, int], tuple[float, float, float]]:
+    """Per size: (mean over pilots of the model's variance of the adjusted difference, median df, median critical value per pair)."""
+    out: dict[tuple[int, int], list[tuple[float, float, float]]] = {s: [] for s in SIZES}
     for k in range(PILOTS):
         data, machine = crossed_data(CrossedModel(sizes=(10, 10), group_shares=SHARES), np.random.default_rng([stream, 1, k]))
         power = _quiet_groups(data, machine, n_boot=200, seed=k, power_items=(350, 1000), power_raters=(20,)).power
         for n, raters in SIZES:
             level = "observed" if raters == 10 else str(raters)
             row = power[(power["raters_per_group"].astype(str) == level) & (power["n_items"] == n)].iloc[0]
-            out[(n, raters)].append((float(row["se"]) ** 2, float(row["df"])))
-    return {s: (float(np.mean([v for v, _ in rows])), float(np.median([d for _, d in rows]))) for s, rows in out.items()}
+            out[(n, raters)].append((float(row["se"]) ** 2, float(row["df"]), float(row["crit_per_pair"])))
+    return {s: (float(np.mean([r[0] for r in rows])), float(np.median([r[1] for r in rows])), float(np.median([r[2] for r in rows])))
+            for s, rows in out.items()}  # fmt: skip
 
 
 def _fresh(stream: int, n_items: int, raters: int) -> tuple[float, float]:
@@ -75,8 +76,8 @@ def test_predicted_power_matches_the_rejection_rate_on_fresh_data(stream):
     predicted = _predicted(stream)
     for n_items, raters in SIZES:
         rate, diff = _fresh(stream, n_items, raters)
-        var, df = predicted[(n_items, raters)]
-        power = float(shifted_t_power(np.array(diff), np.sqrt(var), np.array(df), 0.05))
+        var, df, crit = predicted[(n_items, raters)]
+        power = float(power_from_crit(np.array(diff), np.sqrt(var), np.array(crit), np.array(df)))  # as the table computes it
         mc = np.sqrt(rate * (1 - rate) / FRESH)
         print(f"{n_items} items, {raters} raters per group: predicted {power:.3f}, fresh {rate:.3f} (MC SE {mc:.3f}), diff {diff:.3f}, df {df:.1f}")
         assert abs(power - rate) <= 0.05 + 2 * mc

@@ -12,9 +12,10 @@ each by what it depends on:
 - rater part, V_g x k_g / k: the rater variance of a mean over k raters of the group's population.
 
 So raters beyond a group's size enter by the model, never by duplicating raters; with k raters per
-group, each group keeps its own share of raters per item (k x m_g / k_g). Power is the Welch
-approximation of the test (``annalign.stats.power``): d / se a shifted t with the
-Welch-Satterthwaite degrees of freedom of the rater parts. Because those degrees of freedom fall as
+group, each group keeps its own share of raters per item (k x m_g / k_g). The test rejects when
+|d| / se exceeds the quantile of its replicates (``Design.crit``: normal item part, t(k - 1) rater
+parts); d / se is a noncentral t with the Welch-Satterthwaite degrees of freedom of the rater parts
+(``annalign.stats.power``). Because those degrees of freedom fall as
 items grow (the precisely known item part shrinks), the Welch power can dip by a few points with
 more items when a small group dominates; the table reports the power with up to n items (one can
 always use fewer), which is monotone, and the solvers read the same envelope.
@@ -281,6 +282,8 @@ def power_analysis(
         "planning_diff": np.broadcast_to(plan, d.var.shape)[..., at],
         "se": np.sqrt(d.var)[..., at],
         "df": d.df[..., at],
+        "crit": d.crit(alphas["family"])[..., at],
+        "crit_per_pair": d.crit(alphas["pair"])[..., at],
     }
     for key, suffix in (("family", ""), ("pair", "_per_pair")):
         mde = np.minimum.accumulate(np.nan_to_num(detectable(np.sqrt(d.var), d.df, d.crit(alphas[key])), nan=np.inf), axis=-1)
