@@ -224,24 +224,23 @@ def permutation_group_r(
     return out
 
 
-#: Above this many (ratings x group pairs x permutations / 1,000), each pair gets fewer permutations
-#: (at least MIN_PAIR_PERMUTATIONS), so the pairwise permutation tests cost about as much as at the limit.
+#: Above this many (ratings x group pairs), the pairwise permutation tests (p_perm) are not run.
 PAIR_PERMUTATION_LIMIT = 20_000_000
-MIN_PAIR_PERMUTATIONS = 200
+#: the permutation_scheme setting when they are not run
+NO_PAIR_PERMUTATIONS = "none: ratings x pairs above 20 million (p_perm per pair not computed)"
 
 
 def pair_permutations(n_ratings: int, n_pairs: int, n_perm: int) -> int:
-    """Permutations per pair: all ``n_perm`` up to the limit, fewer (never below MIN_PAIR_PERMUTATIONS) beyond it.
+    """Permutations per pair: ``n_perm`` up to the limit, 0 beyond it (each pair's shuffles cost its ratings x permutations).
 
-    Every pair is always shuffled on its own raters: reading a pair's difference off permutations of
-    all groups' labels (the 'global' scheme before) mixed the other groups' raters into the pair's
-    null, so a real A-B difference was detected 14.5% of the time instead of 97% when a third group
-    differed (tests/groups/test_power_model.py::test_large_data_permutations_keep_the_pair_power).
+    Every pair is shuffled on its own raters. The cheap 'global' reading used before above the limit
+    (each pair's difference off permutations of all groups' labels) mixed the other groups' raters
+    into the pair's null: a real A-B difference was found far less often when a third group differed
+    (tests/groups/test_power_model.py::test_the_old_global_permutations_lose_the_pair_power), so it is gone;
+    on 1,000,000 ratings in 10 groups the per-pair shuffles would take minutes, so p_perm is left out there
+    (the disparity test p_adjusted and the omnibus permutation test are unaffected).
     """
-    load = n_ratings * max(n_pairs, 1)
-    if load <= PAIR_PERMUTATION_LIMIT or n_perm <= MIN_PAIR_PERMUTATIONS:
-        return n_perm
-    return max(MIN_PAIR_PERMUTATIONS, int(n_perm * PAIR_PERMUTATION_LIMIT // load))
+    return n_perm if n_ratings * max(n_pairs, 1) <= PAIR_PERMUTATION_LIMIT else 0
 
 
 def wald_omnibus(estimates: np.ndarray, replicates: np.ndarray) -> tuple[float, int, float]:
@@ -511,13 +510,13 @@ def _pairwise(
     pair_rngs = [np.random.default_rng(s) for s in np.random.SeedSequence([cfg.seed, 3]).spawn(len(pairs) + 1)]
     delta_p = delta_pair_tests(x, y, pairs)
     per_pair = pair_permutations(sub.n_ratings, len(pairs), cfg.n_perm)
-    perm_scheme = "pair" if per_pair == cfg.n_perm else f"pair, {per_pair} permutations each"
+    perm_scheme = "pair" if per_pair or not cfg.n_perm else NO_PAIR_PERMUTATIONS
     perm_r = (
         permutation_group_r(rm, x, code, n_groups, cfg.n_perm, pair_rngs[-1]) if cfg.n_perm else np.zeros((0, n_machines, n_groups))
     )
     rows = []
     for j, (a, b) in enumerate(pairs):
-        if not cfg.n_perm:
+        if not per_pair:
             d_perm = np.zeros((0, n_machines))
         else:
             d_perm = permutation_pair_diffs(rm, x, np.flatnonzero(code == a), np.flatnonzero(code == b), per_pair, pair_rngs[j])
@@ -637,8 +636,8 @@ NOTES = [
     "adjusted_undefined_share: replicates where the group's reliability is <= 0, so its adjusted r is undefined; "
     "with more than half undefined (or fewer than 20 defined) no interval is given, with a warning.",
     "permutation_scheme 'pair': every pair's p_perm shuffles the raters of that pair only; above 20 million ratings x "
-    "pairs (x permutations / 1,000) each pair gets fewer permutations (at least 200; the scheme names how many), "
-    "never the other groups' labels, which would mix their raters into the pair's null.",
+    "pairs p_perm per pair is not computed (scheme 'none: ...'): reading pairs off permutations of all groups' labels "
+    "would mix the other groups' raters into each pair's null.",
     "power: the disparity test's power from a variance-components model fitted to these data (item part scaling "
     "as 1 / items, its item x rater noise as 1 / raters per item, each group's rater part as 1 / raters), Welch "
     "degrees of freedom; 'power' is at the planning difference (the end of the pair's 1 - alpha interval of the "
