@@ -6,17 +6,14 @@ import warnings
 
 import numpy as np
 import pytest
-from scipy import stats
 
-from annalign.analyses.group_alignment import permutation_group_r, permutation_pair_diffs
-from annalign.analyses.group_power import (
+from annalign.analyses.delta_tests import (
     fixed_features,
     influence_cov,
     influence_cov_fixed,
     item_counts,
-    simulate_power,
-    wald_pairs,
 )
+from annalign.analyses.group_alignment import permutation_group_r, permutation_pair_diffs
 from annalign.core.operators import RaterMatrix, one_hot
 from annalign.stats.bootstrap import _draw_chunks, count_chunks
 from annalign.stats.correlation import pearson_fixed_x, pearson_fixed_xs
@@ -63,24 +60,6 @@ def test_missing_or_constant_columns_take_the_general_path():
     assert fixed_features(x, y_const) is None
 
 
-@pytest.mark.parametrize("with_nan", [False, True])
-def test_simulated_power_with_the_fast_path_equals_the_general_influence_cov(with_nan):
-    """simulate_power's rejection rates equal a loop that calls influence_cov on the same counts."""
-    rng = np.random.default_rng(4)
-    x = rng.random(60)
-    y = x[:, None] * np.array([1.0, 0.6, 0.2]) + rng.normal(0, 0.3, (60, 3))
-    if with_nan:
-        y[[3, 9], 1] = np.nan
-    pairs = [(0, 1), (0, 2), (1, 2)]
-    got = simulate_power(x, y, pairs, 200, 300, np.random.default_rng(8))
-    replay = np.random.default_rng(8)
-    counts = item_counts(replay, 60, 200, 300)  # one block: 300 x 60 x 3 cells fit BLOCK_CELLS
-    r, cov = influence_cov(counts, x, y)
-    want = (np.abs(wald_pairs(r, cov, pairs)) > stats.norm.isf(0.025)).mean(axis=0)
-    np.testing.assert_array_equal(got, want)
-    assert ((got > 0.05) & (got < 0.95)).any()  # rates near the threshold, where a flip would show
-
-
 def test_an_outlier_that_leaves_resamples_near_constant_takes_the_general_path():
     """One score of 1e300 among small ones: resamples without it are constant to rounding, so raw moments would lie."""
     rng = np.random.default_rng(7)
@@ -92,10 +71,9 @@ def test_an_outlier_that_leaves_resamples_near_constant_takes_the_general_path()
     assert influence_cov_fixed(counts, fixed_features(x, y)) is None
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
-        got = simulate_power(x, y, [(0, 1)], 60, 40, np.random.default_rng(9))
-    r, cov = influence_cov(item_counts(np.random.default_rng(9), 60, 60, 40), x, y)
-    want = (np.abs(wald_pairs(r, cov, [(0, 1)])) > stats.norm.isf(0.025)).mean(axis=0)
-    np.testing.assert_array_equal(got, want)
+        r, cov = influence_cov(counts, x, y)  # no overflow or invalid-value warning on the general path
+    with_outlier = counts[:, 0] > 0
+    assert r.shape == (40, 3) and cov.shape == (40, 3, 3) and np.isfinite(r[with_outlier]).all()
 
 
 # ----- permutations: pearson_fixed_xs and complete RaterMatrix ------------------------------------

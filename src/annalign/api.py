@@ -105,7 +105,7 @@ class GroupingOptions:
 
 @dataclass(frozen=True)
 class PowerOptions:
-    """RQ2's power table: item counts, optional raters per group, simulated data sets per point, test level."""
+    """RQ2's power table: item counts, optional raters per group (by the fitted model), sims (no longer used: nothing is simulated), test level."""
 
     items: tuple[int, ...] = (350, 1000, 3000, 10000)
     raters: tuple[int, ...] | None = None

@@ -57,8 +57,14 @@ def test_plot_group_raters_and_power_take_a_machine(dices):
     assert strip.get_title() == "dices350-judge-b"
     assert len(strip.collections[0].get_offsets()) == int(np.isfinite(rq2.rater_r.query("machine == 'dices350-judge-b'")["r"]).sum())
     power = figures.plot_power(dices, machine="dices350-judge-b", ax=axes())
-    assert "dices350-judge-b" in power.get_title() and "8 of 45 pairs" in power.get_title()
-    assert len(power.get_lines()) == 45 + 1  # every pair, and the 80% line
+    assert "dices350-judge-b" in power.get_title() and "median over 45 pairs" in power.get_title()
+    rq2_power = rq2.power[rq2.power["machine"] == "dices350-judge-b"]
+    n_diffs = sum(c.startswith("power_diff_") for c in rq2_power.columns)
+    n_levels = rq2_power["raters_per_group"].astype(str).nunique()
+    assert len(power.get_lines()) == n_diffs * n_levels + 1  # one per true difference and raters level, and the 80% line
+    first = power.get_lines()[0].get_ydata()
+    expected = rq2_power[rq2_power["raters_per_group"].astype(str) == "observed"].groupby("n_items")["power_diff_0.05"].median()
+    assert np.allclose(first, expected.to_numpy())
     with pytest.raises(InputError, match="'nobody' is not in this result"):
         figures.plot_power(rq2, machine="nobody", ax=axes())
 

@@ -160,53 +160,51 @@ def test_within_group_spread_readings(dices, readings, by, figure, tag):
         assert (group, float(sd)) == (top["group"], two(top["real_sd"]))
 
 
-def expected_power(power: pd.DataFrame, machine: str) -> tuple[int | None, str | None, int, int, int]:
-    """(first item count reaching 80%, its pair, pairs never reaching it, pairs, largest item count) for one machine."""
-    part = power[(power["machine"] == machine) & (power["raters_per_group"].astype(str) == "observed")]
-    first = {}
-    for (a, b), rows in part.groupby(["group_a", "group_b"], sort=False):
-        ok = rows.loc[rows["power"] >= 0.8, "n_items"]
-        first[f"{a} vs {b}"] = int(ok.min()) if len(ok) else None
-    hits = {k: v for k, v in first.items() if v is not None}
-    best = min(hits, key=hits.get) if hits else None
-    return (hits[best] if best else None), best, len(first) - len(hits), len(first), int(part["n_items"].max())
-
-
-def check_power_reading(reading: str, power: pd.DataFrame) -> None:
+def check_power_reading(reading: str, power: pd.DataFrame, need: pd.DataFrame) -> None:
+    """Each machine's clause recomputed from its own rows only (never pooled): alpha, MDE range and median, pairs to plan for."""
     clause = per_machine(reading)
     assert set(clause) == set(power["machine"])
     for machine, text in clause.items():
-        first, pair, below, pairs, top = expected_power(power, machine)
-        if first is None:
-            assert text == f"no comparison reaches 80% power with up to {top} items"
-            continue
-        got = re.match(r"80% power is first reached at (\d+) items \((.+)\); (\d+) of (\d+) comparisons stay below 80% up to (\d+) items",
-                       text).groups()
-        assert got == (str(first), pair, str(below), str(pairs), str(top))
+        part = need[(need["machine"] == machine) & (need["raters_per_group"].astype(str) == "observed")]
+        rows = power[(power["machine"] == machine) & (power["raters_per_group"].astype(str) == "observed")]
+        top = int(rows["n_items"].max())
+        got = re.match(rf"at alpha ({NUMBER}) per test \(Holm's first step\), the smallest difference in adjusted r detected with 80% power "
+                       rf"is ({NUMBER})-({NUMBER}) \(median ({NUMBER})\) across (\d+) pairs at the observed sizes and median ({NUMBER}) "
+                       rf"with (\d+) items; (\d+) of (\d+) pairs have an interval that excludes 0", text).groups()  # fmt: skip
+        mde = part["mde_observed_items"]
+        assert float(got[0]) == float(np.format_float_positional(rows["alpha_family"].iloc[0], precision=2, fractional=False))
+        assert [float(g) for g in got[1:4]] == [two(mde.min()), two(mde.max()), two(mde.median())]
+        assert int(got[4]) == len(part) and int(got[6]) == top and int(got[8]) == len(part)
+        assert float(got[5]) == two(rows.loc[rows["n_items"] == top, "mde"].median())
+        assert int(got[7]) == int((part["planning_diff"] > 0).sum())
 
 
 @pytest.mark.parametrize(("by", "figure"), [("rater_race+rater_gender", "rq2_power"), ("rater_age", "rq2_rater_age_power")])
-def test_power_reading_counts_per_machine(dices, readings, by, figure):
-    check_power_reading(readings[figure], dices.rq2[by].power)
+def test_power_reading_per_machine(dices, readings, by, figure):
+    check_power_reading(readings[figure], dices.rq2[by].power, dices.rq2[by].power_items_needed)
 
 
 def test_power_reading_never_pools_machines(dices):
-    """The bug this replaces: one machine reaching 80% and one never reaching it read as '0 of 1 comparisons stay below 80%'."""
-    power = dices.rq2["rater_age"].power.copy()
-    never = power["machine"] == "dices350-judge-b"
-    power.loc[never, "power"] = 0.5 * power.loc[never, "power"].clip(upper=1.0)
-    power.loc[~never & (power["n_items"] == power["n_items"].max()), "power"] = 0.9
-    reading = power_reading(power)
-    assert reading.startswith("For dices350-judge-a, 80% power is first reached at 3000 items")
-    assert reading.endswith("; for dices350-judge-b, no comparison reaches 80% power with up to 10000 items.")
-    check_power_reading(reading, power)
+    """The old bug: machines pooled into one count. Make one machine's detectable differences tiny: only its clause moves."""
+    rq2 = dices.rq2["rater_age"]
+    need = rq2.power_items_needed.copy()
+    judge_b = need["machine"] == "dices350-judge-b"
+    need.loc[judge_b, "mde_observed_items"] = 0.01
+    reading = power_reading(rq2.power, need)
+    clauses = per_machine(reading)
+    assert "is 0.01-0.01 (median 0.01)" in clauses["dices350-judge-b"]
+    assert "0.01-0.01" not in clauses["dices350-judge-a"]
+    check_power_reading(reading, rq2.power, need)
 
 
-def test_power_table_shows_whole_items(dices, dices_report):
+def test_power_table_shows_whole_numbers(dices, dices_report):
     text = dices_report["html"].read_text("utf-8")
     need = dices.rq2["rater_race+rater_gender"].power_items_needed
-    smallest = need.sort_values("items_for_80_power").iloc[0]
-    assert f"<td class=\"num\">{math.ceil(smallest['items_for_80_power'])}</td>" in text
+    assert "What the disparity test can detect" in text
+    assert "detectable (80%, all pairs)" in text
+    covered = need["planning_diff"] == 0  # nothing to plan for: no items figure, said so
+    assert covered.any() and "none: the interval of the adjusted difference covers 0" in text
+    assert need.loc[covered, "items_for_80_power"].map(math.isinf).all()
 
 
 def test_disagreement_readings(dices, readings):

@@ -222,9 +222,23 @@ def permutation_group_r(
     return out
 
 
-#: Above this many (ratings x group pairs), pairwise permutation p-values reuse the omnibus
-#: permutations (all labels shuffled at once) instead of shuffling each pair separately.
+#: Above this many (ratings x group pairs), the pairwise permutation tests (p_perm) are not run.
 PAIR_PERMUTATION_LIMIT = 20_000_000
+#: the permutation_scheme setting when they are not run
+NO_PAIR_PERMUTATIONS = "none: ratings x pairs above 20 million (p_perm per pair not computed)"
+
+
+def pair_permutations(n_ratings: int, n_pairs: int, n_perm: int) -> int:
+    """Permutations per pair: ``n_perm`` up to the limit, 0 beyond it (each pair's shuffles cost its ratings x permutations).
+
+    Every pair is shuffled on its own raters. The cheap 'global' reading used before above the limit
+    (each pair's difference off permutations of all groups' labels) mixed the other groups' raters
+    into the pair's null: a real A-B difference was found far less often when a third group differed
+    (tests/groups/test_power_model.py::test_the_old_global_permutations_lose_the_pair_power), so it is gone;
+    on 1,000,000 ratings in 10 groups the per-pair shuffles would take minutes, so p_perm is left out there
+    (the disparity test p_adjusted and the omnibus permutation test are unaffected).
+    """
+    return n_perm if n_ratings * max(n_pairs, 1) <= PAIR_PERMUTATION_LIMIT else 0
 
 
 def wald_omnibus(estimates: np.ndarray, replicates: np.ndarray) -> tuple[float, int, float]:
@@ -255,7 +269,10 @@ class GroupAlignmentConfig:
     n_perm: int = 1000
     power_items: Sequence[int] | None = (350, 1000, 3000, 10000)
     power_raters: Sequence[int] | None = None
+    #: item-bootstrap draws that fit the power model's item part (power is computed, not simulated)
     power_sims: int = 1000
+    #: true differences in adjusted r that the power table gives a column each for
+    power_diffs: Sequence[float] = (0.05, 0.1, 0.15, 0.2)
     alpha: float = 0.05
     noise_boot: int = 200
     #: "crossed": items and each group's raters are samples (the claims are about groups);
@@ -279,6 +296,9 @@ class _Estimates:
     boot_r: np.ndarray
     boot_adj: np.ndarray
     boot_rel: np.ndarray
+    #: (machines, groups): each group's rater variance of the adjusted r (the crossed rater part; 0 for "items")
+    rater_var: np.ndarray | None = None
+    blocks: list[RaterBlock] = field(default_factory=list)
 
 
 def analyze_groups(
@@ -315,11 +335,9 @@ def analyze_groups(
     settings_out = _settings(grouping, sub, cfg, perm_scheme)
     power = power_needed = None
     if cfg.power_items:
-        from annalign.analyses.group_power import PowerGrid, power_analysis
-
-        grid = PowerGrid(cfg.power_items, cfg.power_raters, cfg.power_sims, cfg.alpha, cfg.seed)
-        power, power_needed = power_analysis(rm, x, y, kept, names, pairs, grid)
-        settings_out.update({"power_items": list(cfg.power_items), "power_raters": list(cfg.power_raters or []), "power_sims": cfg.power_sims})
+        power, power_needed = _power(est, x, grouping, names, pairs, pairwise, cfg)
+        settings_out.update({"power_items": list(cfg.power_items), "power_raters": list(cfg.power_raters or []), "power_sims": cfg.power_sims,
+                             "power_alpha_family": cfg.alpha / max(len(pairs) * len(names), 1), "power_diffs": list(cfg.power_diffs)})
     within, share, rater_r = within_group_variation(sub, x, kept, names, n_perm=cfg.n_perm, noise_boot=cfg.noise_boot, seed=cfg.seed)
     for reps in (est.boot_r, est.boot_adj, est.boot_rel):
         reps.setflags(write=False)
@@ -364,23 +382,41 @@ def _estimate(
     boot_rel = np.empty((cfg.n_boot, n_groups))
     for sl, counts in count_chunks(sub.n_items, cfg.n_boot, cfg.seed):
         boot_rel[sl] = reliability_from_sums((counts @ designs).reshape(-1, n_groups, 6))
-    est = _Estimates(r, adj, rel, k_eff, n_items, boot_r, adjusted_r(boot_r, boot_rel[:, None, :]), boot_rel)
+    rater_var = np.zeros((n_machines, n_groups))
+    if cfg.resample == "crossed" and (cfg.n_boot or cfg.power_items):
+        parts, share = _rater_parts(x, blocks, members, cfg)
+        rater_var = _adjusted_rater_variance(parts, share, n_machines)
+    est = _Estimates(r, adj, rel, k_eff, n_items, boot_r, adjusted_r(boot_r, boot_rel[:, None, :]), boot_rel, rater_var, blocks)
     if cfg.resample == "crossed" and cfg.n_boot:
-        _add_rater_direction(est, x, blocks, members, cfg)
+        _add_rater_direction(est, parts, share, members, cfg)
     return est
 
 
-def _add_rater_direction(est: _Estimates, x: np.ndarray, blocks: list[RaterBlock], members: list[np.ndarray], cfg: GroupAlignmentConfig) -> None:
+def _rater_parts(x: np.ndarray, blocks: list[RaterBlock], members: list[np.ndarray], cfg: GroupAlignmentConfig) -> tuple[list, np.ndarray]:
+    """Per group the cross-fitted rater variances (full gradients, clean, jackknife) and the signal share pooled over groups."""
+    xz, xvalid = np.nan_to_num(x), np.isfinite(x).astype(float)
+    rng = np.random.default_rng([cfg.seed, 8])
+    parts = [crossfit_rater_variances(block, xz, xvalid, cfg.n_splits, rng) for block in blocks]
+    share = pooled_signal_share(np.stack([p[1] for p in parts]), np.stack([p[2] for p in parts]), np.array([len(m) for m in members]))
+    return parts, share
+
+
+def _adjusted_rater_variance(parts: list, share: np.ndarray, n_machines: int) -> np.ndarray:
+    """(machines, groups): the variance of each group's rater part of the adjusted r (before its t spread), k/(k-1) sum_j (g_j^2) x share."""
+    out = []
+    for full, _, _ in parts:
+        k = full.shape[0]
+        out.append(k / max(k - 1, 1) * (full[:, n_machines + 1 :] ** 2).sum(axis=0) * share[n_machines + 1 :])
+    return np.stack(out, axis=1)
+
+
+def _add_rater_direction(est: _Estimates, parts: list, share: np.ndarray, members: list[np.ndarray], cfg: GroupAlignmentConfig) -> None:
     """Add each group's rater part (jackknife influences x pooled signal share x multipliers) to the item replicates, in place.
 
     r and adjusted r take it on the Fisher-z scale, where their sampling distribution is close to
     symmetric: a group mean's r is skewed toward lower values when its raters happen to be atypical.
     """
-    n_machines = x.shape[1]
-    xz, xvalid = np.nan_to_num(x), np.isfinite(x).astype(float)
-    rng = np.random.default_rng([cfg.seed, 8])
-    parts = [crossfit_rater_variances(block, xz, xvalid, cfg.n_splits, rng) for block in blocks]
-    share = pooled_signal_share(np.stack([p[1] for p in parts]), np.stack([p[2] for p in parts]), np.array([len(m) for m in members]))
+    n_machines = est.r.shape[0]
     multipliers = multiplier_draws(cfg.n_boot, int(sum(len(m) for m in members)), cfg.seed)
     for g, ((full, _, _), idx) in enumerate(zip(parts, members, strict=True)):
         spread = variance_spread(cfg.n_boot, len(idx), cfg.seed, g)
@@ -388,6 +424,32 @@ def _add_rater_direction(est: _Estimates, x: np.ndarray, blocks: list[RaterBlock
         est.boot_r[:, :, g] = on_fisher_scale(est.boot_r[:, :, g], delta[:, :n_machines], est.r[:, g])
         est.boot_rel[:, g] += delta[:, n_machines]
         est.boot_adj[:, :, g] = on_fisher_scale(est.boot_adj[:, :, g], delta[:, n_machines + 1 :], est.adj[:, g])
+
+
+def _power(
+    est: _Estimates, x: np.ndarray, grouping: Any, names: Sequence[str], pairs: list[tuple[int, int]], pairwise: pd.DataFrame,
+    cfg: GroupAlignmentConfig,
+) -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
+    """The power tables of the disparity test, from the variance components fitted to these data (``group_power``)."""
+    from annalign.analyses.group_power import (
+        PairFacts,
+        PowerGrid,
+        fit_power_model,
+        planning_difference,
+        power_analysis,
+    )
+
+    grid = PowerGrid(cfg.power_items, cfg.power_raters, cfg.power_sims, cfg.alpha, cfg.seed, tuple(cfg.power_diffs))
+    a = np.array([p[0] for p in pairs], dtype=int)
+    b = np.array([p[1] for p in pairs], dtype=int)
+    if np.isclose(cfg.level, 1 - cfg.alpha) and len(pairwise):  # the pairwise intervals already are at 1 - alpha
+        low = pairwise["adjusted_ci_low"].to_numpy(dtype=float).reshape(len(pairs), len(names)).T
+        high = pairwise["adjusted_ci_high"].to_numpy(dtype=float).reshape(len(pairs), len(names)).T
+    else:
+        low, high = intervals(est.boot_adj[:, :, a] - est.boot_adj[:, :, b], 1 - cfg.alpha)
+    facts = PairFacts(est.r[:, a] - est.r[:, b], est.adj[:, a] - est.adj[:, b], planning_difference(low, high))
+    model = fit_power_model(est.blocks, x, est.n_items, est.rater_var, pairs, grid)
+    return power_analysis(model, names, grouping.labels, facts, grid)
 
 
 def _per_group_table(est: _Estimates, grouping: Any, names: Sequence[str], level: float, scheme: str) -> pd.DataFrame:
@@ -440,23 +502,22 @@ def _pairwise(
     pairs: list[tuple[int, int]], names: Sequence[str], cfg: GroupAlignmentConfig,
 ) -> tuple[pd.DataFrame, np.ndarray, str]:  # fmt: skip
     """Every pair of groups per machine: raw and adjusted differences, intervals, p-values and their adjustments."""
-    from annalign.analyses.group_power import delta_pair_tests
+    from annalign.analyses.delta_tests import delta_pair_tests
 
     n_machines, n_groups, code = x.shape[1], grouping.n_groups, grouping.of_kept().code
     pair_rngs = [np.random.default_rng(s) for s in np.random.SeedSequence([cfg.seed, 3]).spawn(len(pairs) + 1)]
     delta_p = delta_pair_tests(x, y, pairs)
-    perm_scheme = "pair" if sub.n_ratings * len(pairs) <= PAIR_PERMUTATION_LIMIT else "global"
+    per_pair = pair_permutations(sub.n_ratings, len(pairs), cfg.n_perm)
+    perm_scheme = "pair" if per_pair or not cfg.n_perm else NO_PAIR_PERMUTATIONS
     perm_r = (
         permutation_group_r(rm, x, code, n_groups, cfg.n_perm, pair_rngs[-1]) if cfg.n_perm else np.zeros((0, n_machines, n_groups))
     )
     rows = []
     for j, (a, b) in enumerate(pairs):
-        if not cfg.n_perm:
+        if not per_pair:
             d_perm = np.zeros((0, n_machines))
-        elif perm_scheme == "pair":
-            d_perm = permutation_pair_diffs(rm, x, np.flatnonzero(code == a), np.flatnonzero(code == b), cfg.n_perm, pair_rngs[j])
         else:
-            d_perm = perm_r[:, :, a] - perm_r[:, :, b]
+            d_perm = permutation_pair_diffs(rm, x, np.flatnonzero(code == a), np.flatnonzero(code == b), per_pair, pair_rngs[j])
         rows.extend(_pair_rows(est, grouping, names, (a, b), d_perm, delta_p[:, j], cfg))
     pairwise = pd.DataFrame(rows)
     for column in ("p_perm", "p_adjusted"):  # over every pair and machine: the whole family a reader scans
@@ -572,9 +633,16 @@ NOTES = [
     "absolute value, of the 1 - 2 alpha interval of the adjusted difference): any disparity beyond it is excluded.",
     "adjusted_undefined_share: replicates where the group's reliability is <= 0, so its adjusted r is undefined; "
     "with more than half undefined (or fewer than 20 defined) no interval is given, with a warning.",
-    "permutation_scheme 'pair' shuffles the raters of each pair separately; 'global' (used when ratings x pairs "
-    "exceeds 20 million) shuffles all group labels across raters at once and reads every pair's difference off the "
-    "same permutations: exact under exchangeability of all raters, and 45 times cheaper for 10 groups.",
+    "permutation_scheme 'pair': every pair's p_perm shuffles the raters of that pair only; above 20 million ratings x "
+    "pairs p_perm per pair is not computed (scheme 'none: ...'): reading pairs off permutations of all groups' labels "
+    "would mix the other groups' raters into each pair's null.",
+    "power: the disparity test's power from a variance-components model fitted to these data (item part scaling "
+    "as 1 / items, its item x rater noise as 1 / raters per item, each group's rater part as 1 / raters), Welch "
+    "degrees of freedom; 'power' is at the planning difference (the end of the pair's 1 - alpha interval of the "
+    "adjusted difference nearest 0: 0 when it covers 0, so noise is not planned for) and the family alpha "
+    "(alpha / (pairs x machines): Holm's first step), power_per_pair at alpha; power_diff_D at a true difference D; "
+    "mde: the true difference detected with 80% power. power_closed_form: the normal approximation of 'power'. "
+    "power_sims is not used (power is computed, not simulated). With up to n items: the running maximum.",
     "omnibus: p_perm for the SD of Fisher-z r across groups with all labels permuted; p_adjusted: chi-square test "
     "that all adjusted r are equal, with the covariance of their (crossed by default) replicates.",
 ]

@@ -1,347 +1,381 @@
-"""Power to detect a difference in alignment between two groups, by simulation from the data.
+"""Power of RQ2's disparity test (p_adjusted) from a variance-components model fitted to the data.
 
-Each simulated data set resamples items (with replacement, to the target number) and, when a target
-number of raters per group is given, raters within each group; the test applied is a Wald test of
-r_A - r_B with the item-level influence-function (delta-method) variance, which needs no normality
-and is what the paired item bootstrap approximates. Steiger's (1980) Fisher-z test for dependent
-correlations gives the closed-form check.
+The test reads the adjusted difference d = adj_a - adj_b against its crossed replicates: an item
+part (the item bootstrap with these raters) plus, per group, a rater part (the cross-fitted
+jackknife over its raters, with t(k - 1) tails). The model keeps those pieces of var(d) and scales
+each by what it depends on:
+
+- item part, (n_obs / n) x (S_ab + N_a / m_a + N_b / m_b): N_g / m_g is what the item x rater noise
+  adds with m_g raters per item (estimated from the item bootstrap with random halves of the
+  group's raters against all of them, on the same item draws: Spearman-Brown's 1 / m in the
+  variance), S_ab the rest (sampling of the group truths, which more raters would not remove);
+- rater part, V_g x k_g / k: the rater variance of a mean over k raters of the group's population.
+
+So raters beyond a group's size enter by the model, never by duplicating raters; with k raters per
+group, each group keeps its own share of raters per item (k x m_g / k_g). The test rejects when
+|d| / se exceeds the quantile of its replicates (``Design.crit``: normal item part, t(k - 1) rater
+parts); d / se is a noncentral t with the Welch-Satterthwaite degrees of freedom of the rater parts
+(``annalign.stats.power``). Because those degrees of freedom fall as
+items grow (the precisely known item part shrinks), the Welch power can dip by a few points with
+more items when a small group dominates; the table reports the power with up to n items (one can
+always use fewer), which is monotone, and the solvers read the same envelope.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from annalign.stats.correlation import pearson_masked, unit_scale
-from annalign.stats.distributions import norm_cdf, norm_isf, norm_ppf, norm_sf
+from annalign.stats.correlation import unit_scale
+from annalign.stats.crossed import ItemTerms, RaterBlock, item_terms, stats_from_sums
+from annalign.stats.distributions import norm_ppf
+from annalign.stats.power import detectable, normal_power, power_from_crit, t_quantile, welch_df
 
-if TYPE_CHECKING:
-    from annalign.core.grouping import Grouping
-    from annalign.core.operators import RaterMatrix
-
-#: cells of an (sims x items x groups) block.
-BLOCK_CELLS = 1_500_000
-#: ``influence_cov_fixed`` needs each data set's variance above this share of its mean square
-#: (standardised features: about 1 - 1/n), so raw moments keep r and cov to about 1e-13.
-CONDITION = 1e-3
 TARGET_POWER = 0.8
-
-
-def influence_cov(counts: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Pearson r of x with each column of y, and the delta-method covariance of those r.
-
-    counts: (s, n) item weights (one row per simulated data set); x: (n,) or (s, n); y: (n, g) or
-    (s, n, g). Items where x or y is NaN are left out of that column. Returns r (s, g) and cov
-    (s, g, g) from the influence function IF_i = a_i b_i - r (a_i^2 + b_i^2) / 2 of standardised values.
-    """
-    s, n = counts.shape
-    # Scaled to magnitude <= 1 first (r is scale-free), so no square overflows.
-    xs = unit_scale((x if x.ndim == 2 else x[None, :])[:, :, None], None)
-    ys = unit_scale(y if y.ndim == 3 else y[None, :, :], None)
-    v = np.isfinite(xs) & np.isfinite(ys)
-    w = counts[:, :, None] * v
-    total = w.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mx = (w * np.where(v, xs, 0.0)).sum(axis=1) / total
-        my = (w * np.where(v, ys, 0.0)).sum(axis=1) / total
-        dx = np.where(v, xs - mx[:, None, :], 0.0)
-        dy = np.where(v, ys - my[:, None, :], 0.0)
-        sx = np.sqrt((w * dx * dx).sum(axis=1) / total)
-        sy = np.sqrt((w * dy * dy).sum(axis=1) / total)
-        a = dx / sx[:, None, :]
-        b = dy / sy[:, None, :]
-        r = (w * a * b).sum(axis=1) / total
-        infl = np.where(v, a * b - r[:, None, :] * (a * a + b * b) / 2, 0.0) / total[:, None, :]
-    cov = np.matmul((infl * counts[:, :, None]).transpose(0, 2, 1), infl)
-    return r, cov
-
-
-@dataclass(frozen=True)
-class FixedFeatures:
-    """Per-item features of one complete (x, y): the basis (n, w) and its pairwise products (upper triangle)."""
-
-    basis: np.ndarray
-    products: np.ndarray
-    upper: tuple[np.ndarray, np.ndarray]
-
-
-def fixed_features(x: np.ndarray, y: np.ndarray) -> FixedFeatures | None:
-    """Basis [1, x, x^2, y_g..., x y_g..., y_g^2...] (n, 3 + 3g) of standardised x and y, or None.
-
-    None when x or y has a missing value or a constant column: ``influence_cov`` then takes its
-    general path. Standardising first (r and the influence function are affine-invariant) keeps
-    the moment sums that ``influence_cov_fixed`` forms from them well conditioned.
-    """
-    if not (np.isfinite(x).all() and np.isfinite(y).all()) or len(x) < 2:
-        return None
-    x, y = unit_scale(x, None), unit_scale(y, None)  # as influence_cov does: no square overflows
-    sd_x, sd_y = x.std(), y.std(axis=0)
-    if not (sd_x > 0 and np.all(sd_y > 0)):
-        return None
-    xs = (x - x.mean()) / sd_x
-    ys = (y - y.mean(axis=0)) / sd_y
-    basis = np.column_stack([np.ones_like(xs), xs, xs * xs, ys, xs[:, None] * ys, ys * ys])
-    upper = np.triu_indices(basis.shape[1])
-    return FixedFeatures(basis, basis[:, upper[0]] * basis[:, upper[1]], upper)
-
-
-def influence_cov_fixed(counts: np.ndarray, feats: FixedFeatures) -> tuple[np.ndarray, np.ndarray] | None:
-    """``influence_cov`` for one complete (x, y) under many count vectors, as matrix products of the counts.
-
-    Each item's influence IF_ig is a linear combination K_g(s) . basis_i of fixed per-item features
-    with per-data-set coefficients, so cov_gh = K_g' (sum_i c_i basis_i basis_i') K_h / total^2: one
-    (s x n) @ (n x w(w+1)/2) product replaces the passes over (s x n x g) arrays. None when a data
-    set's variance is small against its mean square (raw moments would lose digits): use ``influence_cov``.
-    """
-    s, width = counts.shape[0], feats.basis.shape[1]
-    g = (width - 3) // 3
-    m1 = counts @ feats.basis
-    total = m1[:, 0]
-    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        mom = m1 / total[:, None]
-        mx, my = mom[:, 1:2], mom[:, 3 : 3 + g]
-        vx, vy = mom[:, 2:3] - mx * mx, mom[:, 3 + 2 * g :] - my * my
-        if not (np.all(vx > CONDITION * mom[:, 2:3]) and np.all(vy > CONDITION * mom[:, 3 + 2 * g :])):
-            return None
-        sx, sy = np.sqrt(vx), np.sqrt(vy)
-        r = (mom[:, 3 + g : 3 + 2 * g] - mx * my) / (sx * sy)
-        pp, q, rr = 1.0 / (sx * sy), r / (2 * sx * sx), r / (2 * sy * sy)
-    k = np.zeros((s, g, width))
-    k[:, :, 0] = mx * my * pp - q * mx * mx - rr * my * my
-    k[:, :, 1] = -my * pp + 2 * q * mx
-    k[:, :, 2] = -q
-    cols = np.arange(g)
-    k[:, cols, 3 + cols] = -mx * pp + 2 * rr * my
-    k[:, cols, 3 + g + cols] = pp
-    k[:, cols, 3 + 2 * g + cols] = -rr
-    second = np.empty((s, width, width))
-    second[:, feats.upper[0], feats.upper[1]] = counts @ feats.products
-    second[:, feats.upper[1], feats.upper[0]] = second[:, feats.upper[0], feats.upper[1]]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cov = np.matmul(np.matmul(k, second), k.transpose(0, 2, 1)) / (total * total)[:, None, None]
-    return r, cov
-
-
-def wald_pairs(r: np.ndarray, cov: np.ndarray, pairs: Sequence[tuple[int, int]]) -> np.ndarray:
-    """Wald z of r_a - r_b for each pair: (s, n_pairs)."""
-    a = np.array([p[0] for p in pairs], dtype=int)
-    b = np.array([p[1] for p in pairs], dtype=int)
-    var = cov[:, a, a] + cov[:, b, b] - 2 * cov[:, a, b]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return (r[:, a] - r[:, b]) / np.sqrt(var)
-
-
-def delta_pair_tests(x: np.ndarray, y: np.ndarray, pairs: Sequence[tuple[int, int]]) -> np.ndarray:
-    """Two-sided p-values (n_machines, n_pairs) of the delta-method Wald test on the observed data."""
-    ones = np.ones((1, y.shape[0]))
-    out = np.empty((x.shape[1], len(pairs)))
-    for m in range(x.shape[1]):
-        r, cov = influence_cov(ones, x[:, m], y)
-        out[m] = 2 * norm_sf(np.abs(wald_pairs(r, cov, pairs)[0]))
-    return out
-
-
-# ----- closed form -----------------------------------------------------------------------------
-def steiger_se_factor(r_xa: float, r_xb: float, r_ab: float) -> float:
-    """sqrt(2 - 2 c) of Steiger's (1980) Z for dependent correlations sharing the variable x."""
-    rbar = (r_xa + r_xb) / 2
-    psi = r_ab * (1 - 2 * rbar**2) - 0.5 * rbar**2 * (1 - 2 * rbar**2 - r_ab**2)
-    c = psi / (1 - rbar**2) ** 2
-    return float(np.sqrt(max(2 - 2 * c, 1e-12)))
-
-
-def steiger_power(r_xa: float, r_xb: float, r_ab: float, n_items: float | np.ndarray, alpha: float = 0.05) -> np.ndarray:
-    """Closed-form power of Steiger's Fisher-z test of r_xa = r_xb at n items (both tails)."""
-    delta = abs(np.arctanh(r_xa) - np.arctanh(r_xb))
-    nc = delta * np.sqrt(np.maximum(np.asarray(n_items, dtype=float) - 3, 0)) / steiger_se_factor(r_xa, r_xb, r_ab)
-    z = norm_isf(alpha / 2)
-    return norm_sf(z - nc) + norm_cdf(-z - nc)
-
-
-def steiger_items_needed(r_xa: float, r_xb: float, r_ab: float, power: float = TARGET_POWER, alpha: float = 0.05) -> float:
-    """Items for the given power by Steiger's test (upper tail only); inf when r_xa == r_xb."""
-    delta = abs(np.arctanh(r_xa) - np.arctanh(r_xb))
-    if not np.isfinite(delta) or delta == 0:
-        return float("inf")
-    need = (norm_isf(alpha / 2) + norm_ppf(power)) * steiger_se_factor(r_xa, r_xb, r_ab) / delta
-    return float(3 + need**2)
-
-
-# ----- simulation ------------------------------------------------------------------------------
-def item_counts(rng: np.random.Generator, n_all: int, n_target: int, n_sims: int) -> np.ndarray:
-    """(n_sims, n_all) counts of each observed item in samples of n_target items with replacement."""
-    if n_target <= 2 * n_all:
-        draws = rng.integers(0, n_all, size=(n_sims, n_target))
-        draws += n_all * np.arange(n_sims)[:, None]  # in place: one pass less over the draws
-        return np.bincount(draws.ravel(), minlength=n_sims * n_all).reshape(n_sims, n_all).astype(float)
-    return rng.multinomial(n_target, np.full(n_all, 1.0 / n_all), size=n_sims).astype(float)
-
-
-def rater_weights(rng: np.random.Generator, code: np.ndarray, n_groups: int, k: int, n_sims: int) -> np.ndarray:
-    """(raters, n_sims * n_groups) draw counts: k raters per group, without replacement when k <= size.
-
-    Sampling with replacement below the group size would repeat raters, whose noise does not
-    average out, and understate the reliability of the mean; so it is used only beyond the pool.
-    """
-    w = np.zeros((len(code), n_sims * n_groups))
-    for g in range(n_groups):
-        members = np.flatnonzero(code == g)
-        for s in range(n_sims):
-            chosen = rng.choice(members, size=k, replace=k > len(members))
-            np.add.at(w[:, s * n_groups + g], chosen, 1.0)
-    return w
-
-
-@dataclass(frozen=True)
-class RaterDraw:
-    """Raters redrawn per simulated data set: ``raters`` per group from the ratings ``rm`` with group ``code``."""
-
-    rm: RaterMatrix
-    code: np.ndarray
-    raters: int
-
-
-def simulate_power(
-    x: np.ndarray,
-    y: np.ndarray,
-    pairs: Sequence[tuple[int, int]],
-    n_target: int,
-    n_sims: int,
-    rng: np.random.Generator,
-    alpha: float = 0.05,
-    draw: RaterDraw | None = None,
-) -> np.ndarray:
-    """Rejection rate per pair of the Wald test in data resampled to n_target items (and, with ``draw``, raters)."""
-    n_all, n_groups = y.shape
-    zcrit = norm_isf(alpha / 2)
-    # Fewer target items than observed ones: work on the drawn items (s x n_target) rather than on
-    # mostly-zero counts over all items (s x n_all); the two give the same statistics.
-    by_index = n_target < n_all
-    width = n_target if by_index else n_all
-    per_block = max(1, BLOCK_CELLS // max(width * n_groups, 1))
-    rejected = np.zeros(len(pairs))
-    basis = fixed_features(x, y) if draw is None and not by_index else None
-    done = 0
-    while done < n_sims:
-        p = min(per_block, n_sims - done)
-        if by_index:
-            idx = rng.integers(0, n_all, size=(p, n_target))
-            counts = np.ones((p, n_target))
-        else:
-            counts = item_counts(rng, n_all, n_target, p)
-        if draw is None:
-            ys = y[idx] if by_index else y
-        else:
-            means, _ = draw.rm.means(rater_weights(rng, draw.code, n_groups, draw.raters, p))
-            ys = means.reshape(n_all, p, n_groups).transpose(1, 0, 2)
-            if by_index:
-                ys = ys[np.arange(p)[:, None], idx]
-        fixed = influence_cov_fixed(counts, basis) if basis is not None else None
-        r, cov = fixed if fixed is not None else influence_cov(counts, x[idx] if by_index else x, ys)
-        z = wald_pairs(r, cov, pairs)
-        rejected += (np.abs(z) > zcrit).sum(axis=0)
-        done += p
-    return rejected / n_sims
-
-
-def items_needed(n_items: np.ndarray, power: np.ndarray, n_sims: int, alpha: float = 0.05) -> tuple[float, str]:
-    """Items for 80% power from a simulated power curve: interpolated in probit scale, else extrapolated.
-
-    The Wald noncentrality grows as sqrt(n), so probit(power) + z_{alpha/2} = c sqrt(n); c comes from
-    the grid point nearest 50% power when 80% is not bracketed by the grid.
-    """
-    n_items = np.asarray(n_items, dtype=float)
-    order = np.argsort(n_items)
-    n_items, power = n_items[order], np.asarray(power, dtype=float)[order]
-    eps = 0.5 / n_sims
-    probit = norm_ppf(np.clip(power, eps, 1 - eps))
-    target = norm_ppf(TARGET_POWER)
-    for j in range(len(n_items) - 1):
-        if power[j] < TARGET_POWER <= power[j + 1]:
-            t = (target - probit[j]) / (probit[j + 1] - probit[j])
-            return float(np.exp(np.log(n_items[j]) + t * (np.log(n_items[j + 1]) - np.log(n_items[j])))), "interpolated"
-    if power[0] >= TARGET_POWER:
-        method = "extrapolated below grid"
-    else:
-        method = "extrapolated above grid"
-    best = int(np.argmin(np.abs(power - 0.5)))
-    c = (probit[best] + norm_isf(alpha / 2)) / np.sqrt(n_items[best])
-    if not c > 0 or power[best] <= alpha:
-        return float("inf"), "no detectable difference in the grid"
-    return float(((target + norm_isf(alpha / 2)) / c) ** 2), method
+#: true differences (adjusted scale) the power table gives columns for, unless asked otherwise
+DEFAULT_DIFFS = (0.05, 0.1, 0.15, 0.2)
+#: the item counts the solvers scan (with the table's own), log-spaced
+SCAN_ITEMS = np.unique(np.round(np.geomspace(4, 1e8, 45)))
+#: the raters per group the raters-needed solver scans
+SCAN_RATERS = np.unique(np.concatenate([np.arange(2, 21), np.round(np.geomspace(20, 5000, 13))]))
+#: random halves of a group's raters used to measure what its item x rater noise adds
+N_HALVES = 4
 
 
 @dataclass(frozen=True)
 class PowerGrid:
-    """What the power analysis simulates: item counts, raters per group (beyond "observed"), data sets per point."""
+    """What the power table covers: item counts, raters per group (beyond "observed"), item draws for the fit, test level, true differences."""
 
     items: Sequence[int]
     raters: Sequence[int] | None = None
     n_sims: int = 1000
     alpha: float = 0.05
     seed: int = 0
+    diffs: Sequence[float] = DEFAULT_DIFFS
+
+
+@dataclass(frozen=True)
+class PowerModel:
+    """Fitted variance components of adj_a - adj_b (see the module docstring); arrays by machine, group or pair."""
+
+    n_items: np.ndarray  # (machines, groups) items with a machine score and a group mean
+    sizes: np.ndarray  # (groups,) raters
+    per_item: np.ndarray  # (groups,) harmonic raters per item
+    noise_a: np.ndarray  # (machines, pairs) N_a of the pair's first group
+    noise_b: np.ndarray  # (machines, pairs) N_b of its second
+    signal: np.ndarray  # (machines, pairs) S_ab
+    rater: np.ndarray  # (machines, groups) V_g at the observed size (0 for resample "items")
+    pairs: tuple[tuple[int, int], ...]
+
+
+def _sum_gradients(s_rel: np.ndarray, s_mach: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """d adjusted r / d each item-weighted sum, by central differences: (variants, machines, 6) for the reliability
+    sums and (variants, machines, 6) for each machine's own sums (a machine's sums move only its own r)."""
+    n_machines = s_mach.shape[1]
+    g_rel = np.empty((s_rel.shape[0], n_machines, 6))
+    g_mach = np.empty((s_rel.shape[0], n_machines, 6))
+    for c in range(6):
+        h = 1e-6 * np.maximum(np.abs(s_rel[:, c]), 1e-3)
+        up, down = s_rel.copy(), s_rel.copy()
+        up[:, c] += h
+        down[:, c] -= h
+        adj = [stats_from_sums(v, s_mach)[:, n_machines + 1 :] for v in (up, down)]
+        g_rel[:, :, c] = (adj[0] - adj[1]) / (2 * h[:, None])
+        hm = 1e-6 * np.maximum(np.abs(s_mach[:, :, c]), 1e-3)
+        up_m, down_m = s_mach.copy(), s_mach.copy()
+        up_m[:, :, c] += hm
+        down_m[:, :, c] -= hm
+        adj = [stats_from_sums(s_rel, v)[:, n_machines + 1 :] for v in (up_m, down_m)]
+        g_mach[:, :, c] = (adj[0] - adj[1]) / (2 * hm)
+    return g_rel, g_mach
+
+
+def item_influences(terms: ItemTerms, xz: np.ndarray, xvalid: np.ndarray) -> np.ndarray:
+    """(items, variants, machines): d adjusted r / d the item's weight, whose sum of squares is the item-bootstrap variance.
+
+    The statistic is a smooth function of item-weighted sums (``stats_from_sums``), so its derivative in
+    item i's weight is the gradient in those sums dotted with item i's terms: the delta method, exact
+    to first order, without drawing items (xz: machine scores with NaN as 0, xvalid their mask).
+    """
+    t = terms
+    f_rel = np.stack([t.has, t.mean, t.mean**2, t.two_raters, t.two_raters * t.within, t.error_share], axis=-1)
+    xv, xx = xvalid[:, None, :], xz[:, None, :]
+    has, mean = t.has[:, :, None], t.mean[:, :, None]
+    f_mach = np.stack([xv * has, xv * xx * has, xv * xx * xx * has, xv * mean, xv * mean * mean, xv * xx * mean], axis=-1)
+    g_rel, g_mach = _sum_gradients(f_rel.sum(axis=0), f_mach.sum(axis=0))
+    with np.errstate(invalid="ignore"):
+        return np.einsum("ivc,vmc->ivm", f_rel, g_rel) + np.einsum("ivmc,vmc->ivm", f_mach, g_mach)
+
+
+def _item_var(influence: np.ndarray) -> np.ndarray:
+    """Item-bootstrap (multinomial) variance from item influences: sum g^2 - (sum g)^2 / n over axis 0."""
+    n = influence.shape[0]
+    return (influence * influence).sum(axis=0) - influence.sum(axis=0) ** 2 / n
+
+
+def _group_fit(block: RaterBlock, xz: np.ndarray, xvalid: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, float]:
+    """One group's item influences with all raters (items, machines), its N_g (machines,) and raters per item."""
+    k, n_machines = block.n_raters, xz.shape[1]
+    half = max(2, k // 2) if k >= 3 else 0
+    weights = [np.ones(k)]
+    for _ in range(N_HALVES if half else 0):
+        w = np.zeros(k)
+        w[rng.choice(k, half, replace=False)] = 1.0
+        weights.append(w)
+    terms = item_terms(block, np.stack(weights))
+    influence = item_influences(terms, xz, xvalid)  # items x variants x machines
+    rated = terms.has > 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        inv = np.where(rated, terms.error_share, 0.0).sum(axis=0) / rated.sum(axis=0)  # mean 1 / raters per item
+    if not half:
+        return influence[:, 0, :], np.full(n_machines, np.nan), float(1.0 / inv[0])
+    var = _item_var(influence)  # variants x machines
+    with np.errstate(invalid="ignore"):
+        halves = np.nanmean(var[1:], axis=0)
+    step = float(np.mean(inv[1:]) - inv[0])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        noise = np.where(step > 0, (halves - var[0]) / step, np.nan)
+    return influence[:, 0, :], np.maximum(noise, 0.0), float(1.0 / inv[0])
+
+
+def fit_power_model(
+    blocks: Sequence[RaterBlock], x: np.ndarray, n_items: np.ndarray, rater: np.ndarray, pairs: Sequence[tuple[int, int]], grid: PowerGrid,
+) -> PowerModel:  # fmt: skip
+    """Fit the model: item influences (the delta method of the item bootstrap) with all of a group's raters and with random halves."""
+    rng = np.random.default_rng([grid.seed, 4])
+    xz, xvalid = np.nan_to_num(unit_scale(x)), np.isfinite(x).astype(float)
+    fits = [_group_fit(block, xz, xvalid, rng) for block in blocks]
+    influence = np.stack([f[0] for f in fits], axis=-1)  # items x machines x groups
+    noise = np.stack([f[1] for f in fits], axis=-1)
+    per_item = np.array([f[2] for f in fits])
+    # a group too small for halves borrows the median noise of the others
+    fill = np.nanmedian(noise, axis=1, keepdims=True) if np.isfinite(noise).any() else np.zeros((noise.shape[0], 1))
+    noise = np.where(np.isfinite(noise), noise, np.nan_to_num(fill))
+    a = np.array([p[0] for p in pairs], dtype=int)
+    b = np.array([p[1] for p in pairs], dtype=int)
+    total = np.nan_to_num(_item_var(influence[:, :, a] - influence[:, :, b]))  # machines x pairs
+    # the halves' noise can exceed what the pair's whole item variance leaves room for (small groups:
+    # heavy tails with 2 raters); then both noise parts shrink in proportion, so the model always
+    # reproduces the observed item variance and only the change with raters comes from the halves
+    noise_ab = noise[:, a] / per_item[a] + noise[:, b] / per_item[b]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        shrink = np.where(noise_ab > total, total / np.where(noise_ab > 0, noise_ab, 1.0), 1.0)
+    sizes = np.array([block.n_raters for block in blocks], dtype=float)
+    return PowerModel(n_items, sizes, per_item, noise[:, a] * shrink, noise[:, b] * shrink, total - noise_ab * shrink,
+                      np.nan_to_num(rater), tuple(pairs))  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Design:
+    """Variance of the adjusted difference (machines, pairs, designs, item counts) and its Welch degrees of freedom."""
+
+    var: np.ndarray
+    df: np.ndarray
+    item_unit: np.ndarray  # the item part at one item: var = item_unit / n + rater
+    rater: np.ndarray
+    parts: np.ndarray  # (..., 2) the two groups' rater parts
+    dfs: np.ndarray  # (..., 2) their degrees of freedom (raters - 1)
+
+    def at(self, index: np.ndarray) -> Design:
+        """The design at some item counts (last axis) only."""
+        return Design(self.var[..., index], self.df[..., index], self.item_unit, self.rater, self.parts[..., index, :], self.dfs[..., index, :])
+
+    def crit(self, alpha: float) -> np.ndarray:
+        """The test's critical value of d / se: the 1 - alpha/2 quantile of its replicates, item part normal plus each
+        group's rater part with t(k - 1) tails, each t replaced by the normal with its quantile (so the t spread of the
+        replicates, which widens their interval beyond t_nu x se, is carried; within about 1% of the mixture's quantile)."""
+        z = float(norm_ppf(1 - alpha / 2))
+        inflate = (t_quantile(1 - alpha / 2, self.dfs) / z) ** 2
+        with np.errstate(invalid="ignore", divide="ignore"):
+            scaled = self.var + (self.parts * (inflate - 1.0)).sum(axis=-1)
+            return z * np.sqrt(scaled / self.var)
+
+
+def design(model: PowerModel, k_a: np.ndarray, k_b: np.ndarray, n: np.ndarray) -> Design:
+    """var(adj_a - adj_b) for raters per group k_a, k_b (pairs, designs) at item counts n (broadcast to (machines, pairs, designs, counts))."""
+    a = np.array([p[0] for p in model.pairs], dtype=int)
+    b = np.array([p[1] for p in model.pairs], dtype=int)
+    m_a = model.per_item[a][:, None] * k_a / model.sizes[a][:, None]
+    m_b = model.per_item[b][:, None] * k_b / model.sizes[b][:, None]
+    n_obs = np.minimum(model.n_items[:, a], model.n_items[:, b])[:, :, None, None]
+    noise = model.noise_a[:, :, None] / m_a[None] + model.noise_b[:, :, None] / m_b[None]
+    item_unit = n_obs * (model.signal[:, :, None, None] + noise[..., None])
+    r_a = (model.rater[:, a][:, :, None] * model.sizes[a][:, None] / k_a[None])[..., None]
+    r_b = (model.rater[:, b][:, :, None] * model.sizes[b][:, None] / k_b[None])[..., None]
+    var = item_unit / n + r_a + r_b
+    parts = np.broadcast_to(np.stack(np.broadcast_arrays(r_a, r_b), axis=-1), var.shape + (2,))
+    dfs = np.stack(np.broadcast_arrays((k_a - 1.0)[None, :, :, None], (k_b - 1.0)[None, :, :, None]), axis=-1)
+    dfs = np.broadcast_to(dfs, var.shape + (2,))
+    return Design(var=var, df=welch_df(var, parts, dfs), item_unit=item_unit, rater=r_a + r_b, parts=parts, dfs=dfs)
+
+
+def envelope_power(d: Design, delta: np.ndarray, alpha: float) -> np.ndarray:
+    """Power at true difference ``delta`` with up to n items (running maximum over the last axis)."""
+    crit = d.crit(alpha)
+    power = np.where(np.asarray(delta) == 0, alpha, power_from_crit(delta, np.sqrt(d.var), crit, d.df))  # exactly the level at 0
+    return np.maximum.accumulate(np.where(np.isnan(np.broadcast_to(delta, power.shape)), np.nan, np.nan_to_num(power)), axis=-1)
+
+
+def first_crossing(grid: np.ndarray, power: np.ndarray, target: float = TARGET_POWER) -> np.ndarray:
+    """The smallest grid value (last axis, increasing) where ``power`` (monotone) reaches ``target``, log-interpolated; inf if none."""
+    reached = power >= target
+    first = np.argmax(reached, axis=-1)
+    ok = reached.any(axis=-1)
+    lo = np.maximum(first - 1, 0)
+    p_lo = np.take_along_axis(power, lo[..., None], axis=-1)[..., 0]
+    p_hi = np.take_along_axis(power, first[..., None], axis=-1)[..., 0]
+    g_lo, g_hi = np.log(grid[lo]), np.log(grid[first])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t = np.where(p_hi > p_lo, (target - p_lo) / (p_hi - p_lo), 1.0)
+    return np.where(ok, np.exp(g_lo + np.clip(t, 0.0, 1.0) * (g_hi - g_lo)), np.inf)
+
+
+@dataclass(frozen=True)
+class PairFacts:
+    """What the power tables take from RQ2's pairwise results, per machine and pair: differences and the planning difference."""
+
+    raw_diff: np.ndarray  # (machines, pairs) r_a - r_b
+    adjusted_diff: np.ndarray  # (machines, pairs)
+    planning: np.ndarray  # (machines, pairs): the end of the adjusted-difference interval nearest 0 (0 if it covers 0)
+
+
+def planning_difference(low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """The smallest true difference the pair's interval [low, high] leaves plausible in absolute value: 0 when it covers 0."""
+    return np.where(np.isfinite(low) & np.isfinite(high), np.maximum(np.maximum(low, -high), 0.0), np.nan)
+
+
+def _levels(model: PowerModel, raters: Sequence[int] | None) -> tuple[list[str | int], np.ndarray, np.ndarray]:
+    """Raters-per-group levels ("observed", then each asked k) and k_a, k_b (pairs, levels)."""
+    a = np.array([p[0] for p in model.pairs], dtype=int)
+    b = np.array([p[1] for p in model.pairs], dtype=int)
+    asked = [int(k) for k in (raters or [])]
+    k_a = np.column_stack([model.sizes[a], *[np.full(len(a), float(k)) for k in asked]])
+    k_b = np.column_stack([model.sizes[b], *[np.full(len(b), float(k)) for k in asked]])
+    return ["observed", *asked], k_a, k_b
 
 
 def power_analysis(
-    rm: RaterMatrix,
-    x: np.ndarray,
-    y: np.ndarray,
-    grouping: Grouping,
-    names: Sequence[str],
-    pairs: Sequence[tuple[int, int]],
-    grid: PowerGrid,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Power table (machine x pair x items x raters) and items needed for 80% power per pair.
+    model: PowerModel, names: Sequence[str], labels: Sequence[str], facts: PairFacts, grid: PowerGrid,
+) -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
+    """Power table (machine x raters level x pair x items) and the items / raters needed for 80% power per pair.
 
-    ``grouping`` covers the raters of ``rm`` (``Grouping.of_kept``); ``y`` holds its groups' mean ratings.
+    ``power`` is at the planning difference and the family alpha (alpha / m over the m = pairs x
+    machines p-values that Holm adjusts: Holm's first step, so a pair that reaches it is detected
+    whatever the others do); ``power_per_pair`` at alpha itself; ``power_diff_D`` at true difference D.
     """
-    code, labels = grouping.code, grouping.labels
-    n_sims, alpha = grid.n_sims, grid.alpha
-    rng = np.random.default_rng([grid.seed, 4])
-    rater_levels: list[int | None] = [None, *[int(k) for k in (grid.raters or [])]]
-    items = sorted({int(n) for n in grid.items})
-    rows, need_rows = [], []
-    y_corr = np.ma.corrcoef(np.ma.masked_invalid(y), rowvar=False).filled(np.nan)
-    for m, name in enumerate(names):
-        xm = x[:, m]
-        r_obs = np.array([_corr(xm, y[:, g]) for g in range(y.shape[1])])
-        for k in rater_levels:
-            grid = np.stack([simulate_power(xm, y, pairs, n, n_sims, rng, alpha, None if k is None else RaterDraw(rm, code, k)) for n in items])
-            for j, (a, b) in enumerate(pairs):
-                closed = steiger_power(r_obs[a], r_obs[b], y_corr[a, b], np.array(items), alpha) if k is None else None
-                for i, n in enumerate(items):
-                    rows.append(
-                        {
-                            "machine": name,
-                            "group_a": labels[a],
-                            "group_b": labels[b],
-                            "raters_per_group": "observed" if k is None else k,
-                            "n_items": n,
-                            "power": float(grid[i, j]),
-                            "power_closed_form": float(closed[i]) if closed is not None else float("nan"),
-                        }
-                    )
-                needed, how = items_needed(np.array(items), grid[:, j], n_sims, alpha)
-                need_rows.append(
-                    {
-                        "machine": name,
-                        "group_a": labels[a],
-                        "group_b": labels[b],
-                        "raters_per_group": "observed" if k is None else k,
-                        "observed_diff": float(r_obs[a] - r_obs[b]),
-                        "items_for_80_power": needed,
-                        "method": how,
-                        "items_for_80_power_closed_form": steiger_items_needed(r_obs[a], r_obs[b], y_corr[a, b], alpha=alpha)
-                        if k is None
-                        else float("nan"),
-                    }
-                )
-    return pd.DataFrame(rows), pd.DataFrame(need_rows)
+    levels, k_a, k_b = _levels(model, grid.raters)
+    items = np.array(sorted({int(n) for n in grid.items}), dtype=float)
+    scan = np.unique(np.concatenate([SCAN_ITEMS, items]))
+    at = np.searchsorted(scan, items)
+    d = design(model, k_a, k_b, scan)
+    m_tests = max(len(names) * len(model.pairs), 1)
+    alphas = {"family": grid.alpha / m_tests, "pair": grid.alpha}
+    plan = facts.planning[:, :, None, None]
+    env = {key: envelope_power(d, plan, alpha) for key, alpha in alphas.items()}
+    cols: dict[str, np.ndarray] = {
+        "power": env["family"][..., at],
+        "power_closed_form": normal_power(plan, np.sqrt(d.var), alphas["family"])[..., at],
+        "power_per_pair": env["pair"][..., at],
+        "planning_diff": np.broadcast_to(plan, d.var.shape)[..., at],
+        "se": np.sqrt(d.var)[..., at],
+        "df": d.df[..., at],
+        "crit": d.crit(alphas["family"])[..., at],
+        "crit_per_pair": d.crit(alphas["pair"])[..., at],
+    }
+    for key, suffix in (("family", ""), ("pair", "_per_pair")):
+        mde = np.minimum.accumulate(np.nan_to_num(detectable(np.sqrt(d.var), d.df, d.crit(alphas[key])), nan=np.inf), axis=-1)
+        cols[f"mde{suffix}"] = mde[..., at]
+    on_items = d.at(at)  # the grid of true differences: at the table's counts
+    for diff in grid.diffs:
+        cols[f"power_diff_{diff:g}"] = envelope_power(on_items, np.asarray(float(diff)), alphas["family"])
+        cols[f"power_per_pair_diff_{diff:g}"] = envelope_power(on_items, np.asarray(float(diff)), alphas["pair"])
+    keys = {"machine": list(names), "raters_per_group": levels, "pair": list(range(len(model.pairs))), "n_items": [int(n) for n in items]}
+    power = _frame(keys, labels, model.pairs, {k: np.transpose(v, (0, 2, 1, 3)) for k, v in cols.items()})
+    power.insert(power.columns.get_loc("power") + 1, "alpha_family", alphas["family"])
+    return power, _needed(model, names, labels, facts, (levels, k_a, k_b), (scan, d, env, alphas, grid.diffs))
 
 
-def _corr(a: np.ndarray, b: np.ndarray) -> float:
-    return float(pearson_masked(a, b))
+def _frame(keys: dict[str, list], labels: Sequence[str], pairs: Sequence[tuple[int, int]], cols: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Rows over the product of ``keys`` (in order) with the arrays of ``cols`` (shaped like that product) flattened."""
+    shape = tuple(len(v) for v in keys.values())
+    index = np.indices(shape).reshape(len(shape), -1)
+    out: dict[str, object] = {}
+    for (name, values), idx in zip(keys.items(), index, strict=True):
+        if name == "pair":
+            out["group_a"] = [labels[pairs[j][0]] for j in idx]
+            out["group_b"] = [labels[pairs[j][1]] for j in idx]
+        else:
+            out[name] = [values[j] for j in idx]
+    out.update({k: np.broadcast_to(v, shape).reshape(-1).astype(float) for k, v in cols.items()})
+    return pd.DataFrame(out)
+
+
+def _needs(effect: np.ndarray, scan: np.ndarray, env: np.ndarray, more: Design, alpha: float) -> tuple[np.ndarray, np.ndarray]:
+    """Items (from the power envelope ``env`` over ``scan``) and raters per group at the observed items (``more``) for 80% power at ``effect``."""
+    items = np.where(effect > 0, first_crossing(scan, env), np.inf)
+    crit = more.crit(alpha)[..., 0]
+    reach = np.maximum.accumulate(np.nan_to_num(power_from_crit(effect, np.sqrt(more.var[..., 0]), crit, more.df[..., 0])), axis=-1)
+    raters = np.ceil(first_crossing(SCAN_RATERS, reach) - 1e-9)[..., None]
+    return items, np.where(effect > 0, raters, np.inf)
+
+
+def _needed(
+    model: PowerModel, names: Sequence[str], labels: Sequence[str], facts: PairFacts, levels: tuple, scanned: tuple,
+) -> pd.DataFrame:  # fmt: skip
+    """Per machine, raters level and pair: items for 80% power (family alpha and per pair), raters for it at the observed items, the MDE;
+    at the planning difference and at each true difference of the grid (``_diff_D`` columns)."""
+    (names_l, k_a, k_b), (scan, d, env, alphas, diffs) = levels, scanned
+    n_obs = np.minimum(model.n_items[:, [p[0] for p in model.pairs]], model.n_items[:, [p[1] for p in model.pairs]]).astype(float)
+    here = design(model, k_a, k_b, n_obs[:, :, None, None])
+    ks = np.broadcast_to(SCAN_RATERS[None, :], (len(model.pairs), len(SCAN_RATERS)))
+    more = design(model, ks, ks, n_obs[:, :, None, None])  # machines x pairs x raters x 1
+    plan = facts.planning[:, :, None]
+    shape = (*facts.raw_diff.shape, k_a.shape[1])
+    cols: dict[str, np.ndarray] = {"observed_diff": np.broadcast_to(facts.raw_diff[:, :, None], shape)}
+    cols["observed_diff_adjusted"] = np.broadcast_to(facts.adjusted_diff[:, :, None], shape)
+    cols["planning_diff"] = np.broadcast_to(plan, shape)
+    for key, suffix in (("family", ""), ("pair", "_per_pair")):
+        items, raters = _needs(plan, scan, env[key], more, alphas[key])
+        cols[f"items_for_80_power{suffix}"], cols[f"raters_for_80_power{suffix}"] = items, np.broadcast_to(raters, shape)
+        cols[f"mde_observed_items{suffix}"] = detectable(np.sqrt(here.var[..., 0]), here.df[..., 0], here.crit(alphas[key])[..., 0])
+    for diff in diffs:
+        effect = np.full(plan.shape, float(diff))
+        for key, suffix in (("family", ""), ("pair", "_per_pair")):
+            items, raters = _needs(effect, scan, envelope_power(d, effect[..., None], alphas[key]), more, alphas[key])
+            cols[f"items_for_80_power{suffix}_diff_{diff:g}"] = items
+            cols[f"raters_for_80_power{suffix}_diff_{diff:g}"] = np.broadcast_to(raters, shape)
+    cols["items_for_80_power_closed_form"] = _closed_form_items(here, plan, alphas["family"])
+    cols["n_items_observed"] = np.broadcast_to(n_obs[:, :, None], shape)
+    keys = {"machine": list(names), "raters_per_group": names_l, "pair": list(range(len(model.pairs)))}
+    out = _frame(keys, labels, model.pairs, {k: np.transpose(v, (0, 2, 1)) for k, v in cols.items()})
+    out.insert(out.columns.get_loc("items_for_80_power") + 1, "method", _methods(out))
+    return out
+
+
+def _closed_form_items(here: Design, plan: np.ndarray, alpha: float) -> np.ndarray:
+    """Items for 80% power from the normal approximation: n = item_unit / (delta^2 / c^2 - rater part); inf when out of reach."""
+    from annalign.stats.distributions import norm_ppf
+
+    c = float(norm_ppf(1 - alpha / 2) + norm_ppf(TARGET_POWER))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        room = plan * plan / (c * c) - here.rater[..., 0]
+        n = here.item_unit[..., 0] / room
+    return np.where((plan > 0) & (room > 0), n, np.inf)
+
+
+def _methods(frame: pd.DataFrame) -> list[str]:
+    """How each items-needed figure came about, in words."""
+    out = []
+    for plan, need in zip(frame["planning_diff"], frame["items_for_80_power"], strict=True):
+        if not np.isfinite(plan):
+            out.append("no planning difference (the interval is undefined)")
+        elif plan <= 0:
+            out.append("none: the interval of the adjusted difference covers 0")
+        elif not np.isfinite(need):
+            out.append("not reachable with these raters per group")
+        else:
+            out.append("model (Welch)")
+    return out

@@ -50,7 +50,7 @@ def write_power_figure(result: GroupResult, machine: str, path: Path) -> None:
 @click.option("--permutations", metavar="N", help="permutations (default 1000)")
 @click.option("--power-items", help="item counts for the power table (default 350,1000,3000,10000; '' to skip)")
 @click.option("--power-raters", default=None, help="raters per group for extra power rows, e.g. 5,10,20")
-@click.option("--power-sims", metavar="N", help="simulated data sets per power point, at least 50 (default 1000)")
+@click.option("--power-sims", metavar="N", help="accepted for old scripts, no longer used: power is computed from a fitted model")
 def groups(config_path: str | None, out: str, **options: Any) -> None:
     """Alignment of each machine rater with each demographic group, disparities, power and within-group spread."""
     from annalign.analyses.group_alignment import analyze_groups

@@ -128,6 +128,13 @@ class CrossedModel:
     machine_second: float = 0.5
     missing: float = 0.15
     levels: int = 3
+    #: per group, the share of its truth that is the shared signal (overrides ``share``): a group with a
+    #: smaller share aligns less with the machine in the population, a true disparity
+    group_shares: tuple[float, ...] | None = None
+
+    def share_of(self, group: int) -> float:
+        """The shared-signal share of group ``group``'s truth."""
+        return float(self.share if self.group_shares is None else self.group_shares[group])
 
 
 #: Cut points of the 3-level ratings (on the latent scale), as DICES's No / Unsure / Yes.
@@ -142,7 +149,7 @@ def crossed_data(model: CrossedModel, rng: np.random.Generator) -> tuple[Annotat
     items, raters, values, groups = [], [], [], []
     start = 0
     for g, k in enumerate(model.sizes):
-        t = np.sqrt(model.share) * c + np.sqrt(1 - model.share) * rng.standard_normal(n)
+        t = np.sqrt(model.share_of(g)) * c + np.sqrt(1 - model.share_of(g)) * rng.standard_normal(n)
         lam = 1 + model.loading_sd * rng.standard_normal(k)
         kap = model.second_sd * rng.standard_normal(k)
         lenient = model.leniency_sd * rng.standard_normal(k)
@@ -166,8 +173,8 @@ def crossed_data(model: CrossedModel, rng: np.random.Generator) -> tuple[Annotat
     return data, MachineRatings(names=["machine"], scores=x[:, None], sources=["simulated"])
 
 
-def population_group_r(model: CrossedModel, n_items: int = 400_000, seed: int = 0) -> float:
-    """corr(x, the mean rating of the group's whole population of raters), the same for every group.
+def population_group_r(model: CrossedModel, n_items: int = 400_000, seed: int = 0, group: int = 0) -> float:
+    """corr(x, the mean rating of group ``group``'s whole population of raters) (the same for every group unless ``group_shares``).
 
     Given an item, a random rater's latent rating is normal with mean t and variance
     t^2 loading_sd^2 + z^2 second_sd^2 + leniency_sd^2 + noise^2, so the population mean of the
@@ -178,7 +185,7 @@ def population_group_r(model: CrossedModel, n_items: int = 400_000, seed: int = 
     rng = np.random.default_rng(seed)
     c, z, u = rng.standard_normal((3, n_items))
     x = c + model.machine_second * z + model.machine_noise * rng.standard_normal(n_items)
-    t = np.sqrt(model.share) * c + np.sqrt(1 - model.share) * u
+    t = np.sqrt(model.share_of(group)) * c + np.sqrt(1 - model.share_of(group)) * u
     if model.levels != 3:
         return float(np.corrcoef(x, t)[0, 1])
     sd = np.sqrt(t**2 * model.loading_sd**2 + z**2 * model.second_sd**2 + model.leniency_sd**2 + model.noise**2)

@@ -1,4 +1,4 @@
-"""RQ2's power part: per machine, when 80% power to detect a group difference is reached, as a figure and a table."""
+"""RQ2's power part: per machine, the power of the disparity test and the smallest difference it detects, as a figure and a table."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ import pandas as pd
 from annalign.report.draw import panels
 from annalign.report.figures import plot_power
 from annalign.report.figures.inputs import machines_in
-from annalign.report.figures.power import TARGET
 from annalign.report.model import FigureRef, Table, clean, count, frame_table, sentence
 
 if TYPE_CHECKING:
@@ -27,62 +26,61 @@ def observed(frame: pd.DataFrame) -> pd.DataFrame:
     return part.assign(groups=part["group_a"].astype(str) + " vs " + part["group_b"].astype(str))
 
 
-def first_reached(part: pd.DataFrame) -> dict[str, int | None]:
-    """Per pair of groups: the smallest item count with power >= 80%, or None when no count in the grid reaches it."""
-    reached = part["n_items"].astype(float).where(part["power"].to_numpy(dtype=float) >= TARGET)
-    first = reached.groupby(part["groups"], sort=False).min()  # NaN where no count reaches it
-    return {str(pair): None if math.isnan(n) else int(n) for pair, n in first.items()}
+def _two(value: float) -> str:
+    return f"{value:.2f}" if np.isfinite(value) else "n/a"
 
 
-def power_reading(power: pd.DataFrame) -> str:
-    """Per machine (never pooled): the first item count at which a pair reaches 80% power, and how many pairs never do."""
-    frame = observed(power)
+def machine_clause(machine: str, need: pd.DataFrame, power: pd.DataFrame) -> str:
+    """One machine's reading: the family alpha, the MDE at the observed sizes and at the largest item count, the pairs to plan for."""
+    mde = need["mde_observed_items"].to_numpy(dtype=float)
+    top = int(power["n_items"].max())
+    at_top = power.loc[power["n_items"] == top, "mde"].to_numpy(dtype=float)
+    alpha = float(power["alpha_family"].iloc[0])
+    planned = int((need["planning_diff"].to_numpy(dtype=float) > 0).sum())
+    return (f"for {clean(machine)}, at alpha {np.format_float_positional(alpha, precision=2, fractional=False)} per test (Holm's first step), the smallest difference in adjusted r "
+            f"detected with 80% power is {_two(np.nanmin(mde))}-{_two(np.nanmax(mde))} (median {_two(np.nanmedian(mde))}) "
+            f"across {count(len(need))} pairs at the observed sizes and median {_two(np.nanmedian(at_top))} with {count(top)} items; "
+            f"{count(planned)} of {count(len(need))} pairs have an interval that excludes 0 (a difference to plan for)")  # fmt: skip
+
+
+def power_reading(power: pd.DataFrame, need: pd.DataFrame) -> str:
+    """Per machine (never pooled): what the disparity test can detect at the observed sizes and with the most items."""
+    frame, needed = observed(power), observed(need)
     parts = []
     for machine in machines_in(frame):
         part = frame[frame["machine"].astype(str) == machine]
-        reached = first_reached(part)
-        top = count(int(part["n_items"].max()))
-        hits = {pair: n for pair, n in reached.items() if n is not None}
-        if not hits:
-            parts.append(f"for {clean(machine)}, no comparison reaches 80% power with up to {top} items")
-            continue
-        pair = min(hits, key=lambda p: hits[p])
-        below = len(reached) - len(hits)
-        parts.append(f"for {clean(machine)}, 80% power is first reached at {count(hits[pair])} items ({clean(pair)}); "
-                     f"{count(below)} of {count(len(reached))} comparisons stay below 80% up to {top} items")
+        parts.append(machine_clause(machine, needed[needed["machine"].astype(str) == machine], part))
     return sentence(parts)
 
 
-def items_cell(value: object) -> str:
-    """Items needed, rounded up to a whole item."""
+def whole_cell(value: object) -> str:
+    """Items or raters needed, rounded up to a whole number; 'n/a' when out of reach or nothing to plan for."""
     number = float(value)  # type: ignore[arg-type]
     return count(math.ceil(number)) if np.isfinite(number) else "n/a"
 
 
 def items_table(rq2: GroupResult, table_id: str, reading: str) -> Table:
-    """Items needed for 80% power per pair (observed raters per group), fewest first."""
-    need = observed(rq2.power_items_needed).sort_values("items_for_80_power", kind="stable")
-    need = need.assign(items=[items_cell(v) for v in need["items_for_80_power"]],
-                       closed=[items_cell(v) for v in need["items_for_80_power_closed_form"]])
-    cols = {"machine": "machine rater", "groups": "groups", "observed_diff": "observed difference", "items": "items for 80% power",
-            "method": "how", "closed": "closed form"}
-    return frame_table(need, table_id, "Items needed for 80% power", reading, cols, max_rows=30)
+    """Per pair (observed raters per group): the detectable difference, and items / raters for 80% power at the planning difference."""
+    need = observed(rq2.power_items_needed).sort_values(["machine", "mde_observed_items"], kind="stable")
+    need = need.assign(**{c: [whole_cell(v) for v in need[c]] for c in
+                          ("items_for_80_power", "items_for_80_power_per_pair", "raters_for_80_power", "raters_for_80_power_per_pair")})  # fmt: skip
+    cols = {"machine": "machine rater", "groups": "groups", "observed_diff_adjusted": "adjusted difference",
+            "planning_diff": "difference to plan for", "mde_observed_items": "detectable (80%, all pairs)",
+            "mde_observed_items_per_pair": "detectable (80%, one pair)", "items_for_80_power": "items (all pairs)",
+            "items_for_80_power_per_pair": "items (one pair)", "raters_for_80_power": "raters per group (all pairs)",
+            "method": "how"}  # fmt: skip
+    return frame_table(need, table_id, "What the disparity test can detect", reading, cols, max_rows=30)
 
 
 def power_blocks(rq2: GroupResult, figure_id: str, table_id: str) -> list[FigureRef | Table]:
-    """The power figure (one panel per machine) and the items-needed table (or the power grid when there is none)."""
-    if rq2.power is None or rq2.power.empty:
+    """The power figure (one panel per machine) and the per-pair table of detectable differences and data needed."""
+    if rq2.power is None or rq2.power.empty or rq2.power_items_needed is None:
         return []
-    reading = power_reading(rq2.power)
+    reading = power_reading(rq2.power, rq2.power_items_needed)
     machines = machines_in(observed(rq2.power))[:MAX_PANELS]
-    blocks: list[FigureRef | Table] = [
-        FigureRef(figure_id, "Power against the number of items", reading,
-                  "Line plot of power against number of items for each pair of groups, one panel per machine rater",
-                  panels(plot_power, rq2, [{"machine": m} for m in machines], (7.2, 3.8), columns=1, space=(0.3, 0.45)))
-    ]
-    if rq2.power_items_needed is not None and not rq2.power_items_needed.empty:
-        blocks.append(items_table(rq2, table_id, reading))
-    else:
-        cols = {"machine": "machine rater", "groups": "groups", "n_items": "items", "power": "power"}
-        blocks.append(frame_table(observed(rq2.power), table_id, "Power", reading, cols, max_rows=40))
-    return blocks
+    return [
+        FigureRef(figure_id, "Power of the disparity test against the number of items", reading,
+                  "Line plot of power against number of items for several true differences and raters per group, one panel per machine rater",
+                  panels(plot_power, rq2, [{"machine": m} for m in machines], (7.2, 3.8), columns=1, space=(0.3, 0.45))),
+        items_table(rq2, table_id, reading),
+    ]  # fmt: skip
