@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from scipy import sparse
 
 from annalign.analyses.base import ResultDisplay, check_level, fmt
 from annalign.analyses.registry import analysis
@@ -30,6 +29,7 @@ from annalign.stats.agreement import (
     unit_terms,
 )
 from annalign.stats.bootstrap import count_chunks, percentile_intervals
+from annalign.stats.crossed import per_rater_sums, rater_scatter
 
 if TYPE_CHECKING:
     from annalign.core.annotations import Annotations
@@ -216,20 +216,14 @@ class Substitution:
         mean_per_item = np.zeros((n_items, width))
         np.add.at(mean_per_item, item, change / max(len(raters_in), 1))
         exact = n_items * n_raters * width <= DENSE_CELLS
-        if exact:
-            scatter: Any = np.zeros((n_items, n_raters, width))
-            scatter[item, rater] = change  # one rating per item and rater
-            scatter = scatter.reshape(n_items, n_raters * width)
-        else:
-            cols = (rater[:, None] * width + np.arange(width)[None, :]).ravel()
-            scatter = sparse.csr_matrix((change.ravel(), (np.repeat(item, width), cols)), shape=(n_items, n_raters * width))
+        scatter = rater_scatter(item, rater, change, (n_items, n_raters), dense=exact)
         return cls(terms, level, n_raters, scatter, width, mean_per_item, raters_in, exact)
 
     def alpha(self, weights: np.ndarray | None) -> np.ndarray:
         """(rows of weights, raters): alpha with each rater replaced (weights None: each item once)."""
         t = self.terms
         u = np.ones((1, t.sums.shape[0])) if weights is None else np.atleast_2d(weights)
-        per_rater = np.asarray(self.scatter.T @ u.T).T.reshape(u.shape[0], self.n_raters, self.width)
+        per_rater = per_rater_sums(u, self.scatter).reshape(u.shape[0], self.n_raters, self.width)
         return self._alpha_plus(u, per_rater)
 
     def mean_change(self, weights: np.ndarray) -> np.ndarray:

@@ -200,22 +200,25 @@ def _bumped_terms(base: ItemTerms, sums: tuple[np.ndarray, ...], ratings: tuple[
 DENSE_CELLS = 2_000_000
 
 
-def _per_rater_sums(u: np.ndarray, item: np.ndarray, rater: np.ndarray, columns: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """(rows, raters x width): sum over each rater's ratings of u[row, item] x columns[rating].
+def rater_scatter(item: np.ndarray, rater: np.ndarray, columns: np.ndarray, shape: tuple[int, int], *, dense: bool) -> Any:
+    """The items x (raters x width) matrix holding each rating's row of ``columns`` at (its item, its rater's block).
 
-    One matrix product u @ C with C the items x (raters x width) scatter of ``columns``: dense (BLAS)
-    for DICES-sized blocks, scipy.sparse beyond ``DENSE_CELLS`` so work stays in proportion to the ratings.
+    ``per_rater_sums`` of it is one matrix product: dense (BLAS) for DICES-sized blocks, scipy.sparse
+    beyond, so work stays in proportion to the ratings (one rating per item and rater).
     """
     n_items, k = shape
     width = columns.shape[1]
-    if n_items * k <= DENSE_CELLS:
+    if dense:
         scatter = np.zeros((n_items, k, width))
         scatter[item, rater] = columns
-        return u @ scatter.reshape(n_items, k * width)
+        return scatter.reshape(n_items, k * width)
     cols = (rater[:, None] * width + np.arange(width)[None, :]).ravel()
-    rows = np.repeat(item, width)
-    scatter = sparse.csc_matrix((columns.ravel(), (rows, cols)), shape=(n_items, k * width))
-    return np.asarray((scatter.T @ u.T).T)
+    return sparse.csc_matrix((columns.ravel(), (np.repeat(item, width), cols)), shape=(n_items, k * width))
+
+
+def per_rater_sums(u: np.ndarray, scatter: Any) -> np.ndarray:
+    """(rows, raters x width): sum over each rater's ratings of u[row, item] x columns[rating]."""
+    return np.asarray(u @ scatter) if isinstance(scatter, np.ndarray) else np.asarray((scatter.T @ u.T).T)
 
 
 def rater_gradients(block: RaterBlock, x: np.ndarray, xvalid: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -236,7 +239,8 @@ def rater_gradients(block: RaterBlock, x: np.ndarray, xvalid: np.ndarray, u: np.
         change = _bumped_terms(base, sums, ratings, step)  # ratings x 5
         steps.append(np.concatenate([change, xv * change[:, :1], xv * change[:, 1:2], xv * xx * change[:, :1]], axis=1))
     columns = np.concatenate(steps, axis=1)  # ratings x (2 steps x width)
-    per_rater = _per_rater_sums(u, item, rater, columns, (x.shape[0], k)).reshape(u.shape[0], k, 2, -1)
+    scatter = rater_scatter(item, rater, columns, (x.shape[0], k), dense=x.shape[0] * k <= DENSE_CELLS)
+    per_rater = per_rater_sums(u, scatter).reshape(u.shape[0], k, 2, -1)
     out = []
     for s in range(2):
         rel = np.broadcast_to(rel0, (u.shape[0], k, 6)).copy()
@@ -411,24 +415,10 @@ DENSE_PER_RATER = 2_000_000
 
 
 def _per_rater(rater: np.ndarray, item: np.ndarray, change: np.ndarray, k: int, u: np.ndarray) -> np.ndarray:
-    """(rows of u, raters, columns): per rater, the item-weighted sum of its ratings' changes.
-
-    Dense (columns x items x raters, one batched product) for DICES-sized blocks, else one sparse
-    raters x items product per column.
-    """
+    """(rows of u, raters, columns): per rater, the item-weighted sum of its ratings' changes (``rater_scatter``)."""
     n_items, n_cols = u.shape[1], change.shape[1]
-    if n_items * k * n_cols <= DENSE_PER_RATER:
-        cells = np.zeros((n_cols, n_items, k))
-        cells[:, item, rater] = change.T
-        return np.matmul(u[None, :, :], cells).transpose(1, 2, 0)
-    order = np.lexsort((item, rater))
-    indptr = np.concatenate([[0], np.cumsum(np.bincount(rater, minlength=k))])
-    out = np.empty((u.shape[0], k, n_cols))
-    ut = np.ascontiguousarray(u.T)
-    for c in range(n_cols):
-        matrix = sparse.csr_matrix((change[order, c], item[order], indptr), shape=(k, n_items))
-        out[:, :, c] = np.asarray(matrix @ ut).T
-    return out
+    scatter = rater_scatter(item, rater, change, (n_items, k), dense=n_items * k * n_cols <= DENSE_PER_RATER)
+    return per_rater_sums(u, scatter).reshape(u.shape[0], k, n_cols)
 
 
 def _rating_derivatives(sums: tuple[np.ndarray, ...], item: np.ndarray, value: np.ndarray, centred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
