@@ -150,6 +150,28 @@ def _run_sync(coro: Any) -> Any:
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(coro)
+        return _run_retrieving(coro)
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(asyncio.run, coro).result()
+
+
+def _run_retrieving(coro: Any) -> Any:
+    """``asyncio.run(coro)``, but a SIGTERM or Ctrl-C raised inside the coroutine's task is not also logged by asyncio.
+
+    Such an exception leaves the event loop while still stored on the task, which asyncio reports
+    on exit ("Task exception was never retrieved", a traceback after annalign's one-line message);
+    the task is held here so its exception is marked as seen before it propagates.
+    """
+    held: list[asyncio.Future[Any]] = []
+
+    async def main() -> Any:
+        held.append(asyncio.ensure_future(coro))
+        return await held[0]
+
+    try:
+        return asyncio.run(main())
+    except BaseException:
+        for task in held:
+            if task.done() and not task.cancelled():
+                task.exception()
+        raise
