@@ -62,6 +62,8 @@ def _changed_on_purpose(where: str) -> bool:
     """Whether a path like results.rq2.pairwise[3].p_adjusted is one issue 11 changed (or RQ2's notes)."""
     if where.startswith("results.rq2.notes") or _rq3_changed(where):
         return True
+    if where == "results.settings.method":  # issue 12: the default is "auto" (the level's correlation; rq1.method still says pearson)
+        return True
     for table, keys in CHANGED_BY_ISSUE_11.items():
         prefix = f"results.rq2.{table}["
         if where.startswith(prefix) and where.rsplit(".", 1)[-1] in keys:

@@ -164,8 +164,13 @@ def load(
     format: str = "auto",
     columns: ColumnMap | None = None,
     min_ratings: int = 0,
+    measurement: str = "auto",
 ) -> Annotations:
-    """Human ratings: a bundled set by name (``annalign.datasets()``) or a file (DICES CSV, long-form table, votes)."""
+    """Human ratings: a bundled set by name (``annalign.datasets()``) or a file (DICES CSV, long-form table, votes).
+
+    ``measurement`` declares the task's level (nominal, ordinal, interval); "auto" takes the rating map's or infers
+    it (``data.measurement`` says which and why).
+    """
     from annalign.core.ratingmap import RatingMap
     from annalign.datasets.bundled import load_dataset
     from annalign.datasets.catalog import ColumnMap
@@ -175,6 +180,7 @@ def load(
     scale = _check("scale", scale, "scale")
     if scale is not None:
         rmap = rmap.with_scale(scale)
+    rmap = rmap.with_level(_check("measurement", measurement, "measurement"))
     if columns is not None and not isinstance(columns, ColumnMap):
         raise InputError(f"columns must be an annalign.ColumnMap, got {type(columns).__name__}")
     data = load_dataset(name, rating_map=rmap, columns=columns, fmt=_check("format", format, "format"))
@@ -240,13 +246,16 @@ def alignment(
     data: Annotations,
     machines: MachineRatings | None = None,
     *,
-    method: str = "pearson",
+    method: str = "auto",
     level: float = 0.95,
     resampling: Resampling | int | None = None,
     seed: int | None = None,
     alt_test: AltTestOptions | None = None,
 ) -> RQ1Result:
     """RQ1: each machine's correlation with the mean human rating, where it falls among the humans, and the alt-test.
+
+    ``method`` "auto" follows the data set's level of measurement (``data.level``): Spearman for ordinal
+    tasks, Pearson otherwise; nominal tasks also get accuracy and kappa (``result.categorical``).
 
     ``resampling`` is a Resampling or a number of bootstrap replicates; ``seed`` overrides its seed.
     """

@@ -256,6 +256,8 @@ class Settings:
     response_col: str = "response"
     rating_map: str | dict[str, float] | None = None
     scale: list[float] | None = None
+    #: the task's level of measurement (nominal, ordinal, interval); auto: declared in the rating map or inferred
+    measurement: str = "auto"
     machine_rating_map: str | dict[str, float] | None = None
     parse: str | None = None
     raters: str = "all"
@@ -264,7 +266,8 @@ class Settings:
     models: list[str] = field(default_factory=list)
     templates: list[str] = field(default_factory=lambda: ["dices-likert"])
     machine_scale: dict[str, list[float]] | list[float] | None = None
-    method: str = "pearson"
+    #: RQ1's correlation; auto: the level's (Spearman for ordinal tasks, else Pearson)
+    method: str = "auto"
     bootstrap: int = 1000
     resample: str = "crossed"
     permutations: int = 1000
@@ -367,6 +370,7 @@ RULES: dict[str, Check] = {
     "response_col": text(),
     "rating_map": rating_map,
     "scale": scale(),
+    "measurement": choice("auto", "nominal", "ordinal", "interval"),
     "machine_rating_map": rating_map,
     "parse": text(optional=True),
     "raters": choice("all", "dices-kept"),
@@ -375,7 +379,7 @@ RULES: dict[str, Check] = {
     "models": names(what="model specs"),
     "templates": names(min_len=1, what="template names or files"),
     "machine_scale": machine_scale,
-    "method": choice("pearson", "spearman", "kendall"),
+    "method": choice("auto", "pearson", "spearman", "kendall"),
     "bootstrap": integer(10),
     "resample": choice("crossed", "items"),
     "permutations": integer(0),

@@ -110,5 +110,5 @@ def test_tables_and_results_sections_keep_their_names(rq1, rq2, rq3):
     assert set(rq1.tables()) == {"rq1_humans", "rq1_machines", "rq1_machine_differences", "rq1_alt_test"}
     assert {"groups", "per_group", "pairwise", "omnibus", "within_group", "variance_share", "rater_r"} == set(rq2.tables())
     assert set(rq3.tables()) == {"rq3_pairs", "rq3_predictions", "rq3_items"}
-    assert set(rq1.to_dict()) == {"method", "bootstrap", "human", "human_loo_median", "machines", "machine_differences"}
+    assert set(rq1.to_dict()) == {"method", "measurement", "bootstrap", "human", "human_loo_median", "machines", "machine_differences"}
     assert rq3.tables()["rq3_predictions"].equals(rq3.to_frame())

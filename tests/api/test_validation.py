@@ -37,7 +37,7 @@ def test_option_objects_use_the_settings_rules(make, setting, label):
 def test_bad_arguments_of_the_analysis_functions(ann, judges):
     with pytest.raises(InputError, match=r"^level must be a number strictly between 0 and 1, got 1.5"):
         annalign.alignment(ann, judges, level=1.5)
-    with pytest.raises(InputError, match=r"^method must be one of pearson, spearman, kendall, got 'pearsn'.*did you mean 'pearson'"):
+    with pytest.raises(InputError, match=r"^method must be one of auto, pearson, spearman, kendall, got 'pearsn'.*did you mean 'pearson'"):
         annalign.alignment(ann, judges, method="pearsn")
     with pytest.raises(InputError, match="machines must be MachineRatings"):
         annalign.alignment(ann, "judge.csv")

@@ -15,9 +15,11 @@ import pandas as pd
 
 from annalign.analyses.alt_test import AltTestConfig, AltTestResult, alt_test
 from annalign.analyses.base import ConfidenceInterval, ResultDisplay, check_level, fmt
+from annalign.analyses.categorical import CategoricalResult, analyze_categorical, categorical_lines
 from annalign.analyses.headline import Headline, headline, machine_rater_parts
 from annalign.core.annotations import Annotations
 from annalign.core.jsonsafe import jsonable
+from annalign.core.levels import METHOD_FOR_LEVEL
 from annalign.core.machines import MachineRatings
 from annalign.errors import InputError, warn
 from annalign.stats.bootstrap import bootstrap_correlation, bootstrap_pearson, percentile_interval
@@ -159,6 +161,10 @@ class RQ1Result(ResultDisplay):
     machines: list[MachineAlignment] = field(default_factory=list)
     differences: list[MachineDifference] = field(default_factory=list)
     excluded_raters: dict[str, str] = field(default_factory=dict)
+    #: the data set's level of measurement and why (declared or inferred)
+    measurement: tuple[str, str] = ("interval", "")
+    #: nominal tasks: accuracy and kappa against the humans (None for ordinal and interval tasks)
+    categorical: CategoricalResult | None = None
 
     def __getitem__(self, name: str) -> MachineAlignment:
         """The RQ1 result of the machine rater ``name``."""
@@ -180,6 +186,8 @@ class RQ1Result(ResultDisplay):
         return jsonable(
             {
                 "method": self.method,
+                "measurement": {"level": self.measurement[0], "why": self.measurement[1]},
+                **({"categorical": self.categorical.to_dict()} if self.categorical is not None else {}),
                 "bootstrap": {"n": self.n_boot, "seed": self.seed, "level": self.level},
                 "human": {
                     **self.human_summary,
@@ -210,6 +218,8 @@ class RQ1Result(ResultDisplay):
         alt = [m.alt.per_rater.assign(machine=m.name) for m in self.machines if m.alt is not None]
         if alt:
             out["rq1_alt_test"] = pd.concat(alt, ignore_index=True)
+        if self.categorical is not None:
+            out.update(self.categorical.tables())
         return out
 
     def confidence_interval(self, level: float = 0.95) -> pd.DataFrame:
@@ -231,8 +241,12 @@ class RQ1Result(ResultDisplay):
 def rq1_lines(rq1: dict[str, Any]) -> list[str]:
     """Human-readable lines for the "rq1" section of results.json."""
     human = rq1["human"]
-    lines = [
-        f"RQ1 ({rq1['method']} r with the mean human rating; {rq1['bootstrap']['n']} bootstrap replicates, seed {rq1['bootstrap']['seed']})",
+    level = (rq1.get("measurement") or {}).get("level")
+    lines = categorical_lines(rq1["categorical"]) if rq1.get("categorical") else []
+    codes = "; on label codes, not meaningful for a nominal task with more than two labels" if level == "nominal" else ""
+    lines += [
+        f"RQ1 ({rq1['method']} r with the mean human rating; {rq1['bootstrap']['n']} bootstrap replicates, seed {rq1['bootstrap']['seed']}"
+        f"{'; ' + level + ' task' if level and not codes else ''}{codes})",
     ]
     if human.get("n"):
         lines.append(
@@ -290,7 +304,12 @@ def analyze_rq1(
     level: float = 0.95,
     alt: AltTestConfig | None = None,
 ) -> RQ1Result:
-    """Run RQ1 for the humans of ``data`` and each machine rater (if any); ``alt`` sets the alt-test (defaults: AltTestConfig())."""
+    """Run RQ1 for the humans of ``data`` and each machine rater (if any); ``alt`` sets the alt-test (defaults: AltTestConfig()).
+
+    ``method`` "auto" takes the data set's level of measurement: Spearman for ordinal tasks, Pearson otherwise.
+    """
+    if method == "auto":
+        method = METHOD_FOR_LEVEL[data.level]
     if method not in METHODS:
         raise InputError(f"unknown correlation method {method!r}; use one of {', '.join(METHODS)}")
     if data.n_items < 3:
@@ -318,7 +337,11 @@ def analyze_rq1(
         parts = _headline_parts(data, machines, method, n_boot, seed)
         aligned = [_align_machine(data, machines, k, human_r, resampling, alt_options, parts) for k in range(machines.n_machines)]
         differences = _machine_differences(data, machines, resampling)
-    return RQ1Result(method, n_boot, seed, level, data.rater_ids, human_r, human_n, aligned, differences, excluded)
+    categorical = None
+    if data.level == "nominal" and data.has_raters:
+        categorical = analyze_categorical(data, machines, n_boot=n_boot, seed=seed, level=level)
+    return RQ1Result(method, n_boot, seed, level, data.rater_ids, human_r, human_n, aligned, differences, excluded,
+                     data.measurement, categorical)  # fmt: skip
 
 
 def _headline_parts(data: Annotations, machines: MachineRatings, method: str, n_boot: int, seed: int) -> np.ndarray | None:

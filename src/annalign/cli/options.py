@@ -50,6 +50,8 @@ def data_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--response-col", help="item column holding the response to rate (default response)"),
         click.option("--rating-map", help="labels to numbers: dices (Yes=1,Unsure=0.5,No=0), numeric, numeric:LO,HI, 'A=1,B=0', or a JSON/TOML file"),
         click.option("--scale", metavar="LO,HI", help="declared human rating scale: ratings outside it are refused"),
+        click.option("--measurement", metavar="auto|nominal|ordinal|interval",
+                     help="the task's level of measurement (default auto: from the rating map, else inferred and reported)"),
         click.option("--raters", metavar="all|dices-kept", help="rater filter (default all)"),
         click.option("--min-ratings", metavar="N", help="drop raters with fewer ratings"),
         click.option("--config", "config_path", metavar="FILE", help="TOML settings file"),
@@ -92,7 +94,8 @@ def grouping_options(func: Callable[..., Any]) -> Callable[..., Any]:
 def analysis_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """Options of the statistical analyses (RQ1 and what follows)."""
     func = _apply(func, [
-        click.option("--method", metavar="pearson|spearman|kendall", help="correlation (default pearson)"),
+        click.option("--method", metavar="auto|pearson|spearman|kendall",
+                     help="RQ1 correlation (default auto: spearman for ordinal tasks, pearson otherwise)"),
         click.option("--alt-epsilon", metavar="EPS", help="alt-test cost parameter epsilon, 0 to 1 (default 0.1)"),
         click.option("--alt-scoring", metavar="auto|accuracy|neg_rmse", help="alt-test scoring"),
         click.option("--alt-q", metavar="Q", help="alt-test false-discovery rate (Benjamini-Yekutieli), between 0 and 1 (default 0.05)"),

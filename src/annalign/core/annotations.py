@@ -13,6 +13,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
+from annalign.core.levels import infer_level
 from annalign.core.ratingmap import RatingMap
 from annalign.errors import InputError
 
@@ -72,6 +73,17 @@ class Annotations:
     def has_raters(self) -> bool:
         """False for item-level sets (per-item votes only): rater analyses do not apply."""
         return self.vote_count is None
+
+    @cached_property
+    def measurement(self) -> tuple[str, str]:
+        """(level of measurement, why): declared in the rating map or inferred from it and the ratings."""
+        values = self.values if self.vote_count is None else self.item_mean
+        return infer_level(self.rating_map.level, self.rating_map.numeric, self.rating_map.name, self.rating_map.categories, values)
+
+    @property
+    def level(self) -> str:
+        """The data set's level of measurement: "nominal", "ordinal" or "interval" (see ``measurement`` for why)."""
+        return self.measurement[0]
 
     # ----- per-item summaries -------------------------------------------------------------
     @cached_property

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from annalign.core.levels import check_level
 from annalign.errors import InputError, shown
 
 #: Labels that mean "this rater gave no rating" (left out, never filled in).
@@ -52,8 +53,11 @@ class RatingMap:
     name: str = "custom"
     #: The declared scale (LO, HI): every rating must lie in it; None means no check beyond finiteness.
     scale: tuple[float, float] | None = None
+    #: The declared level of measurement (nominal, ordinal, interval); None: inferred (annalign.core.levels)
+    level: str | None = None
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "level", check_level(self.level, f"rating map {self.name}"))
         if self.scale is not None:
             lo, hi = (float(v) for v in self.scale)
             if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
@@ -70,7 +74,14 @@ class RatingMap:
         """The same map with a declared scale (ratings outside it are refused); None keeps the map's own."""
         if scale is None:
             return self
-        return RatingMap(self.mapping, self.numeric, self.name, (float(scale[0]), float(scale[1])))
+        return RatingMap(self.mapping, self.numeric, self.name, (float(scale[0]), float(scale[1])), self.level)
+
+    def with_level(self, level: str | None) -> RatingMap:
+        """The same map with a declared level of measurement; None or "auto" keeps the map's own."""
+        level = check_level(level)
+        if level is None:
+            return self
+        return RatingMap(self.mapping, self.numeric, self.name, self.scale, level)
 
     @classmethod
     def dices(cls) -> RatingMap:
@@ -84,7 +95,8 @@ class RatingMap:
 
     @classmethod
     def parse(cls, spec: str | Mapping[str, float] | RatingMap | None) -> RatingMap:
-        """Read a map from ``"Yes=1,No=0"``, ``"dices"``, ``"numeric"``, a JSON/TOML file or a dict."""
+        """Read a map from ``"Yes=1,No=0"``, ``"dices"``, ``"numeric"``, ``"nominal:A,B,C"`` (codes 0, 1, 2 in that
+        order, level nominal; ``"ordinal:low,mid,high"`` likewise), a JSON/TOML file (optional key ``level``) or a dict."""
         if spec is None:
             return cls.dices()
         if isinstance(spec, RatingMap):
@@ -96,6 +108,13 @@ class RatingMap:
             return cls.dices()
         if text.casefold() == "numeric":
             return cls.numeric_scale()
+        kind, _, labels = text.partition(":")
+        if kind.strip().casefold() in ("nominal", "ordinal") and labels.strip() and "=" not in labels:
+            names = [part.strip() for part in labels.split(",") if part.strip()]
+            if len({_norm(n) for n in names}) != len(names):
+                raise InputError(f"rating map {text!r}: a label is listed twice")
+            codes = {label: float(code) for code, label in enumerate(names)}
+            return cls(codes, name=kind.strip().casefold(), level=kind.strip().casefold())
         if text.casefold().startswith("numeric:"):
             return cls(numeric=True, name="numeric", scale=parse_scale(text.split(":", 1)[1], f"rating map {text!r}"))
         path = Path(text)
@@ -107,6 +126,7 @@ class RatingMap:
             except (ValueError, UnicodeDecodeError) as exc:
                 raise InputError(f"{path}: not a valid rating map file ({exc})") from None
             scale = None
+            level = raw.pop("level", None) if isinstance(raw, dict) and not isinstance(raw.get("level"), (int, float)) else None
             if isinstance(raw, dict) and "rating_map" in raw:
                 scale = raw.get("scale")
                 raw = raw["rating_map"]
@@ -114,11 +134,12 @@ class RatingMap:
                 scale = raw.pop("scale")
             if scale is not None:
                 scale = parse_scale(scale, f"{path}, key 'scale'")
+            level = check_level(level, f"{path}, key 'level'")
             if isinstance(raw, str) and raw.strip().casefold() == "numeric":
-                return cls(numeric=True, name="numeric", scale=scale)
+                return cls(numeric=True, name="numeric", scale=scale, level=level)
             if not isinstance(raw, dict):
                 raise InputError(f"{path}: a rating map must be a table of label = number")
-            return cls._from_mapping(raw, str(path)).with_scale(scale)
+            return cls._from_mapping(raw, str(path)).with_scale(scale).with_level(level)
         pairs: dict[str, float] = {}
         for part in text.split(","):
             if not part.strip():
@@ -158,6 +179,8 @@ class RatingMap:
         out: dict[str, object] = {"name": self.name, "numeric": self.numeric, "mapping": dict(self.mapping)}
         if self.scale is not None:
             out["scale"] = list(self.scale)
+        if self.level is not None:
+            out["level"] = self.level
         return out
 
     def apply(

@@ -76,6 +76,7 @@ def load_data(settings: Settings) -> Annotations:
     rmap = RatingMap.parse(settings.rating_map)
     if settings.scale is not None:
         rmap = rmap.with_scale(settings.scale)
+    rmap = rmap.with_level(settings.measurement)
     data = load_dataset(settings.dataset, rating_map=rmap, columns=settings.column_map(), fmt=settings.format)
     if data.has_raters:
         data = data.filter_raters(settings.raters, settings.min_ratings)
