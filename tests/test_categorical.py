@@ -185,3 +185,10 @@ def test_a_nominal_data_set_runs_end_to_end_from_a_long_table(tmp_path, capsys) 
     assert results["rq1"]["measurement"]["level"] == "nominal"
     assert "kappa_majority" in results["rq1"]["categorical"]["machines"]["judge"]
     assert (tmp_path / "o" / "rq1_nominal_machines.csv").exists()
+
+
+def test_the_report_shows_the_nominal_agreement_table(tmp_path, capsys) -> None:
+    test_a_nominal_data_set_runs_end_to_end_from_a_long_table(tmp_path, capsys)
+    report = (tmp_path / "o" / "report.md").read_text()
+    assert "Agreement on a nominal task" in report and "kappa vs majority" in report
+    assert "The task is nominal" in report and "judge agrees with the human majority at kappa" in report

@@ -165,6 +165,8 @@ class RQ1Result(ResultDisplay):
     measurement: tuple[str, str] = ("interval", "")
     #: nominal tasks: accuracy and kappa against the humans (None for ordinal and interval tasks)
     categorical: CategoricalResult | None = None
+    #: each machine rater's own level: the task's when it answers in the humans' categories, else interval (continuous scores)
+    machine_levels: dict[str, str] = field(default_factory=dict)
 
     def __getitem__(self, name: str) -> MachineAlignment:
         """The RQ1 result of the machine rater ``name``."""
@@ -186,7 +188,7 @@ class RQ1Result(ResultDisplay):
         return jsonable(
             {
                 "method": self.method,
-                "measurement": {"level": self.measurement[0], "why": self.measurement[1]},
+                "measurement": {"level": self.measurement[0], "why": self.measurement[1], "machines": self.machine_levels},
                 **({"categorical": self.categorical.to_dict()} if self.categorical is not None else {}),
                 "bootstrap": {"n": self.n_boot, "seed": self.seed, "level": self.level},
                 "human": {
@@ -341,7 +343,20 @@ def analyze_rq1(
     if data.level == "nominal" and data.has_raters:
         categorical = analyze_categorical(data, machines, n_boot=n_boot, seed=seed, level=level)
     return RQ1Result(method, n_boot, seed, level, data.rater_ids, human_r, human_n, aligned, differences, excluded,
-                     data.measurement, categorical)  # fmt: skip
+                     data.measurement, categorical, machine_levels(data, machines))  # fmt: skip
+
+
+def machine_levels(data: Annotations, machines: MachineRatings | None) -> dict[str, str]:
+    """Each machine's level: the task's when every score is one of the humans' ratings, else interval (continuous scores)."""
+    if machines is None:
+        return {}
+    used = np.unique(data.values[np.isfinite(data.values)]) if data.has_raters else np.array(data.rating_map.categories)
+    out = {}
+    for k, name in enumerate(machines.names):
+        scores = machines.scores[:, k]
+        labels = np.isin(scores[np.isfinite(scores)], used).all() if len(used) else False
+        out[name] = data.level if labels else "interval"
+    return out
 
 
 def _headline_parts(data: Annotations, machines: MachineRatings, method: str, n_boot: int, seed: int) -> np.ndarray | None:

@@ -147,7 +147,11 @@ def analyze_categorical(data: Annotations, machines: MachineRatings | None, *, n
         name, scores = machines.names[k], machines.scores[:, k]
         codes = coded.codes_of(scores)
         off = int((codes == len(coded.categories)).sum())
-        if off:
+        if off > 0.5 * (codes >= 0).sum():
+            warn(f"machine rater {name!r}: {off} of {int((codes >= 0).sum())} scores are not labels the humans used (continuous "
+                 "scores?); accuracy and kappa need its labels, so they are not computed for it")  # fmt: skip
+            codes = np.full_like(codes, -1)
+        elif off:
             warn(f"machine rater {name!r}: {off} item(s) carry a label no human used; they count as disagreeing with every human")
         terms = machine_terms(coded, codes)
         values = {k2: float(v[0]) for k2, v in machine_statistics(terms).items()}

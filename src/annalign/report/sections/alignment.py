@@ -39,7 +39,11 @@ def machine_reading(m: MachineAlignment, humans: int) -> str:
 
 
 def headline(rq1: RQ1Result) -> list[str]:
-    """One reading per machine rater."""
+    """One reading per machine rater (on a nominal task, its kappa with the human majority rather than r on label codes)."""
+    if rq1.categorical is not None:
+        return [f"{clean(m.name)} agrees with the human majority at kappa {num(m.values['kappa_majority'])} "
+                f"{ci(*m.intervals['kappa_majority'])}, above {pct(m.percentiles['kappa_majority'])} of the individual raters"
+                for m in rq1.categorical.machines]  # fmt: skip
     return [machine_reading(m, n_humans(rq1)) for m in rq1.machines]
 
 
@@ -115,6 +119,28 @@ def humans_table(rq1: RQ1Result) -> Table:
     return Table("table-humans", "Human leave-one-out r", humans_reading(rq1), ["raters", "median", "interquartile range", "range"], rows, note=note)
 
 
+def nominal_table(rq1: RQ1Result) -> Table:
+    """Table (nominal tasks): each machine's accuracy and kappa against the humans, and the humans' own medians."""
+    cat = rq1.categorical
+    assert cat is not None
+    rows = []
+    for m in cat.machines:
+        rows.append([clean(m.name), num(m.values["kappa_majority"]), ci(*m.intervals["kappa_majority"]), num(m.values["accuracy_majority"]),
+                     num(m.values["kappa_pairs"]), ci(*m.intervals["kappa_pairs"]), num(m.values["accuracy_pairs"]),
+                     pct(m.percentiles["kappa_majority"]), count(m.n_items)])  # fmt: skip
+    human = {k: cat.human_summary(k).get("median") for k in ("kappa_majority", "accuracy_majority", "kappa_pairs", "accuracy_pairs")}
+    rows.append(["humans (median, each against the others)", num(human["kappa_majority"]), "", num(human["accuracy_majority"]),
+                 num(human["kappa_pairs"]), "", num(human["accuracy_pairs"]), "", ""])  # fmt: skip
+    best = max(cat.machines, key=lambda m: m.values["kappa_majority"] if is_number(m.values["kappa_majority"]) else -np.inf, default=None)
+    reading = (f"A nominal task: agreement replaces r on label codes. {clean(best.name)} agrees with the human majority at kappa "
+               f"{num(best.values['kappa_majority'])}, above {pct(best.percentiles['kappa_majority'])} of the humans (each against the "
+               f"majority of the others; median {num(human['kappa_majority'])})." if best else "A nominal task; no machine raters.")  # fmt: skip
+    return Table("table-nominal", "Agreement on a nominal task", reading,
+                 ["machine rater", "kappa vs majority", "CI", "accuracy vs majority", "kappa vs each human", "CI", "accuracy vs each human",
+                  "above % of humans (kappa)", "items"], rows,
+                 note=f"Intervals: item bootstrap ({clean(cat.generalises_over)}). Level of measurement: {clean(rq1.measurement[1])}.")  # fmt: skip
+
+
 def rq1_section(rq1: RQ1Result) -> Section:
     """RQ1: the headline figure, then the tables."""
     section = Section(
@@ -123,7 +149,8 @@ def rq1_section(rq1: RQ1Result) -> Section:
         f"Each human rater's {clean(rq1.method)} correlation with the mean of the other raters (leave-one-out) shows how well a "
         "single person agrees with the crowd; each machine rater's correlation with the mean of all raters is placed in that "
         f"distribution. Intervals are {num(100 * rq1.level, 0)}% percentile bootstrap intervals over items "
-        f"({count(rq1.n_boot)} replicates, seed {count(rq1.seed)}).",
+        f"({count(rq1.n_boot)} replicates, seed {count(rq1.seed)}). The task is {clean(rq1.measurement[0])} "
+        f"({clean(rq1.measurement[1])}).",
     )
     if n_humans(rq1) or rq1.machines:
         alt = f"Histogram of {n_humans(rq1)} human raters' leave-one-out r"
@@ -131,6 +158,8 @@ def rq1_section(rq1: RQ1Result) -> Section:
             alt += ", with vertical lines for " + ", ".join(clean(m.name) for m in rq1.machines)
         section.add(FigureRef("rq1_human_distribution", "Human leave-one-out r and the machine raters", figure_reading(rq1), alt,
                               single(plot_alignment, rq1, (7.2, 3.8))))
+    if rq1.categorical is not None:
+        section.add(nominal_table(rq1))
     if rq1.machines:
         section.add(comparison_table(rq1))
     if rq1.differences:
