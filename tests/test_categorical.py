@@ -15,6 +15,7 @@ from tests.conftest import make_annotations
 
 import annalign
 from annalign.analyses.alignment import analyze_rq1
+from annalign.analyses.categorical import analyze_categorical
 from annalign.core.machines import MachineRatings
 from annalign.core.ratingmap import RatingMap
 from annalign.errors import AnalysisWarning, InputError
@@ -192,3 +193,36 @@ def test_the_report_shows_the_nominal_agreement_table(tmp_path, capsys) -> None:
     report = (tmp_path / "o" / "report.md").read_text()
     assert "Agreement on a nominal task" in report and "kappa vs majority" in report
     assert "The task is nominal" in report and "judge agrees with the human majority at kappa" in report
+
+
+def _population(rng: np.random.Generator, n_items: int, skill: np.ndarray, machine_skill: float, missing: float):
+    """Items with a true label out of 4 (unequal shares); raters of their own skill (fixed), missing ratings; a machine of its own skill."""
+    truth = rng.choice(4, n_items, p=[0.4, 0.3, 0.2, 0.1])
+    noise = rng.choice(4, (n_items, len(skill)), p=[0.25, 0.25, 0.25, 0.25])
+    dense = np.where(rng.random((n_items, len(skill))) < skill, truth[:, None], noise).astype(float)
+    dense[rng.random(dense.shape) < missing] = np.nan
+    machine = np.where(rng.random(n_items) < machine_skill, truth, rng.choice(4, n_items)).astype(float)
+    return dense, machine
+
+
+@pytest.mark.slow
+def test_the_item_bootstrap_intervals_of_kappa_and_accuracy_cover_the_truth() -> None:
+    """Conditional on these raters (the interval's stated scope): the truth is the statistic over a very large item population."""
+    rng = np.random.default_rng(2024)
+    skill = rng.uniform(0.25, 0.85, 9)
+    big, big_machine = _population(rng, 200_000, skill, 0.6, 0.35)
+    coded = CodedRatings.of(*np.nonzero(np.isfinite(big)), big[np.isfinite(big)], *big.shape)
+    truth = {k: float(v[0]) for k, v in machine_statistics(machine_terms(coded, coded.codes_of(big_machine))).items()}
+    hits = {k: 0 for k in truth}
+    sims = 400
+    for s in range(sims):
+        dense, machine = _population(rng, 120, skill, 0.6, 0.35)
+        data = nominal(dense)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", AnalysisWarning)
+            result = analyze_categorical(data, MachineRatings(["m"], machine[:, None], ["sim"]), n_boot=400, seed=s, level=0.95)
+        for k, (lo, hi) in result.machines[0].intervals.items():
+            hits[k] += lo <= truth[k] <= hi
+    coverage = {k: v / sims for k, v in hits.items()}
+    print(coverage)
+    assert all(0.925 <= c <= 0.975 for c in coverage.values()), coverage
