@@ -74,3 +74,23 @@ def test_top_gaps_are_the_largest_absolute_differences_in_the_slice() -> None:
         keep = np.flatnonzero(data.items["degree_of_harm"].to_numpy() == label)
         gap = np.abs(machines.scores[keep, 0] - human[keep])
         assert sorted(group["gap"], reverse=True) == pytest.approx(np.sort(gap)[::-1][:5])
+
+
+def test_slices_run_from_the_command_line_into_results_and_report(capsys, tmp_path) -> None:
+    import json
+
+    from tests.clihelp import error_line, run_cli
+
+    out_dir = tmp_path / "o"
+    code, out, err = run_cli(capsys, "analyze", "--dataset", "dices350", "--ratings", "docs/data/dices350-judge-a.csv",
+                             "--slice-by", "degree_of_harm", "--out", str(out_dir), "--bootstrap", "200")  # fmt: skip
+    assert code == 0, err
+    results = json.loads((out_dir / "results.json").read_text())
+    rows = results["slices"]["slices"]
+    assert {row["slice"] for row in rows} == {"Benign", "Debatable", "Moderate", "Extreme"}
+    assert sum(row["n_items"] for row in rows) == 350
+    assert "## slices" in (out_dir / "report.md").read_text() and (out_dir / "slices_gaps.csv").exists()
+    code, _, err = run_cli(capsys, "analyze", "--dataset", "dices350", "--ratings", "docs/data/dices350-judge-a.csv",
+                           "--slice-by", "degre_of_harm", "--out", str(tmp_path / "p"), "--bootstrap", "20")  # fmt: skip
+    line = error_line(err)
+    assert code == 2 and "'degre_of_harm'" in line and "degree_of_harm" in line
