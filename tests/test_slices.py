@@ -19,7 +19,9 @@ def _data(seed: int = 0, n_items: int = 60, n_raters: int = 8):
     dense = truth[:, None] + rng.normal(size=(n_items, n_raters)) * rng.uniform(0.5, 1.5, n_raters)
     dense[rng.random(dense.shape) < 0.3] = np.nan
     data = make_annotations(dense)
-    harm = np.array(["Health,Misinformation", "Health", "Bias", "Misinformation,Bias"], dtype=object)[np.arange(n_items) % 4]
+    harm = np.array(
+        ["Health,Misinformation", "Health", "Bias", "Misinformation,Bias"], dtype=object
+    )[np.arange(n_items) % 4]
     level = np.array(["Low", "High", "Extreme"], dtype=object)[rng.integers(0, 3, n_items)]
     data.items["harm_type"] = harm
     data.items["degree_of_harm"] = level
@@ -34,7 +36,9 @@ def test_per_slice_r_equals_scipy_pearsonr_on_the_slice_items() -> None:
     for row in result.to_frame().itertuples():
         keep = data.items["degree_of_harm"].to_numpy() == row.slice
         assert row.n_items == keep.sum()
-        assert row.r == pytest.approx(stats.pearsonr(machines.scores[keep, 0], human[keep])[0], abs=1e-10)
+        assert row.r == pytest.approx(
+            stats.pearsonr(machines.scores[keep, 0], human[keep])[0], abs=1e-10
+        )
         assert row.ci_low < row.r < row.ci_high
 
 
@@ -89,7 +93,10 @@ def test_slices_run_from_the_command_line_into_results_and_report(capsys, tmp_pa
     rows = results["slices"]["slices"]
     assert {row["slice"] for row in rows} == {"Benign", "Debatable", "Moderate", "Extreme"}
     assert sum(row["n_items"] for row in rows) == 350
-    assert "## slices" in (out_dir / "report.md").read_text() and (out_dir / "slices_gaps.csv").exists()
+    assert (
+        "## slices" in (out_dir / "report.md").read_text()
+        and (out_dir / "slices_gaps.csv").exists()
+    )
     code, _, err = run_cli(capsys, "analyze", "--dataset", "dices350", "--ratings", "docs/data/dices350-judge-a.csv",
                            "--slice-by", "degre_of_harm", "--out", str(tmp_path / "p"), "--bootstrap", "20")  # fmt: skip
     line = error_line(err)
@@ -117,7 +124,9 @@ def test_slice_interval_covers_the_slice_r_on_unlimited_items() -> None:
         machine, dense = draw(slice_n * 2)
         data = make_annotations(dense)
         data.items["part"] = ["in"] * slice_n + ["out"] * slice_n
-        frame = analyze_slices(data, MachineRatings(["m"], machine[:, None], ["sim"]), ["part"], n_boot=400, seed=s).to_frame()
+        frame = analyze_slices(
+            data, MachineRatings(["m"], machine[:, None], ["sim"]), ["part"], n_boot=400, seed=s
+        ).to_frame()
         row = frame[frame["slice"] == "in"].iloc[0]
         hits += row.ci_low <= target <= row.ci_high
     assert 0.93 <= hits / n_sims <= 0.97, hits / n_sims

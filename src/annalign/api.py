@@ -20,10 +20,10 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from annalign.analyses.agreement import AgreementResult
-    from annalign.analyses.slices import SlicesResult
     from annalign.analyses.alignment import RQ1Result
     from annalign.analyses.group_alignment import GroupResult
     from annalign.analyses.group_disagreement import DisagreementResult
+    from annalign.analyses.slices import SlicesResult
     from annalign.config import Settings
     from annalign.core.annotations import Annotations
     from annalign.core.machines import MachineRatings

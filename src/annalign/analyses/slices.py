@@ -60,13 +60,25 @@ class SlicesResult(ResultDisplay):
 
     def to_dict(self) -> dict[str, Any]:
         clean = lambda f: f.astype(object).where(pd.notna(f), None).to_dict(orient="records")  # noqa: E731
-        return {"n_boot": self.n_boot, "level": self.level, "min_ci_items": MIN_CI_ITEMS, "slices": clean(self.table), "gaps": clean(self.gaps)}
+        return {
+            "n_boot": self.n_boot,
+            "level": self.level,
+            "min_ci_items": MIN_CI_ITEMS,
+            "slices": clean(self.table),
+            "gaps": clean(self.gaps),
+        }
 
     def summary(self) -> list[str]:
         lines = ["Slices (machine vs mean human r per item slice):"]
         for row in self.table.itertuples():
-            ci = f"[{fmt(row.ci_low)}, {fmt(row.ci_high)}]" if np.isfinite(row.ci_low) else "(no CI: < 10 items)"
-            lines.append(f"  {row.field}={row.slice} {row.machine}: n={row.n_items} r={fmt(row.r)} {ci}")
+            ci = (
+                f"[{fmt(row.ci_low)}, {fmt(row.ci_high)}]"
+                if np.isfinite(row.ci_low)
+                else "(no CI: < 10 items)"
+            )
+            lines.append(
+                f"  {row.field}={row.slice} {row.machine}: n={row.n_items} r={fmt(row.r)} {ci}"
+            )
         return lines
 
     def confidence_interval(self, level: float = 0.95) -> pd.DataFrame:
@@ -74,8 +86,15 @@ class SlicesResult(ResultDisplay):
 
 
 def analyze_slices(
-    data: Annotations, machines: MachineRatings, by: Sequence[str], *, sep: str = ",", n_boot: int = 1000, seed: int = 0,
-    level: float = 0.95, k: int = 5,
+    data: Annotations,
+    machines: MachineRatings,
+    by: Sequence[str],
+    *,
+    sep: str = ",",
+    n_boot: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+    k: int = 5,
 ) -> SlicesResult:
     """RQ1 per slice of each field in ``by``: r of each machine with the mean human score, item-bootstrap CI."""
     human = data.item_mean
@@ -91,23 +110,59 @@ def analyze_slices(
                 lo = hi = float("nan")
                 if len(x) >= MIN_CI_ITEMS and n_boot > 0:
                     lo, hi = percentile_interval(bootstrap_pearson(x, y, n_boot, seed)[:, 0], level)
-                note = "" if len(x) >= MIN_CI_ITEMS else f"fewer than {MIN_CI_ITEMS} items: no interval"
-                rows.append({"field": field, "slice": label, "machine": name, "n_items": int(len(x)), "r": r,
-                             "ci_low": lo, "ci_high": hi, "generalises_over": GENERALISES_TO, "note": note})
+                note = (
+                    ""
+                    if len(x) >= MIN_CI_ITEMS
+                    else f"fewer than {MIN_CI_ITEMS} items: no interval"
+                )
+                rows.append(
+                    {
+                        "field": field,
+                        "slice": label,
+                        "machine": name,
+                        "n_items": int(len(x)),
+                        "r": r,
+                        "ci_low": lo,
+                        "ci_high": hi,
+                        "generalises_over": GENERALISES_TO,
+                        "note": note,
+                    }
+                )
                 gap = np.abs(x - y)
                 for j in np.argsort(-gap, kind="stable")[:k]:
                     item = data.items.iloc[ids[j]]
                     text = str(item[text_col])[:80] if text_col else ""
-                    gaps.append({"field": field, "slice": label, "machine": name, "item_id": str(data.item_ids[ids[j]]),
-                                 "machine_score": float(x[j]), "human_mean": float(y[j]), "gap": float(gap[j]), "text": text})
+                    gaps.append(
+                        {
+                            "field": field,
+                            "slice": label,
+                            "machine": name,
+                            "item_id": str(data.item_ids[ids[j]]),
+                            "machine_score": float(x[j]),
+                            "human_mean": float(y[j]),
+                            "gap": float(gap[j]),
+                            "text": text,
+                        }
+                    )
     return SlicesResult(pd.DataFrame(rows), pd.DataFrame(gaps), n_boot, level)
 
 
 @analysis("slices")
-def slices_analysis(data: Annotations, machines: MachineRatings | None, settings: Any) -> SlicesResult:
+def slices_analysis(
+    data: Annotations, machines: MachineRatings | None, settings: Any
+) -> SlicesResult:
     """The run's slices analysis: the ``slice_by`` fields, its bootstrap, seed and level."""
     by = getattr(settings, "slice_by", None) or []
     if machines is None or not by:
-        raise InputError("the slices analysis needs machine ratings and at least one slice_by item field")
-    return analyze_slices(data, machines, by, sep=getattr(settings, "slice_sep", ","), n_boot=settings.bootstrap,
-                          seed=settings.seed, level=settings.level)
+        raise InputError(
+            "the slices analysis needs machine ratings and at least one slice_by item field"
+        )
+    return analyze_slices(
+        data,
+        machines,
+        by,
+        sep=getattr(settings, "slice_sep", ","),
+        n_boot=settings.bootstrap,
+        seed=settings.seed,
+        level=settings.level,
+    )
