@@ -37,6 +37,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "group_alignment": ("annalign.api", "group_alignment"),
     "disagreement": ("annalign.api", "disagreement"),
     "agreement": ("annalign.api", "agreement"),
+    "slices": ("annalign.api", "slices"),
     "run": ("annalign.api", "run"),
     "annotate": ("annalign.engine", "annotate_ratings"),
     "analysis": ("annalign.analyses.registry", "analysis"),
@@ -62,6 +63,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "GroupResult": ("annalign.analyses.group_alignment", "GroupResult"),
     "DisagreementResult": ("annalign.analyses.group_disagreement", "DisagreementResult"),
     "AgreementResult": ("annalign.analyses.agreement", "AgreementResult"),
+    "SlicesResult": ("annalign.analyses.slices", "SlicesResult"),
     "RunResult": ("annalign.results", "RunResult"),
 }
 

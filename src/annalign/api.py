@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from annalign.analyses.alignment import RQ1Result
     from annalign.analyses.group_alignment import GroupResult
     from annalign.analyses.group_disagreement import DisagreementResult
+    from annalign.analyses.slices import SlicesResult
     from annalign.config import Settings
     from annalign.core.annotations import Annotations
     from annalign.core.machines import MachineRatings
@@ -375,6 +376,28 @@ def agreement(
     if by is not None:
         groups = make_groups(data.raters, _by(by), min_group_size=rules.min_group_size, missing_attr=rules.missing_attr)
     return analyze_agreement(data, machines, groups=groups, n_boot=boot.n_boot, seed=boot.seed, level=_check("level", level, "level"))
+
+
+def slices(
+    data: Annotations,
+    machines: MachineRatings,
+    by: str | Sequence[str],
+    *,
+    sep: str = ",",
+    k: int = 5,
+    level: float = 0.95,
+    resampling: Resampling | int | None = None,
+    seed: int | None = None,
+) -> SlicesResult:
+    """RQ1 per value of the item field(s) ``by`` (multi-valued fields split on ``sep``), with the k largest gaps per slice."""
+    from annalign.analyses.slices import analyze_slices
+
+    _require_annotations(data)
+    _require_machines(machines, optional=False)
+    boot = Resampling.of(resampling, seed)
+    fields_ = _check("slice_by", [by] if isinstance(by, str) else list(by), "by")
+    return analyze_slices(data, machines, fields_, sep=_check("slice_sep", sep, "sep"), n_boot=boot.n_boot, seed=boot.seed,
+                          level=_check("level", level, "level"), k=k)
 
 
 def _grouping_rules(function: Any, grouping: GroupingOptions | None) -> dict[str, Any]:

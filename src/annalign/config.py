@@ -234,7 +234,7 @@ def rating_map(value: Any, text_: bool) -> Any:
 
 #: CLI option names that differ from "--" + the setting name with dashes.
 OPTION_NAMES = {"format": "--format", "ratings": "--ratings", "models": "--model", "templates": "--template", "groupings": "--by",
-                "rater_attrs": "--rater-attrs", "item_fields": "--item-fields", "analyses": "--analysis"}
+                "rater_attrs": "--rater-attrs", "item_fields": "--item-fields", "analyses": "--analysis", "slice_by": "--slice-by"}
 
 
 @dataclass
@@ -298,10 +298,16 @@ class Settings:
     limit: int | None = None
     #: registered analyses to run after RQ1-RQ3 (``@annalign.analysis("name")``), in this order
     analyses: list[str] = field(default_factory=list)
+    #: item fields to slice RQ1 by (``--slice-by``); setting any adds the "slices" analysis
+    slice_by: list[str] = field(default_factory=list)
+    #: separator of multi-valued item fields, applied only to fields whose values contain it
+    slice_sep: str = ","
 
     def __post_init__(self) -> None:
         for f in fields(self):
             setattr(self, f.name, check_value(f.name, getattr(self, f.name)))
+        if self.slice_by and "slices" not in self.analyses:
+            self.analyses = [*self.analyses, "slices"]
 
     def column_map(self) -> ColumnMap | None:
         """The long-form column mapping, or None when the defaults of the format apply."""
@@ -408,6 +414,8 @@ RULES: dict[str, Check] = {
     "temperature": number(0, 2),
     "limit": integer(3, optional=True),
     "analyses": names(what="registered analysis names"),
+    "slice_by": names(what="item field names"),
+    "slice_sep": text(),
 }
 
 

@@ -103,6 +103,9 @@ def analysis_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--alt-min-humans", metavar="N", help="alt-test: items count only with at least N human ratings, at least 2 (default 2)"),
         click.option("--analysis", "analyses", multiple=True, metavar="NAME",
                      help="registered analysis to run after RQ1-RQ3, repeatable (built in: agreement, Krippendorff's alpha)"),
+        click.option("--slice-by", "slice_by", multiple=True, metavar="FIELD",
+                     help="item field to report RQ1 per value of, repeatable (multi-valued fields split on --slice-sep)"),
+        click.option("--slice-sep", metavar="SEP", help="separator of multi-valued item fields (default ',')"),
     ])  # fmt: skip
     return machine_options(resampling_options(grouping_options(func)))
 
@@ -115,7 +118,7 @@ def settings_from_options(config_path: str | None, **cli: Any) -> Settings:
         cli["groupings"] = [[p.strip() for p in text.split(",")] for text in by] or None
     if "fmt" in cli:
         cli["format"] = cli.pop("fmt")
-    for key in ("ratings", "models", "templates", "analyses"):
+    for key in ("ratings", "models", "templates", "analyses", "slice_by"):
         if key in cli:
             cli[key] = list(cli.get(key) or []) or None
     return load_settings(config_path, cli)
