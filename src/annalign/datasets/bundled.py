@@ -39,8 +39,10 @@ def load_dataset(
         return from_dices_frame(frame, rmap, name=path.name, where=str(path))
     if fmt == "votes":
         return from_votes_frame(frame, rmap, name=path.name, where=str(path))
+    if fmt == "wide":
+        return from_wide_frame(frame, columns, rmap, name=path.name, where=str(path))
     if fmt != "long":
-        raise InputError(f"unknown data set format {fmt!r}: use auto, dices, votes or long")
+        raise InputError(f"unknown data set format {fmt!r}: use auto, dices, votes, wide or long")
     return from_long_frame(frame, columns or ColumnMap(), rmap, name=path.name, where=str(path))
 
 
@@ -112,6 +114,19 @@ def from_votes_frame(frame: pd.DataFrame, rmap: RatingMap, *, name: str, where: 
         vote_count=np.asarray(vote_count, dtype=float),
         source=where,
     )
+
+
+def from_wide_frame(frame: pd.DataFrame, columns: ColumnMap | None, rmap: RatingMap, *, name: str, where: str) -> Annotations:
+    """One row per item, an item id column and one column per rater (blank cell: no rating), read as long form."""
+    item = columns.item if columns is not None else next((c for c in ("item_id", "id") if c in frame.columns), "item_id")
+    require_columns(frame, [item], where)
+    raters = [c for c in frame.columns if c not in {item, "_row"}]
+    if not raters:
+        raise InputError(f"{where}: a wide table needs one column per rater besides the item id column {item!r}")
+    long = frame.melt(id_vars=[item, "_row"], value_vars=raters, var_name="rater_id", value_name="rating")
+    long = long[long["rating"].notna() & (long["rating"].astype(str).str.strip() != "")]
+    cmap = ColumnMap(item=item, rater="rater_id", rating="rating", rater_attrs=[], item_fields=[])
+    return from_long_frame(long.reset_index(drop=True), cmap, rmap, name=name, where=where)
 
 
 def _constant_within(frame: pd.DataFrame, key: str, columns: list[str]) -> list[str]:
