@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from scipy import stats
 from tests.conftest import make_annotations, random_sparse
 
 from annalign.analyses.alt_test import alt_test
+from annalign.core.ratingmap import RatingMap
 
 
 def test_hand_checked_example():
@@ -82,11 +85,48 @@ def test_matches_plain_loop_on_sparse_data(scoring, seed):
         assert per.loc[j, "p_value"] == pytest.approx(p, abs=1e-9)
 
 
-def test_dices_label_machine_runs_with_accuracy(dices350):
+def test_dices_scoring_is_the_data_sets_not_the_machines(dices350):
+    """DICES is interval (its codes are averaged), so every machine is scored by negative RMSE unless accuracy is asked for."""
     machine = np.where(dices350.item_mean > 0.5, 1.0, np.where(dices350.item_mean > 0.3, 0.5, 0.0))
-    res = alt_test(dices350, machine)
+    assert alt_test(dices350, machine).scoring == "neg_rmse"
+    res = alt_test(dices350, machine, scoring="accuracy")
     assert res.scoring == "accuracy" and res.n_raters_tested == 123
     assert 0 <= res.winning_rate <= 1 and 0 <= res.rho <= 1
+
+
+def plain_alt_test_accuracy(dense: np.ndarray, machine: np.ndarray, epsilon: float, min_items: int) -> dict[int, tuple[float, float]]:
+    """The authors' procedure by loops, accuracy scoring: per rater, (mean of W_h - W_f, P(W_f)) over the items they rated."""
+    out = {}
+    for j in range(dense.shape[1]):
+        d, wf = [], []
+        for i in range(dense.shape[0]):
+            others = [dense[i, h] for h in range(dense.shape[1]) if h != j and np.isfinite(dense[i, h])]
+            if not np.isfinite(dense[i, j]) or not others or not np.isfinite(machine[i]):
+                continue
+            s_h = np.mean([dense[i, j] == o for o in others])
+            s_f = np.mean([machine[i] == o for o in others])
+            d.append(float(s_h >= s_f) - float(s_f >= s_h))
+            wf.append(float(s_f >= s_h))
+        if len(d) >= min_items:
+            out[j] = (float(np.mean(d)), float(np.mean(wf)))
+    return out
+
+
+def test_a_machine_label_no_human_used_is_scored_by_accuracy_on_a_nominal_task():
+    """An off-vocabulary answer ("Ignore", coded 9 here) no longer flips the machine to RMSE on label codes: it matches no one."""
+    rng = np.random.default_rng(4)
+    truth = rng.integers(0, 3, 80)
+    dense = np.where(rng.random((80, 6)) < 0.7, truth[:, None], rng.integers(0, 3, (80, 6))).astype(float)
+    dense[rng.random(dense.shape) < 0.2] = np.nan
+    data = replace(make_annotations(dense), rating_map=RatingMap(numeric=True, name="codes", level="nominal"))
+    machine = np.where(rng.random(80) < 0.8, truth, 9.0).astype(float)
+    res = alt_test(data, machine, epsilon=0.1, min_items=30)
+    assert res.scoring == "accuracy"
+    want = plain_alt_test_accuracy(dense, machine, 0.1, 30)
+    per = res.per_rater.set_index("rater_id")
+    for j, (mean_d, p_f) in want.items():
+        assert per.loc[f"r{j}", "mean_d"] == pytest.approx(mean_d, abs=1e-12)
+        assert per.loc[f"r{j}", "p_machine_wins"] == pytest.approx(p_f, abs=1e-12)
 
 
 @pytest.mark.slow

@@ -62,6 +62,8 @@ def _changed_on_purpose(where: str) -> bool:
     """Whether a path like results.rq2.pairwise[3].p_adjusted is one issue 11 changed (or RQ2's notes)."""
     if where.startswith("results.rq2.notes") or _rq3_changed(where):
         return True
+    if where.startswith("results.rq1.machines.dices350-judge-b.alt"):  # issue 12: the alt-test scoring is the data set's (neg_rmse on DICES), no longer per machine
+        return True
     if where == "results.settings.method":  # issue 12: the default is "auto" (the level's correlation; rq1.method still says pearson)
         return True
     for table, keys in CHANGED_BY_ISSUE_11.items():
@@ -99,6 +101,9 @@ def _compare(before: object, after: object, where: str, problems: list[str]) -> 
             return
         if type(before) is not type(after) and not (isinstance(before, (int, float)) and isinstance(after, (int, float))):
             problems.append(f"{where}: {before!r} -> {after!r} (changed type)")
+    elif where.startswith("results.warnings[") and isinstance(before, str) and before.startswith("alt-test for 'dices350-judge-b'"):
+        if not (isinstance(after, str) and after.startswith("alt-test for 'dices350-judge-b'")):  # its scoring changed on purpose (issue 12)
+            problems.append(f"{where}: {before!r} -> {after!r}")
     elif where.startswith("results.warnings[") and isinstance(before, str) and before.startswith("RQ3 ") and isinstance(after, str):
         if _masked(before) != _masked(after):  # RQ3's warnings quote its reliability, which issue 11 changed
             problems.append(f"{where}: {before!r} -> {after!r}")

@@ -9,6 +9,7 @@ from scipy import stats
 from tests.conftest import make_annotations, random_sparse
 
 from annalign.analyses.alignment import analyze_rq1, grouped_ranks, leave_one_out
+from annalign.analyses.alt_test import AltTestConfig
 from annalign.core.machines import MachineRatings
 from annalign.stats.bootstrap import (
     bootstrap_kendall,
@@ -179,7 +180,7 @@ def test_alt_test_is_checked_against_a_constant_answer(dices350):
     # Label machines are compared with the modal answer ("No" on DICES), which on these skewed data
     # beats most individual raters on accuracy: the flag follows the constant's own result.
     labels = np.where(dices350.item_mean > 0.5, 1.0, np.where(dices350.item_mean > 0.3, 0.5, 0.0))
-    alt = analyze_rq1(dices350, _machines(dices350, {"labels": labels}), n_boot=50).machines[0].alt
+    alt = analyze_rq1(dices350, _machines(dices350, {"labels": labels}), n_boot=50, alt=AltTestConfig(scoring="accuracy")).machines[0].alt
     assert alt.scoring == "accuracy"
     assert ("constant answer" in alt.note) == (alt.trivial_winning_rate >= 0.5)
 

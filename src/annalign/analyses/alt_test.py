@@ -73,11 +73,15 @@ class AltTestResult:
         return self.per_rater
 
 
-def choose_scoring(data: Annotations, machine: np.ndarray) -> str:
-    """Accuracy when the machine answers in the humans' categories, else negative RMSE."""
-    cats = np.unique(data.values)
-    finite = machine[np.isfinite(machine)]
-    if not data.rating_map.numeric and np.isin(finite, cats).all():
+def choose_scoring(data: Annotations) -> str:
+    """The scoring for a data set, from its level of measurement, never from a machine's answers.
+
+    Nominal tasks: accuracy; interval tasks: negative RMSE; ordinal tasks: accuracy for labels,
+    negative RMSE for numbers. (Choosing per machine flipped a machine to RMSE on arbitrary label
+    codes as soon as it used a label no human used; under accuracy such a label simply matches no one.)
+    """
+    level = data.level
+    if level == "nominal" or (level == "ordinal" and not data.rating_map.numeric):
         return "accuracy"
     return "neg_rmse"
 
@@ -108,7 +112,7 @@ def alt_test(
     if scoring not in SCORINGS:
         raise ValueError(f"unknown alt-test scoring {scoring!r}; use one of {', '.join(SCORINGS)}")
     if scoring == "auto":
-        scoring = choose_scoring(data, machine)
+        scoring = choose_scoring(data)
     item, rater, x = data.item_index, data.rater_index, data.values
     count = data.item_count
     f = machine[item]
