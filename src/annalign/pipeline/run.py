@@ -263,6 +263,10 @@ def run_settings(
     registered_analyses(settings)  # an unknown analysis name fails before loading or annotating
     with collect_warnings(collected, echo_warning):
         data = load_data(settings)
+        for name in settings.slice_by:  # checked before any annotation or analysis runs, not after RQ1-RQ3
+            if name not in data.items.columns:
+                known = ", ".join(map(str, data.items.columns)) or "none"
+                raise InputError(f"--slice-by: unknown item field {name!r} of {data.name}; item fields are: {known}")
         extra: list[MachineRatings] = []
         if settings.models:
             from annalign.pipeline.annotation import annotate_for_run

@@ -331,7 +331,8 @@ def on_fisher_scale(replicates: np.ndarray, delta: np.ndarray, point: np.ndarray
     inside = (np.abs(point) < 1)[None, :] & (np.abs(replicates) < 1)
     with np.errstate(invalid="ignore", divide="ignore"):
         z = np.arctanh(np.where(inside, replicates, 0.0)) + delta / (1 - np.where(np.abs(point) < 1, point, 0.0) ** 2)[None, :]
-    return np.where(inside, np.tanh(z), replicates + delta)
+    # A zero perturbation returns the replicate exactly (tanh(arctanh(x)) can differ from x by an ulp on some libms).
+    return np.where(inside & (delta != 0), np.tanh(z), replicates + delta)
 
 
 def sampling_variance(replicates: np.ndarray, r: np.ndarray) -> float:
