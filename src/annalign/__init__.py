@@ -38,6 +38,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "disagreement": ("annalign.api", "disagreement"),
     "agreement": ("annalign.api", "agreement"),
     "slices": ("annalign.api", "slices"),
+    "alt_test": ("annalign.api", "alt_test"),
     "run": ("annalign.api", "run"),
     "annotate": ("annalign.engine", "annotate_ratings"),
     "analysis": ("annalign.analyses.registry", "analysis"),

@@ -273,6 +273,19 @@ def alignment(
     )  # fmt: skip
 
 
+def alt_test(data: Annotations, machines: MachineRatings, options: AltTestOptions | None = None) -> dict[str, Any]:
+    """The alternative annotator test alone: {machine name: AltTestResult} (winning rate, rho, per-rater table)."""
+    from annalign.analyses.alignment import alt_tests
+    from annalign.analyses.alt_test import AltTestConfig
+
+    _require_annotations(data)
+    _require_machines(machines, optional=False)
+    if options is not None and not isinstance(options, AltTestOptions):
+        raise InputError(f"options must be an annalign.AltTestOptions, got {type(options).__name__}")
+    alt = options if options is not None else AltTestOptions()
+    return alt_tests(data, machines, AltTestConfig(alt.epsilon, alt.q, alt.scoring, alt.min_items, alt.min_humans))
+
+
 def _by(by: str | Sequence[str]) -> list[str]:
     """``by`` as a list of rater attribute columns ("a,b" or ["a", "b"])."""
     if isinstance(by, str):

@@ -418,6 +418,24 @@ def _warn_if_inverted(name: str, r: float, lo: float, hi: float, level: float, m
     )
 
 
+def alt_tests(data: Annotations, machines: MachineRatings, alt: AltTestConfig | None = None) -> dict[str, AltTestResult]:
+    """The alt-test alone for every machine rater (with RQ1's constant-answer reference and notes), by name."""
+    if not data.has_raters:
+        raise InputError(f"data set {data.name} has no rater identities; the alt-test needs rater-level ratings")
+    options = asdict(alt if alt is not None else AltTestConfig())
+    return {name: _alt_test(data, name, machines.scores[:, k], options) for k, name in enumerate(machines.names)}
+
+
+def alt_test_line(name: str, alt: AltTestResult) -> str:
+    """One machine's alt-test line for the terminal."""
+    verdict = "passes" if alt.passed else "fails"
+    line = (f"  {name}: winning rate {fmt(alt.winning_rate)}, rho {fmt(alt.rho)} over {alt.n_raters_tested} raters "
+            f"({alt.scoring}, epsilon {alt.epsilon:g}, q {alt.q:g}): {verdict}")  # fmt: skip
+    if alt.trivial_winning_rate is not None and alt.trivial_winning_rate >= 0.5:
+        line += f" (a constant answer passes too: winning rate {fmt(alt.trivial_winning_rate)})"
+    return line
+
+
 def _alt_test(data: Annotations, name: str, score: np.ndarray, options: dict[str, Any]) -> AltTestResult:
     """The alt-test of one machine, with the constant-answer reference and the notes that qualify a pass."""
     alt = alt_test(data, score, **options)

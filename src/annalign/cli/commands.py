@@ -13,6 +13,7 @@ from annalign import __version__
 from annalign.cli.exits import invoke
 from annalign.cli.options import analysis_options, data_options, settings_from_options
 from annalign.config import Settings
+from annalign.errors import InputError
 from annalign.redaction import redact
 
 
@@ -104,6 +105,45 @@ def run(out: str, config_path: str | None, no_model: bool, personas: bool, **opt
         if config_path:  # the exact config used travels with the results (without credentials)
             (Path(out) / "config.toml").write_text(redact(Path(config_path).read_text("utf-8")), "utf-8")
     _analyze(settings, out, personas=personas)
+
+
+@cli.command("alttest")
+@data_options
+@analysis_options
+@click.option("--out", metavar="DIR", help="output folder for alt_test.csv and alt_test.json (default: print only)")
+def alttest(out: str | None, config_path: str | None, **options: Any) -> None:
+    """Only the alternative annotator test (Calderon et al. 2025) of each --ratings machine against the humans."""
+    from annalign.api import AltTestOptions, alt_test
+    from annalign.pipeline.run import collect_warnings, load_data, load_machines
+    from annalign.results import output_errors, prepare_out_dir
+
+    settings = _settings(config_path, **options)
+    if not settings.ratings:
+        raise click.UsageError("alttest needs at least one --ratings machine-rater file")
+    if out:
+        prepare_out_dir(out)
+    warnings: list[str] = []
+    with collect_warnings(warnings, _echo_warning):
+        data = load_data(settings)
+        machines = load_machines(data, settings)
+        if machines is None:
+            raise InputError("no machine rater is left to test (every one gives every item the same score)")
+        opts = AltTestOptions(settings.alt_epsilon, settings.alt_q, settings.alt_scoring, settings.alt_min_items, settings.alt_min_humans)
+        results = alt_test(data, machines, opts)
+    from annalign.analyses.alignment import alt_test_line
+
+    click.echo(f"alt-test on {data.name}: {data.n_items} items, {data.n_raters} human raters")
+    for name, result in results.items():
+        click.echo(redact(alt_test_line(name, result)))
+    if out:
+        import pandas as pd
+
+        with output_errors("the alt-test results"):
+            frame = pd.concat([r.per_rater.assign(machine=n) for n, r in results.items()], ignore_index=True)
+            frame.to_csv(Path(out) / "alt_test.csv", index=False)
+            body = {"dataset": data.name, "machines": {n: r.to_dict() for n, r in results.items()}, "warnings": warnings}
+            (Path(out) / "alt_test.json").write_text(json.dumps(redact(body), indent=2, default=str), "utf-8")
+        click.echo(f"results: {Path(out) / 'alt_test.json'}")
 
 
 def _register_commands() -> None:

@@ -96,7 +96,8 @@ class RatingMap:
     @classmethod
     def parse(cls, spec: str | Mapping[str, float] | RatingMap | None) -> RatingMap:
         """Read a map from ``"Yes=1,No=0"``, ``"dices"``, ``"numeric"``, ``"nominal:A,B,C"`` (codes 0, 1, 2 in that
-        order, level nominal; ``"ordinal:low,mid,high"`` likewise), a JSON/TOML file (optional key ``level``) or a dict."""
+        order, level nominal; ``"ordinal:low,mid,high"`` likewise), a JSON/TOML file (optional key ``level``), a two-column CSV/TSV file
+        (label, value; thousands of free-text labels) or a dict."""
         if spec is None:
             return cls.dices()
         if isinstance(spec, RatingMap):
@@ -118,6 +119,8 @@ class RatingMap:
         if text.casefold().startswith("numeric:"):
             return cls(numeric=True, name="numeric", scale=parse_scale(text.split(":", 1)[1], f"rating map {text!r}"))
         path = Path(text)
+        if path.suffix.lower() in {".csv", ".tsv"}:
+            return cls._from_table(path)
         if path.suffix.lower() in {".json", ".toml"}:
             if not path.is_file():
                 raise InputError(f"rating map file not found: {path}")
@@ -149,6 +152,32 @@ class RatingMap:
             label, value = part.split("=", 1)
             pairs[label.strip()] = value.strip()  # type: ignore[assignment]
         return cls._from_mapping(pairs, repr(text))
+
+    @classmethod
+    def _from_table(cls, path: Path) -> RatingMap:
+        """A map from a two-column CSV/TSV file (label, value; a header row is optional), of any size."""
+        if not path.is_file():
+            raise InputError(f"rating map file not found: {path}")
+        try:
+            frame = pd.read_csv(path, sep="\t" if path.suffix.lower() == ".tsv" else ",", header=None, dtype=str, keep_default_na=False)
+        except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+            raise InputError(f"{path}: not a valid rating map table ({str(exc).splitlines()[0]})") from None
+        if frame.shape[1] != 2:
+            raise InputError(f"{path}: a rating map table needs exactly two columns (label, value), found {frame.shape[1]}")
+        first = str(frame.iat[0, 1]).strip() if len(frame) else ""
+        header = bool(len(frame)) and _norm(first) not in MISSING_WORDS and not _is_number(first)
+        rows = frame.iloc[1:] if header else frame
+        out: dict[str, object] = {}
+        for offset, (label, value) in enumerate(rows.itertuples(index=False), start=2 if header else 1):
+            key = str(label).strip()
+            if not key:
+                raise InputError(f"{path}, row {offset}: empty label")
+            if key in out and out[key] != value:
+                raise InputError(f"{path}, row {offset}: label {key!r} is mapped twice ({out[key]} and {value})")
+            if _norm(value) not in MISSING_WORDS and not _is_number(value):
+                raise InputError(f"{path}, row {offset}: value {shown(value)} for label {key!r} is not a number")
+            out[key] = value
+        return cls._from_mapping(out, str(path))
 
     @classmethod
     def _from_mapping(cls, raw: Mapping[str, object], where: str) -> RatingMap:
@@ -240,6 +269,14 @@ class RatingMap:
         row_numbers = list(rows) if rows is not None else None
         row = row_numbers[position] if row_numbers is not None else position + 2
         raise InputError(f"{where}, row {row}: {what} {shown(series.iloc[position])} {why} ({int(bad.sum())} such rows)")
+
+
+def _is_number(text: object) -> bool:
+    """Whether ``text`` reads as a finite number."""
+    try:
+        return math.isfinite(float(str(text).strip()))
+    except ValueError:
+        return False
 
 
 def parse_scale(spec: object, where: str) -> tuple[float, float]:
