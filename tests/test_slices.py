@@ -130,3 +130,17 @@ def test_slice_interval_covers_the_slice_r_on_unlimited_items() -> None:
         row = frame[frame["slice"] == "in"].iloc[0]
         hits += row.ci_low <= target <= row.ci_high
     assert 0.93 <= hits / n_sims <= 0.97, hits / n_sims
+
+
+def test_confidence_interval_at_another_level_comes_from_the_kept_replicates() -> None:
+    import annalign
+
+    data = annalign.load("dices350")
+    judge = annalign.load_machines("docs/data/dices350-judge-a.csv", data)
+    result = annalign.slices(data, judge, by="degree_of_harm", resampling=400)
+    at95 = result.confidence_interval(0.95)
+    at80 = result.confidence_interval(0.80)
+    assert np.allclose(at95["low"], result.table["ci_low"], equal_nan=True)
+    big = at95["n_items"] >= 10
+    assert ((at80["low"] >= at95["low"]) & (at80["high"] <= at95["high"]))[big].all()
+    assert (at80["high"] - at80["low"])[big].lt((at95["high"] - at95["low"])[big]).all()

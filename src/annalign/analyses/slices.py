@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from annalign.analyses.base import ResultDisplay, fmt
+from annalign.analyses.base import ResultDisplay, check_level, fmt
 from annalign.analyses.registry import analysis
 from annalign.errors import InputError
 from annalign.stats.bootstrap import bootstrap_pearson, percentile_interval
@@ -28,11 +28,17 @@ MIN_CI_ITEMS = 10
 GENERALISES_TO = "items"
 
 
+def check_fields(items: pd.DataFrame, fields: Sequence[str]) -> None:
+    """A one-line InputError for the first of ``fields`` that is not an item field, listing the item fields."""
+    for field in fields:
+        if field not in items.columns:
+            known = ", ".join(map(str, items.columns)) or "none"
+            raise InputError(f"slice_by: unknown item field {field!r}; item fields are: {known}")
+
+
 def slice_members(items: pd.DataFrame, field: str, sep: str = ",") -> dict[str, np.ndarray]:
     """Item positions in each value of ``field``; split on ``sep`` only when some value contains it."""
-    if field not in items.columns:
-        known = ", ".join(map(str, items.columns)) or "none"
-        raise InputError(f"slice_by: unknown item field {field!r}; item fields are: {known}")
+    check_fields(items, [field])
     values = items[field].astype("string").fillna("").to_numpy(dtype=object)
     multi = bool(sep) and any(sep in v for v in values)
     labels = [[p.strip() for p in v.split(sep)] if multi else [v.strip()] for v in values]
@@ -51,6 +57,8 @@ class SlicesResult(ResultDisplay):
     gaps: pd.DataFrame
     n_boot: int
     level: float
+    #: each table row's bootstrap replicates of r (empty where the slice is too small for an interval)
+    replicates: tuple[np.ndarray, ...] = ()
 
     def to_frame(self) -> pd.DataFrame:
         return self.table
@@ -82,7 +90,13 @@ class SlicesResult(ResultDisplay):
         return lines
 
     def confidence_interval(self, level: float = 0.95) -> pd.DataFrame:
-        return self.table
+        """Each slice's r with its percentile interval at ``level`` from the kept replicates (NaN for small slices)."""
+        level = check_level(level)
+        bounds = [percentile_interval(reps, level) if len(reps) else (np.nan, np.nan) for reps in self.replicates]
+        frame = self.table[["field", "slice", "machine", "n_items", "r"]].copy()
+        frame["low"] = [b[0] for b in bounds] if bounds else []
+        frame["high"] = [b[1] for b in bounds] if bounds else []
+        return frame.assign(level=level)
 
 
 def analyze_slices(
@@ -98,7 +112,7 @@ def analyze_slices(
 ) -> SlicesResult:
     """RQ1 per slice of each field in ``by``: r of each machine with the mean human score, item-bootstrap CI."""
     human = data.item_mean
-    rows, gaps = [], []
+    rows, gaps, kept = [], [], []
     text_col = next((c for c in ("text", "context", "response") if c in data.items.columns), None)
     for field in by:
         for label, members in slice_members(data.items, field, sep).items():
@@ -108,8 +122,11 @@ def analyze_slices(
                 x, y, ids = x[ok], y[ok], members[ok]
                 r = float(pearson_masked(x[:, None], y[:, None])[0]) if len(x) > 2 else float("nan")
                 lo = hi = float("nan")
+                reps = np.zeros(0)
                 if len(x) >= MIN_CI_ITEMS and n_boot > 0:
-                    lo, hi = percentile_interval(bootstrap_pearson(x, y, n_boot, seed)[:, 0], level)
+                    reps = bootstrap_pearson(x, y, n_boot, seed)[:, 0]
+                    lo, hi = percentile_interval(reps, level)
+                kept.append(reps)
                 note = (
                     ""
                     if len(x) >= MIN_CI_ITEMS
@@ -144,7 +161,7 @@ def analyze_slices(
                             "text": text,
                         }
                     )
-    return SlicesResult(pd.DataFrame(rows), pd.DataFrame(gaps), n_boot, level)
+    return SlicesResult(pd.DataFrame(rows), pd.DataFrame(gaps), n_boot, level, tuple(kept))
 
 
 @analysis("slices")

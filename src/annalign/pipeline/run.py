@@ -15,6 +15,7 @@ from annalign import __version__
 from annalign.analyses.alignment import analyze_rq1
 from annalign.analyses.alt_test import AltTestConfig
 from annalign.analyses.registry import AnalysisFunction, get_analysis
+from annalign.analyses.slices import check_fields as check_slice_fields
 from annalign.config import Settings
 from annalign.core.annotations import Annotations
 from annalign.core.machines import MachineRatings, combine, drop_constant, rescale
@@ -263,10 +264,7 @@ def run_settings(
     registered_analyses(settings)  # an unknown analysis name fails before loading or annotating
     with collect_warnings(collected, echo_warning):
         data = load_data(settings)
-        for name in settings.slice_by:  # checked before any annotation or analysis runs, not after RQ1-RQ3
-            if name not in data.items.columns:
-                known = ", ".join(map(str, data.items.columns)) or "none"
-                raise InputError(f"--slice-by: unknown item field {name!r} of {data.name}; item fields are: {known}")
+        check_slice_fields(data.items, settings.slice_by)  # before any annotation or analysis runs, not after RQ1-RQ3
         extra: list[MachineRatings] = []
         if settings.models:
             from annalign.pipeline.annotation import annotate_for_run
