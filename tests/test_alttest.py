@@ -173,3 +173,204 @@ def test_alt_test_settings_reach_it_from_the_command_line_and_are_checked(capsys
     assert alt["q"] == 0.2 and results["settings"]["alt_min_humans"] == 3 and results["settings"]["alt_min_items"] == 40
     code, _, err = run_cli(capsys, *args, "--alt-q", "1.5", "--out", str(tmp_path / "p"))
     assert code == 2 and "--alt-q" in error_line(err)
+
+
+def _exchangeable_panel(rng: np.random.Generator, n_items: int, n_raters: int, ordinal: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Humans and a machine drawn from one rater process: item truth and item-specific noise, ratings missing at random.
+
+    The machine is exchangeable with every human, so E[W_h - W_f] = 0 for each rater: with epsilon 0 each
+    rater's null holds with equality (the boundary), where a correct one-sided test rejects at its level.
+    """
+    truth = rng.normal(size=n_items)
+    noise = rng.gamma(4.0, 0.15, size=n_items)  # items differ in how much raters disagree
+    panel = truth[:, None] + noise[:, None] * rng.standard_normal((n_items, n_raters + 1))
+    if ordinal:
+        panel = np.clip(np.round(panel + 2), 0, 4)
+    dense, machine = panel[:, :n_raters], panel[:, n_raters].copy()
+    dense[rng.random(dense.shape) < 0.15] = np.nan
+    machine[rng.random(n_items) < 0.05] = np.nan
+    return dense, machine
+
+
+@pytest.mark.parametrize("scoring", ["neg_rmse", "accuracy"])
+def test_each_raters_test_rejects_at_its_level_at_the_null_boundary(scoring):
+    """At the boundary (a machine exchangeable with the humans, epsilon 0) the unadjusted per-rater p-values reject
+    in about 5% of tests (two-sided bound, so a test that is too liberal or too conservative fails), and the machine
+    passes the alt-test (BY, omega >= 0.5) in at most 5% of data sets."""
+    rng = np.random.default_rng(2025)
+    rejected = tested = passes = 0
+    n_sims = 400
+    for _ in range(n_sims):
+        dense, machine = _exchangeable_panel(rng, 70, 6, ordinal=scoring == "accuracy")
+        data = make_annotations(dense)
+        if scoring == "accuracy":
+            data = replace(data, rating_map=RatingMap(numeric=True, name="codes", level="ordinal"))
+        res = alt_test(data, machine, epsilon=0.0, scoring=scoring, min_items=30)
+        per = res.per_rater[res.per_rater["tested"]]
+        rejected += int((per["p_value"] <= 0.05).sum())
+        tested += len(per)
+        passes += res.passed
+    rate = rejected / tested
+    # t-tests of discrete differences at n about 60; 2,400 correlated tests: SE about 0.006
+    assert 0.03 <= rate <= 0.07, rate
+    assert passes / n_sims <= 0.05
+
+
+def test_epsilon_curve_matches_separate_runs_and_includes_the_runs_own():
+    dense = random_sparse(5, n_items=90, n_raters=8, density=0.8, levels=5)
+    machine = np.nanmean(dense, axis=1) + np.random.default_rng(9).normal(0, 0.5, 90)
+    data = make_annotations(dense)
+    res = alt_test(data, machine, epsilon=0.12, scoring="neg_rmse", min_items=30)
+    curve = res.epsilon_curve.set_index("epsilon")
+    assert 0.12 in curve.index and 0.0 in curve.index and 0.3 in curve.index
+    for eps, row in curve.iterrows():
+        alone = alt_test(data, machine, epsilon=float(eps), scoring="neg_rmse", min_items=30)
+        assert row["winning_rate"] == alone.winning_rate and row["passed"] == alone.passed
+    assert curve.loc[0.12, "winning_rate"] == res.winning_rate
+    assert curve["winning_rate"].is_monotonic_increasing
+    assert [p["epsilon"] for p in res.to_dict()["epsilon_curve"]] == list(curve.index)
+
+
+def test_default_epsilon_is_the_authors():
+    import annalign
+    from annalign.analyses.alt_test import AltTestConfig
+    from annalign.config import Settings
+
+    assert AltTestConfig().epsilon == annalign.AltTestOptions().epsilon == Settings().alt_epsilon == 0.2
+
+
+def test_wilcoxon_fallback_matches_scipy_per_rater_and_joins_the_fdr_set():
+    rng = np.random.default_rng(11)
+    dense = random_sparse(12, n_items=50, n_raters=9, density=0.9, levels=3)
+    dense[20:, :4] = np.nan  # raters 0-3 rate only 20 items (under min_items 30); one rates 3
+    dense[3:, 0] = np.nan
+    machine = np.clip(np.round(np.nanmean(dense, axis=1) + rng.normal(0, 0.3, 50)), 0, 2)
+    data = make_annotations(dense)
+    plain = alt_test(data, machine, epsilon=0.1, scoring="neg_rmse", min_items=30)
+    res = alt_test(data, machine, epsilon=0.1, scoring="neg_rmse", min_items=30, fallback="wilcoxon")
+    per = res.per_rater
+    assert plain.n_raters_tested == 5 and res.n_raters_tested == 8 and res.n_raters_fallback == 3
+    assert per["test"].tolist() == ["none", "wilcoxon", "wilcoxon", "wilcoxon", "t", "t", "t", "t", "t"]
+    # the plain computation: each fallback rater's d, by loops, through scipy's Wilcoxon signed-rank test
+    for j in (1, 2, 3):
+        d = []
+        for i in range(50):
+            if np.isnan(dense[i, j]):
+                continue
+            rest = [dense[i, k] for k in range(9) if k != j and not np.isnan(dense[i, k])]
+            s_f = -np.sqrt(np.mean([(machine[i] - v) ** 2 for v in rest]))
+            s_h = -np.sqrt(np.mean([(dense[i, j] - v) ** 2 for v in rest]))
+            d.append(float(s_h >= s_f - 1e-9) - float(s_f >= s_h - 1e-9))
+        want = stats.wilcoxon(np.array(d) - 0.1, alternative="less").pvalue
+        assert per.loc[j, "p_value"] == pytest.approx(want, abs=1e-12)
+    tested = per["tested"].to_numpy()
+    assert np.allclose(per.loc[tested, "p_adjusted"], stats.false_discovery_control(per.loc[tested, "p_value"], method="by"))
+    assert res.winning_rate == pytest.approx(per["machine_beats_rater"].sum() / 8)
+
+
+def test_a_user_scorer_gives_the_built_in_results():
+    dense = random_sparse(3, n_items=70, n_raters=7, density=0.75, levels=3)
+    machine = np.clip(np.round(np.nanmean(dense, axis=1) + np.random.default_rng(1).normal(0, 0.5, 70)), 0, 2)
+    data = make_annotations(dense)
+
+    def agreement(prediction, others):
+        return float(np.mean([prediction == o for o in others]))
+
+    def closeness(prediction, others):
+        return -float(np.sqrt(np.mean([(prediction - o) ** 2 for o in others])))
+
+    for scorer, built_in in ((agreement, "accuracy"), (closeness, "neg_rmse")):
+        got = alt_test(data, machine, scoring=scorer, min_items=30)
+        want = alt_test(data, machine, scoring=built_in, min_items=30)
+        assert got.scoring == f"custom:{scorer.__name__}"
+        assert got.winning_rate == want.winning_rate and got.rho == pytest.approx(want.rho, abs=1e-12)
+        assert np.allclose(got.per_rater["p_value"], want.per_rater["p_value"], atol=1e-12, equal_nan=True)
+
+
+def test_a_user_scorer_that_returns_no_number_is_a_one_line_error():
+    from annalign.errors import InputError
+
+    data = make_annotations(random_sparse(3, n_items=10, n_raters=4, density=1.0, levels=3))
+    with pytest.raises(InputError, match="custom:<lambda> returned 'high'"):
+        alt_test(data, np.zeros(10), scoring=lambda p, o: "high", min_items=5)
+
+
+def test_a_constant_machine_gets_a_result_with_a_warning(dices350):
+    """Always "Yes" (unsafe) beats no DICES rater; always "No", the majority label, beats most on accuracy: both are results."""
+    import annalign
+
+    scores = np.column_stack([np.ones(dices350.n_items), np.zeros(dices350.n_items)])
+    machines = annalign.MachineRatings(["always-yes", "always-no"], scores, ["test", "test"])
+    with pytest.warns(UserWarning, match="gives every item the same answer"):
+        results = annalign.alt_test(dices350, machines, annalign.AltTestOptions(scoring="accuracy"))
+    yes, no = results["always-yes"], results["always-no"]
+    assert yes.winning_rate < 0.5 and yes.n_raters_tested == 123 and not yes.passed
+    assert any("same answer (1)" in w for w in yes.warnings) and "same answer" in yes.to_dict()["note"]
+    assert no.winning_rate > 0.5 and any("same answer (0)" in w for w in no.warnings)
+
+
+@pytest.mark.parametrize("scoring", ["accuracy", "neg_rmse"])
+def test_a_constant_machine_equals_the_plain_loop_and_beats_no_one_with_a_rare_label(scoring):
+    dense = random_sparse(8, n_items=80, n_raters=7, density=0.8, levels=3)
+    dense = np.where(dense == 2, 1.0, dense)  # label 2 is now rare (never used): a constant 2 matches no one
+    dense[:3, 0] = 2.0
+    machine = np.full(80, 2.0)
+    res = alt_test(make_annotations(dense), machine, epsilon=0.2, scoring=scoring, min_items=30)
+    omega, rho, pvals = reference_alt_test(dense, machine, 0.2, 0.05, scoring, 30)
+    assert res.winning_rate == omega == 0.0 and res.rho == pytest.approx(rho, abs=1e-12)
+    for j, p in pvals.items():
+        assert res.per_rater.loc[j, "p_value"] == pytest.approx(p, abs=1e-9)
+
+
+def test_alttest_command_scores_a_constant_machine_file(capsys, tmp_path, dices350):
+    import json
+
+    import pandas as pd
+    from tests.clihelp import run_cli
+
+    path = tmp_path / "always-yes.csv"
+    pd.DataFrame({"item_id": dices350.item_ids, "label": "Yes"}).to_csv(path, index=False)
+    code, out, err = run_cli(capsys, "alttest", "--ratings", str(path), "--alt-scoring", "accuracy", "--out", str(tmp_path / "o"))
+    assert code == 0, err
+    body = json.loads((tmp_path / "o" / "alt_test.json").read_text())
+    rate = body["machines"]["always-yes"]["winning_rate"]
+    assert "gives every item the same answer (1)" in err and f"always-yes: winning rate {rate:.3f}" in out
+    assert 0 <= rate < 0.5 and any("same answer" in w for w in body["warnings"])
+    curve = pd.read_csv(tmp_path / "o" / "alt_test_epsilon.csv")
+    assert set(curve["machine"]) == {"always-yes"} and 0.2 in set(curve["epsilon"])
+
+
+def test_fallback_and_epsilon_reach_the_alt_test_from_cli_and_python_and_are_checked(capsys, tmp_path):
+    import json
+
+    from tests.clihelp import error_line, run_cli
+
+    import annalign
+    from annalign.errors import InputError
+
+    args = ["alttest", "--ratings", "tests/fixtures/dices350-judge-b.csv"]
+    code, _, err = run_cli(capsys, *args, "--alt-fallback", "wilcoxon", "--alt-epsilon", "0.1", "--alt-min-items", "400", "--out", str(tmp_path / "o"))
+    assert code == 0, err
+    alt = json.loads((tmp_path / "o" / "alt_test.json").read_text())["machines"]["dices350-judge-b"]
+    assert alt["fallback"] == "wilcoxon" and alt["epsilon"] == 0.1 and alt["n_raters_fallback"] == alt["n_raters_tested"] == 123
+    code, _, err = run_cli(capsys, *args, "--alt-fallback", "sign")
+    assert code == 2 and "--alt-fallback" in error_line(err)
+    with pytest.raises(InputError, match="fallback"):
+        annalign.AltTestOptions(fallback="sign")
+    with pytest.raises(InputError, match="scoring"):
+        annalign.AltTestOptions(scoring="f1")
+
+
+def test_report_table_shows_each_machines_epsilon_curve(dices350):
+    import annalign
+    from annalign.report.sections.alignment import epsilon_table
+
+    judge = annalign.load_machines("tests/fixtures/dices350-judge-b.csv", dices350)
+    rq1 = annalign.alignment(dices350, judge, resampling=50, alt_test=annalign.AltTestOptions(epsilon=0.12, scoring="accuracy"))
+    table = epsilon_table(rq1)
+    curve = rq1.machines[0].alt.epsilon_curve
+    assert table.columns[1:] == [f"eps {e:.2f}" + (" (this run)" if e == 0.12 else "") for e in curve["epsilon"]]
+    assert table.rows[0][1:] == [f"{w:.2f}" for w in curve["winning_rate"]]
+    assert curve["winning_rate"].nunique() > 1  # a curve that moves, so a misplaced column shows
+    passing = curve.loc[curve["passed"], "epsilon"]
+    assert (f"from epsilon {passing.min():.2f} up" if len(passing) else "at no epsilon") in table.reading

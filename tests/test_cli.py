@@ -106,7 +106,7 @@ def test_bad_dataset_inputs_give_one_line_errors(capsys, tmp_path, case):
 
 BAD_MACHINE = {
     "no_score_or_label": ("item_id,value\n1,3\n", "needs a 'score' column"),
-    "unknown_item": ("item_id,score\n1,3\n2,4\n9999,1\n", "item_id '9999' is not in data set dices350"),
+    "only_unknown_items": ("item_id,score\nx9998,3\n9999,1\n", "item_id 'x9998' is not in data set dices350 (nor is any other"),
     "unknown_label": ("item_id,label\n1,Yes\n2,Perhaps\n3,No\n", "label 'Perhaps'"),
     "not_a_number": ("item_id,score\n1,3\n2,high\n3,1\n", "'high' is not a number"),
     "conflicting_duplicate": ("item_id,score\n1,3\n1,4\n2,1\n3,2\n", "two different ratings"),
@@ -122,6 +122,17 @@ def test_bad_machine_files_give_one_line_errors(capsys, tmp_path, case):
     error_lines = [line for line in err.strip().splitlines() if line.startswith("annalign: error:")]
     assert len(error_lines) == 1 and message in error_lines[0], err
     assert "Traceback" not in err
+
+
+def test_machine_items_outside_the_human_data_are_left_out_with_a_warning(capsys, tmp_path, dices350):
+    frame = pd.DataFrame({"item_id": [*dices350.item_ids, "not-a-dices-item"], "score": [*dices350.item_mean, 1.0]})
+    path = tmp_path / "judge.csv"
+    frame.to_csv(path, index=False)
+    code, _, err = run_cli(capsys, "analyze", "--ratings", str(path), "--out", str(tmp_path / "o"), "--bootstrap", "20")
+    assert code == 0, err
+    assert "item_id 'not-a-dices-item' is not in data set dices350; 1 of 351 rows name items outside the human data" in err
+    results = json.loads((tmp_path / "o" / "results.json").read_text())
+    assert results["rq1"]["machines"]["judge"]["n_items"] == dices350.n_items
 
 
 def test_mapped_refusal_label_is_left_out(capsys, tmp_path, dices350):

@@ -140,6 +140,7 @@ def test_results_json_has_the_same_keys_and_numbers_as_before_the_layout_change(
     code, _out, err = run_cli(
         capsys, "analyze", "--dataset", "dices350", "--bootstrap", "500", "--out", str(tmp_path),
         "--ratings", str(FIXTURES / "dices350-judge-a.csv"), "--ratings", str(FIXTURES / "dices350-judge-b.csv"),
+        "--alt-epsilon", "0.1",  # the default then (now the authors' 0.2)
     )  # fmt: skip
     assert code == 0, err[-2000:]
     after = json.loads((tmp_path / "results.json").read_text("utf-8"))

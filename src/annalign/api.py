@@ -76,20 +76,32 @@ class Resampling:
 
 @dataclass(frozen=True)
 class AltTestOptions:
-    """The alt-test's cost allowance epsilon, FDR level q, scoring and the items a rater needs to be tested."""
+    """The alt-test's settings, as in its authors' code: cost allowance epsilon (their default 0.2; their guidance
+    0.2 experts, 0.15 skilled annotators, 0.1 crowd workers), FDR level q, scoring ("auto", "accuracy", "neg_rmse"
+    or a callable ``f(prediction, others) -> float``), the items a rater needs for the t-test, the humans an item
+    needs, and the fallback for raters under ``min_items`` ("none" or "wilcoxon")."""
 
-    epsilon: float = 0.1
+    epsilon: float = 0.2
     q: float = 0.05
-    scoring: str = "auto"
+    scoring: Any = "auto"
     min_items: int = 30
     min_humans: int = 2
+    fallback: str = "none"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "epsilon", _check("alt_epsilon", self.epsilon, "AltTestOptions epsilon"))
         object.__setattr__(self, "q", _check("alt_q", self.q, "AltTestOptions q"))
-        _check("alt_scoring", self.scoring, "AltTestOptions scoring")
+        if not callable(self.scoring):
+            _check("alt_scoring", self.scoring, "AltTestOptions scoring")
         _check("alt_min_items", self.min_items, "AltTestOptions min_items")
         _check("alt_min_humans", self.min_humans, "AltTestOptions min_humans")
+        _check("alt_fallback", self.fallback, "AltTestOptions fallback")
+
+    def config(self) -> Any:
+        """The analysis-side AltTestConfig of these options."""
+        from annalign.analyses.alt_test import AltTestConfig
+
+        return AltTestConfig(self.epsilon, self.q, self.scoring, self.min_items, self.min_humans, self.fallback)
 
 
 @dataclass(frozen=True)
@@ -198,11 +210,13 @@ def load_machines(
     scale: Sequence[float] | Mapping[str, Sequence[float]] | None = None,
     rating_map: str | Mapping[str, float] | RatingMap | None = None,
     parse: str | None = None,
+    keep_constant: bool = False,
 ) -> MachineRatings:
     """Machine-rater files aligned to the items of ``data``; with ``scale`` (LO, HI), mapped onto the humans' scale.
 
     ``scale`` may also be {rater: (LO, HI)}; ``parse`` names a prompt template whose strict parser
-    reads raw answer text. Raters that give every item one score are left out with a warning.
+    reads raw answer text. Raters that give every item one score are left out with a warning (their
+    correlations are undefined), unless ``keep_constant`` (for ``alt_test``, which scores them).
     """
     from annalign.core.machines import drop_constant
     from annalign.core.ratingmap import RatingMap
@@ -220,7 +234,9 @@ def load_machines(
     machines = machines_from_files(
         data, paths, rating_map=rmap, parse=_check("parse", parse, "parse"), machine_scale=machine_scale
     )
-    kept = drop_constant(machines, data)
+    if not isinstance(keep_constant, bool):
+        raise InputError(f"keep_constant must be True or False, got {keep_constant!r}")
+    kept = machines if keep_constant else drop_constant(machines, data)
     if kept is None:
         raise InputError(f"every machine rater in {', '.join(paths)} gives every item the same score; nothing to compare")
     return kept
@@ -261,7 +277,6 @@ def alignment(
     ``resampling`` is a Resampling or a number of bootstrap replicates; ``seed`` overrides its seed.
     """
     from annalign.analyses.alignment import analyze_rq1
-    from annalign.analyses.alt_test import AltTestConfig
 
     _require_annotations(data)
     _require_machines(machines)
@@ -269,21 +284,20 @@ def alignment(
     alt = alt_test if alt_test is not None else AltTestOptions()
     return analyze_rq1(
         data, machines, method=_check("method", method, "method"), n_boot=boot.n_boot, seed=boot.seed,
-        level=_check("level", level, "level"), alt=AltTestConfig(alt.epsilon, alt.q, alt.scoring, alt.min_items, alt.min_humans),
+        level=_check("level", level, "level"), alt=alt.config(),
     )  # fmt: skip
 
 
 def alt_test(data: Annotations, machines: MachineRatings, options: AltTestOptions | None = None) -> dict[str, Any]:
     """The alternative annotator test alone: {machine name: AltTestResult} (winning rate, rho, per-rater table)."""
     from annalign.analyses.alignment import alt_tests
-    from annalign.analyses.alt_test import AltTestConfig
 
     _require_annotations(data)
     _require_machines(machines, optional=False)
     if options is not None and not isinstance(options, AltTestOptions):
         raise InputError(f"options must be an annalign.AltTestOptions, got {type(options).__name__}")
     alt = options if options is not None else AltTestOptions()
-    return alt_tests(data, machines, AltTestConfig(alt.epsilon, alt.q, alt.scoring, alt.min_items, alt.min_humans))
+    return alt_tests(data, machines, alt.config())
 
 
 def _by(by: str | Sequence[str]) -> list[str]:

@@ -273,11 +273,12 @@ class Settings:
     permutations: int = 1000
     seed: int = 0
     level: float = 0.95
-    alt_epsilon: float = 0.1
+    alt_epsilon: float = 0.2
     alt_scoring: str = "auto"
     alt_min_items: int = 30
     alt_q: float = 0.05
     alt_min_humans: int = 2
+    alt_fallback: str = "none"
     #: RQ2/RQ3 groupings; None: the DICES grouping (rater_race x rater_gender) where the data set has both columns, else none
     groupings: list[list[str]] | None = None
     min_group_size: int = 2
@@ -396,6 +397,7 @@ RULES: dict[str, Check] = {
     "alt_min_items": integer(3),
     "alt_q": number(0, 1, lo_open=True, hi_open=True),
     "alt_min_humans": integer(2),
+    "alt_fallback": choice("none", "wilcoxon"),
     "groupings": groupings,
     "min_group_size": integer(2),
     "missing_attr": choice("unknown", "drop", "error"),

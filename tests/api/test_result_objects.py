@@ -107,7 +107,7 @@ def test_summaries_state_the_numbers_of_the_tables(rq1, rq2, rq3):
 
 
 def test_tables_and_results_sections_keep_their_names(rq1, rq2, rq3):
-    assert set(rq1.tables()) == {"rq1_humans", "rq1_machines", "rq1_machine_differences", "rq1_alt_test"}
+    assert set(rq1.tables()) == {"rq1_humans", "rq1_machines", "rq1_machine_differences", "rq1_alt_test", "rq1_alt_test_epsilon"}
     assert {"groups", "per_group", "pairwise", "omnibus", "within_group", "variance_share", "rater_r"} == set(rq2.tables())
     assert set(rq3.tables()) == {"rq3_pairs", "rq3_predictions", "rq3_items"}
     assert set(rq1.to_dict()) == {"method", "measurement", "bootstrap", "human", "human_loo_median", "machines", "machine_differences"}

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from annalign.analyses.alt_test import AltTestConfig, AltTestResult, alt_test
+from annalign.analyses.alt_test import AltTestConfig, AltTestResult, alt_test, choose_scoring
 from annalign.analyses.base import ConfidenceInterval, ResultDisplay, check_level, fmt
 from annalign.analyses.categorical import CategoricalResult, analyze_categorical, categorical_lines
 from annalign.analyses.headline import Headline, headline, machine_rater_parts
@@ -220,6 +220,7 @@ class RQ1Result(ResultDisplay):
         alt = [m.alt.per_rater.assign(machine=m.name) for m in self.machines if m.alt is not None]
         if alt:
             out["rq1_alt_test"] = pd.concat(alt, ignore_index=True)
+            out["rq1_alt_test_epsilon"] = epsilon_curves({m.name: m.alt for m in self.machines if m.alt is not None})
         if self.categorical is not None:
             out.update(self.categorical.tables())
         return out
@@ -426,6 +427,13 @@ def alt_tests(data: Annotations, machines: MachineRatings, alt: AltTestConfig | 
     return {name: _alt_test(data, name, machines.scores[:, k], options) for k, name in enumerate(machines.names)}
 
 
+def epsilon_curves(results: dict[str, AltTestResult]) -> pd.DataFrame:
+    """One row per machine and epsilon: the winning rate and verdict at that cost allowance."""
+    frames = [r.epsilon_curve.assign(machine=name) for name, r in results.items()]
+    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["epsilon", "winning_rate", "passed", "machine"])
+    return frame[["machine", "epsilon", "winning_rate", "passed"]]
+
+
 def alt_test_line(name: str, alt: AltTestResult) -> str:
     """One machine's alt-test line for the terminal."""
     verdict = "passes" if alt.passed else "fails"
@@ -439,28 +447,41 @@ def alt_test_line(name: str, alt: AltTestResult) -> str:
 def _alt_test(data: Annotations, name: str, score: np.ndarray, options: dict[str, Any]) -> AltTestResult:
     """The alt-test of one machine, with the constant-answer reference and the notes that qualify a pass."""
     alt = alt_test(data, score, **options)
+    warnings: list[str] = []
+
+    def qualify(text: str) -> str:
+        warnings.append(text)
+        warn(f"alt-test for {name!r}: {text}")
+        return text
+
     # A reference that knows nothing about the items: one constant answer for all of them
     # (the humans' mean rating, or their modal category). If it passes too, the alt-test
     # cannot tell this machine from a constant here.
-    constant = float(np.mean(data.values)) if alt.scoring == "neg_rmse" else float(_mode(data.values))
-    trivial = alt_test(data, np.where(np.isfinite(score), constant, np.nan), **{**options, "scoring": alt.scoring})
+    by_mean = (alt.scoring if not callable(options.get("scoring")) else choose_scoring(data)) == "neg_rmse"
+    constant = float(np.mean(data.values)) if by_mean else float(_mode(data.values))
+    reference = options["scoring"] if callable(options.get("scoring")) else alt.scoring
+    trivial = alt_test(data, np.where(np.isfinite(score), constant, np.nan), **{**options, "scoring": reference})
     note = alt.note
-    if trivial.passed:
-        note = (
+    rated = score[np.isfinite(score) & (data.item_count >= 2)]
+    if len(rated) and np.ptp(rated) == 0:
+        note = qualify(
+            f"the machine gives every item the same answer ({rated[0]:g}); winning rate {fmt(alt.winning_rate)}. "
+            "Its correlations are undefined, so the other analyses leave it out"
+        )
+    elif trivial.passed:
+        note = qualify(
             f"a constant answer ({constant:g} for every item) also passes this alt-test (winning rate "
             f"{trivial.winning_rate:.2f}): with {alt.scoring} scoring it rewards hedging toward the majority, so a "
             "pass here says little about item-level alignment; read r and the percentile instead"
         )
-        warn(f"alt-test for {name!r}: {note}")
     if alt.scoring == "neg_rmse":
         lo_h, hi_h = float(np.min(data.values)), float(np.max(data.values))
         if np.nanmin(score) < lo_h - 1e-9 or np.nanmax(score) > hi_h + 1e-9:
-            note = (
+            note = qualify(
                 f"machine scores lie outside the human rating range [{lo_h:g}, {hi_h:g}]; negative RMSE compares "
                 "raw values, so rescale them first (--machine-scale LO,HI)"
             )
-            warn(f"alt-test for {name!r}: {note}")
-    return replace(alt, note=note, trivial_winning_rate=trivial.winning_rate, trivial_rho=trivial.rho)
+    return replace(alt, note=note, trivial_winning_rate=trivial.winning_rate, trivial_rho=trivial.rho, warnings=warnings)
 
 
 def _machine_differences(

@@ -6,34 +6,59 @@ W_f = [S_f >= S_h], W_h = [S_h >= S_f]. A one-sided paired t-test of mean(W_h - 
 asks whether the machine beats rater j up to the cost allowance epsilon. Benjamini-Yekutieli
 across raters controls the false discovery rate; the winning rate omega is the share of raters
 beaten (the machine passes when omega >= 0.5) and rho is the mean of the per-rater P(W_f).
+
+Settings follow the authors' code (``alt_test`` in nitaytech/AltTest): epsilon defaults to their
+0.2, with their guidance: 0.2 for experts, 0.15 for skilled annotators, 0.1 for crowd workers (and
+smaller when the humans agree little); q = 0.05; items count where at least 2 humans rated them;
+a rater is t-tested on 30 or more items. Raters with fewer items are left out, or, with
+``fallback="wilcoxon"`` (the authors' advice for under 30 items), tested with a one-sided Wilcoxon
+signed-rank test of d - epsilon when they have at least ``WILCOXON_MIN_ITEMS``. ``scoring`` may be
+a Python callable ``f(prediction, others) -> float`` (the authors' scoring-function signature):
+how well one rating represents the list of the other raters' ratings of the item.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from annalign.core.annotations import Annotations
+from annalign.errors import InputError
 from annalign.stats.distributions import t_cdf
 from annalign.stats.multitest import false_discovery_control
 
 SCORINGS = ("auto", "accuracy", "neg_rmse")
+FALLBACKS = ("none", "wilcoxon")
 #: Scores closer than this are ties (both W_f and W_h are 1), guarding against rounding.
 TIE_TOLERANCE = 1e-9
+#: The authors' default cost allowance (their guidance: 0.2 experts, 0.15 skilled, 0.1 crowd workers).
+DEFAULT_EPSILON = 0.2
+#: The epsilon values of the winning-rate curve (the grid later ports of the authors' code report).
+EPSILON_GRID = (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3)
+#: The fewest items the Wilcoxon fallback tests a rater on (below 5 no one-sided p-value reaches 0.05).
+WILCOXON_MIN_ITEMS = 5
+
+#: A user scorer: how well ``prediction`` represents ``others`` (the other raters' ratings of the item).
+Scorer = Callable[[Any, Sequence[Any]], float]
 
 
 @dataclass(frozen=True)
 class AltTestConfig:
     """The alt-test's cost allowance epsilon, FDR level q, scoring and the items a rater needs to be tested."""
 
-    epsilon: float = 0.1
+    epsilon: float = DEFAULT_EPSILON
     q: float = 0.05
-    scoring: str = "auto"
+    scoring: str | Scorer = "auto"
     min_items: int = 30
     #: items count only where at least this many humans rated them (the authors' minimum: 2, so a leave-one-out exists)
     min_humans: int = 2
+    #: "wilcoxon": raters under min_items (with at least WILCOXON_MIN_ITEMS) get the Wilcoxon signed-rank test
+    fallback: str = "none"
 
 
 @dataclass(frozen=True)
@@ -52,6 +77,11 @@ class AltTestResult:
     note: str = ""
     trivial_winning_rate: float | None = None
     trivial_rho: float | None = None
+    #: winning rate and verdict at each epsilon of EPSILON_GRID (and the run's own), same raters and tests
+    epsilon_curve: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["epsilon", "winning_rate", "passed"]))
+    fallback: str = "none"
+    n_raters_fallback: int = 0
+    warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -65,7 +95,14 @@ class AltTestResult:
             "n_raters_skipped": len(self.skipped_raters),
             "constant_answer_winning_rate": self.trivial_winning_rate,
             "constant_answer_rho": self.trivial_rho,
+            "fallback": self.fallback,
+            "n_raters_fallback": self.n_raters_fallback,
+            "epsilon_curve": [
+                {"epsilon": float(e), "winning_rate": float(w), "passed": bool(p)}
+                for e, w, p in zip(self.epsilon_curve["epsilon"], self.epsilon_curve["winning_rate"], self.epsilon_curve["passed"], strict=True)
+            ],
             "note": self.note,
+            "warnings": list(self.warnings),
         }
 
     def to_frame(self) -> pd.DataFrame:
@@ -102,39 +139,27 @@ def alt_test(
     data: Annotations,
     machine: np.ndarray,
     *,
-    epsilon: float = 0.1,
+    epsilon: float = DEFAULT_EPSILON,
     q: float = 0.05,
-    scoring: str = "auto",
+    scoring: str | Scorer = "auto",
     min_items: int = 30,
     min_humans: int = 2,
+    fallback: str = "none",
 ) -> AltTestResult:
     """Run the alt-test for one machine rater (scores aligned to ``data.items``; NaN = unrated)."""
-    if scoring not in SCORINGS:
-        raise ValueError(f"unknown alt-test scoring {scoring!r}; use one of {', '.join(SCORINGS)}")
-    if scoring == "auto":
-        scoring = choose_scoring(data)
-    item, rater, x = data.item_index, data.rater_index, data.values
-    count = data.item_count
+    if fallback not in FALLBACKS:
+        raise ValueError(f"unknown alt-test fallback {fallback!r}; use one of {', '.join(FALLBACKS)}")
+    if not callable(scoring) and scoring not in SCORINGS:
+        raise ValueError(f"unknown alt-test scoring {scoring!r}; use one of {', '.join(SCORINGS)} or a callable")
+    label = scoring_name(scoring) if callable(scoring) else (choose_scoring(data) if scoring == "auto" else scoring)
+    item, rater = data.item_index, data.rater_index
     f = machine[item]
-    use = np.isfinite(f) & (count[item] >= max(min_humans, 2))
-    item, rater, x, f = item[use], rater[use], x[use], f[use]
-    others = count[item] - 1
-    if scoring == "accuracy":
-        cats, codes = np.unique(data.values, return_inverse=True)
-        table = np.zeros((data.n_items, len(cats)))
-        np.add.at(table, (data.item_index, codes), 1.0)
-        own = codes[use]
-        f_code = np.searchsorted(cats, f)
-        f_code = np.clip(f_code, 0, len(cats) - 1)
-        f_known = cats[f_code] == f
-        s_h = (table[item, own] - 1) / others
-        s_f = (np.where(f_known, table[item, f_code], 0.0) - (f == x)) / others
+    use = np.isfinite(f) & (data.item_count[item] >= max(min_humans, 2))
+    if callable(scoring):
+        s_h, s_f = _custom_scores(data, machine, use, scoring)
     else:
-        n = count[item]
-        m = data.item_sum[item] / n
-        ss = np.maximum(data.item_sumsq[item] - data.item_sum[item] * m, 0.0)  # squares about the item mean
-        s_h = -rms_to_others(x, x, m, ss, n, others)
-        s_f = -rms_to_others(f, x, m, ss, n, others)
+        s_h, s_f = _scores(data, f, use, label)
+    rater = rater[use]
     w_f = (s_f >= s_h - TIE_TOLERANCE).astype(float)
     w_h = (s_h >= s_f - TIE_TOLERANCE).astype(float)
     d = w_h - w_f
@@ -145,13 +170,21 @@ def alt_test(
         p_f = np.bincount(rater, weights=w_f, minlength=n_r) / n_j
         p_h = np.bincount(rater, weights=w_h, minlength=n_r) / n_j
         mean_d = np.bincount(rater, weights=d, minlength=n_r) / n_j
-        ss = np.bincount(rater, weights=(d - mean_d[rater]) ** 2, minlength=n_r)
-        sd = np.sqrt(ss / (n_j - 1))
-        t = (mean_d - epsilon) / (sd / np.sqrt(n_j))
-    # Zero spread: the t statistic is -inf or +inf (or 0/0 when mean_d == epsilon exactly).
-    t = np.where(sd > 0, t, np.where(mean_d < epsilon, -np.inf, np.where(mean_d > epsilon, np.inf, 0.0)))
-    p = t_cdf(t, np.maximum(n_j - 1, 1))
-    tested = n_j >= max(min_items, 2)
+        sd = np.sqrt(np.bincount(rater, weights=(d - mean_d[rater]) ** 2, minlength=n_r) / (n_j - 1))
+    by_t = n_j >= max(min_items, 2)
+    by_wilcoxon = (fallback == "wilcoxon") & ~by_t & (n_j >= WILCOXON_MIN_ITEMS)
+    tested = by_t | by_wilcoxon
+    grouped = _rater_rows(rater, d, n_j, by_wilcoxon)
+
+    def p_values(eps: float) -> tuple[np.ndarray, np.ndarray]:
+        """The t statistic and one-sided p-value of every rater at cost allowance ``eps`` (Wilcoxon for the fallback raters)."""
+        t = _t_statistic(mean_d, sd, n_j, eps)
+        p = t_cdf(t, np.maximum(n_j - 1, 1))
+        for raters, rows in grouped:
+            p[raters] = _wilcoxon_less(rows - eps)
+        return t, np.where(tested, p, np.nan)
+
+    t, p = p_values(epsilon)
     skipped = [str(r) for r in data.rater_ids[~tested]]
     per = pd.DataFrame(
         {
@@ -163,17 +196,118 @@ def alt_test(
             "t": t,
             "p_value": p,
             "tested": tested,
+            "test": np.where(by_t, "t", np.where(by_wilcoxon, "wilcoxon", "none")),
         }
     )
+    extra = {"fallback": fallback, "n_raters_fallback": int(by_wilcoxon.sum())}
     if tested.sum() == 0:
         per["p_adjusted"] = np.nan
         per["machine_beats_rater"] = False
-        note = f"no rater has {min_items} or more items rated alongside the machine; the alt-test was not run"
-        return AltTestResult(scoring, epsilon, q, float("nan"), float("nan"), False, 0, per, skipped, note)
-    adjusted = np.full(n_r, np.nan)
-    adjusted[tested] = false_discovery_control(p[tested], method="by")
-    per["p_adjusted"] = adjusted
-    per["machine_beats_rater"] = tested & (adjusted <= q)
-    omega = float(per["machine_beats_rater"].sum() / tested.sum())
+        fewest = f"{WILCOXON_MIN_ITEMS} (the Wilcoxon fallback's minimum)" if fallback == "wilcoxon" else str(min_items)
+        note = f"no rater has {fewest} or more items rated alongside the machine; the alt-test was not run"
+        return AltTestResult(label, epsilon, q, float("nan"), float("nan"), False, 0, per, skipped, note, **extra)  # type: ignore[arg-type]
+    beats = _beats(p, tested, q)
+    per["p_adjusted"] = np.where(tested, _adjusted(p, tested), np.nan)
+    per["machine_beats_rater"] = beats
+    omega = float(beats.sum() / tested.sum())
     rho = float(np.mean(p_f[tested]))
-    return AltTestResult(scoring, epsilon, q, omega, rho, omega >= 0.5, int(tested.sum()), per, skipped)
+    grid = sorted({*EPSILON_GRID, float(epsilon)})
+    rates = [float(_beats(p_values(e)[1], tested, q).sum() / tested.sum()) for e in grid]
+    curve = pd.DataFrame({"epsilon": grid, "winning_rate": rates, "passed": [r >= 0.5 for r in rates]})
+    return AltTestResult(
+        label, epsilon, q, omega, rho, omega >= 0.5, int(tested.sum()), per, skipped, epsilon_curve=curve, **extra  # type: ignore[arg-type]
+    )
+
+
+def scoring_name(scorer: Scorer) -> str:
+    """How a user scorer is named in results: ``custom:<function name>``."""
+    return f"custom:{getattr(scorer, '__name__', type(scorer).__name__)}"
+
+
+def _scores(data: Annotations, f: np.ndarray, use: np.ndarray, scoring: str) -> tuple[np.ndarray, np.ndarray]:
+    """S_h and S_f of every used rating under a built-in scoring, vectorised over ratings."""
+    item, x, f = data.item_index[use], data.values[use], f[use]
+    others = data.item_count[item] - 1
+    if scoring == "accuracy":
+        cats, codes = np.unique(data.values, return_inverse=True)
+        table = np.zeros((data.n_items, len(cats)))
+        np.add.at(table, (data.item_index, codes), 1.0)
+        own = codes[use]
+        f_code = np.clip(np.searchsorted(cats, f), 0, len(cats) - 1)
+        f_known = cats[f_code] == f  # a label no human used matches no one
+        s_h = (table[item, own] - 1) / others
+        s_f = (np.where(f_known, table[item, f_code], 0.0) - (f == x)) / others
+        return s_h, s_f
+    n = data.item_count[item]
+    m = data.item_sum[item] / n
+    ss = np.maximum(data.item_sumsq[item] - data.item_sum[item] * m, 0.0)  # squares about the item mean
+    return -rms_to_others(x, x, m, ss, n, others), -rms_to_others(f, x, m, ss, n, others)
+
+
+def _custom_scores(data: Annotations, machine: np.ndarray, use: np.ndarray, scorer: Scorer) -> tuple[np.ndarray, np.ndarray]:
+    """S_h and S_f from a user scorer, called once per rating and side (a Python call each: user code cannot be vectorised)."""
+    idx = np.flatnonzero(use)
+    order = np.argsort(data.item_index, kind="stable")
+    bounds = np.searchsorted(data.item_index[order], np.arange(data.n_items + 1))
+    values = data.values.tolist()
+    s_h, s_f = np.empty(len(idx)), np.empty(len(idx))
+    for k, pos in enumerate(idx):
+        i = int(data.item_index[pos])
+        others = [values[j] for j in order[bounds[i] : bounds[i + 1]] if j != pos]
+        s_h[k] = _score(scorer, values[pos], others)
+        s_f[k] = _score(scorer, float(machine[i]), others)
+    return s_h, s_f
+
+
+def _score(scorer: Scorer, prediction: float, others: list[float]) -> float:
+    """One call of a user scorer, whose answer must be a finite number."""
+    value = scorer(prediction, others)
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"alt-test scorer {scoring_name(scorer)} returned {value!r}; it must return a number") from None
+    if not np.isfinite(out):
+        raise InputError(f"alt-test scorer {scoring_name(scorer)} returned {out!r}; it must return a finite number")
+    return out
+
+
+def _t_statistic(mean_d: np.ndarray, sd: np.ndarray, n_j: np.ndarray, eps: float) -> np.ndarray:
+    """(mean d - eps) / (sd / sqrt n); with zero spread -inf or +inf by the side of eps (0 when equal)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t = (mean_d - eps) / (sd / np.sqrt(n_j))
+    return np.where(sd > 0, t, np.where(mean_d < eps, -np.inf, np.where(mean_d > eps, np.inf, 0.0)))
+
+
+def _rater_rows(rater: np.ndarray, d: np.ndarray, n_j: np.ndarray, chosen: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """For the chosen raters, grouped by their item count: (rater positions, their d values as rows of one matrix)."""
+    if not chosen.any():
+        return []
+    order = np.argsort(rater, kind="stable")
+    starts = np.concatenate([[0], np.cumsum(n_j)[:-1]]).astype(int)
+    groups = []
+    for n in np.unique(n_j[chosen]).astype(int):  # one scipy call per distinct item count (fewer than min_items)
+        raters = np.flatnonzero(chosen & (n_j == n))
+        groups.append((raters, d[order][starts[raters][:, None] + np.arange(n)]))
+    return groups
+
+
+def _wilcoxon_less(rows: np.ndarray) -> np.ndarray:
+    """One-sided Wilcoxon signed-rank p-values (median below 0) of each row; 1 where every value is 0."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ties and zeros: scipy switches to its normal approximation and says so
+        p = stats.wilcoxon(rows, alternative="less", axis=1).pvalue
+    return np.where(np.isfinite(p), p, 1.0)
+
+
+def _adjusted(p: np.ndarray, tested: np.ndarray) -> np.ndarray:
+    """Benjamini-Yekutieli adjusted p-values of the tested raters (NaN elsewhere)."""
+    out = np.full(len(p), np.nan)
+    out[tested] = false_discovery_control(p[tested], method="by")
+    return out
+
+
+def _beats(p: np.ndarray, tested: np.ndarray, q: float) -> np.ndarray:
+    """Which raters the machine beats: tested, with a BY-adjusted p-value at most q."""
+    return tested & (np.nan_to_num(_adjusted(p, tested), nan=1.0) <= q)

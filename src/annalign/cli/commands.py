@@ -13,7 +13,6 @@ from annalign import __version__
 from annalign.cli.exits import invoke
 from annalign.cli.options import analysis_options, data_options, settings_from_options
 from annalign.config import Settings
-from annalign.errors import InputError
 from annalign.redaction import redact
 
 
@@ -125,12 +124,12 @@ def alttest(out: str | None, config_path: str | None, **options: Any) -> None:
     warnings: list[str] = []
     with collect_warnings(warnings, _echo_warning):
         data = load_data(settings)
-        machines = load_machines(data, settings)
-        if machines is None:
-            raise InputError("no machine rater is left to test (every one gives every item the same score)")
-        opts = AltTestOptions(settings.alt_epsilon, settings.alt_q, settings.alt_scoring, settings.alt_min_items, settings.alt_min_humans)
+        machines = load_machines(data, settings, keep_constant=True)
+        assert machines is not None  # settings.ratings is not empty
+        opts = AltTestOptions(settings.alt_epsilon, settings.alt_q, settings.alt_scoring, settings.alt_min_items, settings.alt_min_humans,
+                              settings.alt_fallback)
         results = alt_test(data, machines, opts)
-    from annalign.analyses.alignment import alt_test_line
+    from annalign.analyses.alignment import alt_test_line, epsilon_curves
 
     click.echo(f"alt-test on {data.name}: {data.n_items} items, {data.n_raters} human raters")
     for name, result in results.items():
@@ -141,6 +140,7 @@ def alttest(out: str | None, config_path: str | None, **options: Any) -> None:
         with output_errors("the alt-test results"):
             frame = pd.concat([r.per_rater.assign(machine=n) for n, r in results.items()], ignore_index=True)
             frame.to_csv(Path(out) / "alt_test.csv", index=False)
+            epsilon_curves(results).to_csv(Path(out) / "alt_test_epsilon.csv", index=False)
             body = {"dataset": data.name, "machines": {n: r.to_dict() for n, r in results.items()}, "warnings": warnings}
             (Path(out) / "alt_test.json").write_text(json.dumps(redact(body), indent=2, default=str), "utf-8")
         click.echo(f"results: {Path(out) / 'alt_test.json'}")

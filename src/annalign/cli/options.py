@@ -96,11 +96,12 @@ def analysis_options(func: Callable[..., Any]) -> Callable[..., Any]:
     func = _apply(func, [
         click.option("--method", metavar="auto|pearson|spearman|kendall",
                      help="RQ1 correlation (default auto: spearman for ordinal tasks, pearson otherwise)"),
-        click.option("--alt-epsilon", metavar="EPS", help="alt-test cost parameter epsilon, 0 to 1 (default 0.1)"),
+        click.option("--alt-epsilon", metavar="EPS", help="alt-test cost allowance epsilon, 0 to 1 (default 0.2, the authors'; they advise 0.2 experts, 0.15 skilled annotators, 0.1 crowd workers)"),
         click.option("--alt-scoring", metavar="auto|accuracy|neg_rmse", help="alt-test scoring"),
         click.option("--alt-q", metavar="Q", help="alt-test false-discovery rate (Benjamini-Yekutieli), between 0 and 1 (default 0.05)"),
         click.option("--alt-min-items", metavar="N", help="alt-test: items a human needs beside the machine to be tested, at least 3 (default 30)"),
         click.option("--alt-min-humans", metavar="N", help="alt-test: items count only with at least N human ratings, at least 2 (default 2)"),
+        click.option("--alt-fallback", metavar="none|wilcoxon", help="alt-test: test raters under --alt-min-items (with 5 or more) by a Wilcoxon signed-rank test (default none: left out)"),
         click.option("--analysis", "analyses", multiple=True, metavar="NAME",
                      help="registered analysis to run after RQ1-RQ3, repeatable (built in: agreement, Krippendorff's alpha)"),
         click.option("--slice-by", "slice_by", multiple=True, metavar="FIELD",

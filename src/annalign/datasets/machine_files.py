@@ -82,6 +82,7 @@ def machine_ratings_from_frame(
     else:
         frame["rater"] = default_name
     frame["_pos"] = _positions(frame, data, where)
+    frame = frame[frame["_pos"] >= 0]
     names = list(dict.fromkeys(frame["rater"]))
     scores = np.full((data.n_items, len(names)), np.nan)
     unrated: dict[str, list[str]] = {}
@@ -140,14 +141,18 @@ def _values(frame: pd.DataFrame, rmap: RatingMap, where: str) -> np.ndarray:
 
 
 def _positions(frame: pd.DataFrame, data: Annotations, where: str) -> np.ndarray:
-    """Each row's item position in ``data``; an item the data set does not have is an error naming the row."""
+    """Each row's item position in ``data`` (-1 for an item the data set does not have).
+
+    Rows for items outside the human data are left out with a warning naming the first (as the alt-test
+    authors' code ignores them); when no row names a known item the file is refused, naming the first row.
+    """
     position = pd.Index(data.item_ids).get_indexer(frame["item_id"])
     if (position < 0).any():
         bad = frame.loc[position < 0]
-        raise InputError(
-            f"{where}, row {int(bad['_row'].iloc[0])}: item_id {bad['item_id'].iloc[0]!r} is not in data set {data.name} "
-            f"({len(bad)} rows with unknown items; is this the right --dataset?)"
-        )
+        where_first = f"{where}, row {int(bad['_row'].iloc[0])}: item_id {bad['item_id'].iloc[0]!r} is not in data set {data.name}"
+        if (position < 0).all():
+            raise InputError(f"{where_first} (nor is any other item of the file's {len(bad)} rows; is this the right --dataset?)")
+        warn(f"{where_first}; {len(bad)} of {len(frame)} rows name items outside the human data and are left out")
     return position
 
 

@@ -111,11 +111,14 @@ def machines_from_files(
     return machines
 
 
-def load_machines(data: Annotations, settings: Settings, extra: list[MachineRatings] | None = None) -> MachineRatings | None:
+def load_machines(
+    data: Annotations, settings: Settings, extra: list[MachineRatings] | None = None, *, keep_constant: bool = False
+) -> MachineRatings | None:
     """Machine-rater files from the settings plus any annotated in this run, on the humans' scale if asked.
 
     Machine raters that give every item the same score are left out with a warning naming their
-    file (``drop_constant``); None when no machine rater is left.
+    file (``drop_constant``), unless ``keep_constant`` (the alt-test alone scores them); None when
+    no machine rater is left.
     """
     parts = []
     if settings.ratings:  # only files: raters annotated in this run are already on the human scale
@@ -128,7 +131,7 @@ def load_machines(data: Annotations, settings: Settings, extra: list[MachineRati
     parts.extend(extra or [])
     if not parts:
         return None
-    return drop_constant(combine(parts), data)
+    return combine(parts) if keep_constant else drop_constant(combine(parts), data)
 
 
 def first_grouping(settings: Settings, data: Annotations) -> list[str]:
@@ -213,7 +216,7 @@ def run_analyses(
     baselines, personas = split_persona_raters(machines) if machines is not None else ({}, {})
     plain = machines.select(list(baselines)) if machines is not None and baselines else None
     alt = AltTestConfig(epsilon=settings.alt_epsilon, q=settings.alt_q, scoring=settings.alt_scoring, min_items=settings.alt_min_items,
-                        min_humans=settings.alt_min_humans)
+                        min_humans=settings.alt_min_humans, fallback=settings.alt_fallback)
     rq1 = analyze_rq1(data, plain, method=settings.method, n_boot=settings.bootstrap, seed=settings.seed, level=settings.level, alt=alt)
     tell = on_result or (lambda _name, _part: None)
     tell("rq1", rq1)

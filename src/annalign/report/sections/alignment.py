@@ -141,6 +141,33 @@ def nominal_table(rq1: RQ1Result) -> Table:
                  note=f"Intervals: item bootstrap ({clean(cat.generalises_over)}). Level of measurement: {clean(rq1.measurement[1])}.")  # fmt: skip
 
 
+def epsilon_reading(tested: list[MachineAlignment]) -> str:
+    """'judge-a passes from epsilon 0.15 up; judge-b at none of 0 to 0.3.'"""
+    parts = []
+    for m in tested:
+        assert m.alt is not None
+        curve = m.alt.epsilon_curve
+        passing = curve.loc[curve["passed"], "epsilon"]
+        where = f"from epsilon {num(passing.min(), 2)} up" if len(passing) else f"at no epsilon from {num(curve['epsilon'].min(), 2)} to {num(curve['epsilon'].max(), 2)}"
+        parts.append(f"{clean(m.name)} passes {where}")
+    return "; ".join(parts) + "."
+
+
+def epsilon_table(rq1: RQ1Result) -> Table:
+    """Table: each machine's alt-test winning rate at every epsilon of the curve (the run's own marked)."""
+    tested = [m for m in rq1.machines if m.alt is not None and len(m.alt.epsilon_curve)]
+    grid = sorted({float(e) for m in tested for e in m.alt.epsilon_curve["epsilon"]})  # type: ignore[union-attr]
+    run_eps = tested[0].alt.epsilon  # type: ignore[union-attr]
+    rows = []
+    for m in tested:
+        rates = dict(zip(m.alt.epsilon_curve["epsilon"], m.alt.epsilon_curve["winning_rate"], strict=True))  # type: ignore[union-attr]
+        rows.append([clean(m.name), *[num(rates.get(e)) for e in grid]])
+    header = ["machine rater", *[f"eps {num(e, 2)}{' (this run)' if abs(e - run_eps) < 1e-12 else ''}" for e in grid]]
+    return Table("table-alt-epsilon", "Alt-test winning rate by epsilon", epsilon_reading(tested), header, rows,
+                 note="The machine passes where the winning rate is 0.5 or more. The authors' guidance for epsilon: 0.2 for expert "
+                      "annotators, 0.15 for skilled ones, 0.1 for crowd workers, smaller when the humans agree little.")  # fmt: skip
+
+
 def rq1_section(rq1: RQ1Result) -> Section:
     """RQ1: the headline figure, then the tables."""
     section = Section(
@@ -162,6 +189,8 @@ def rq1_section(rq1: RQ1Result) -> Section:
         section.add(nominal_table(rq1))
     if rq1.machines:
         section.add(comparison_table(rq1))
+    if any(m.alt is not None and len(m.alt.epsilon_curve) for m in rq1.machines):
+        section.add(epsilon_table(rq1))
     if rq1.differences:
         section.add(differences_table(rq1))
     if n_humans(rq1):
