@@ -211,12 +211,17 @@ def alt_test(
     per["machine_beats_rater"] = beats
     omega = float(beats.sum() / tested.sum())
     rho = float(np.mean(p_f[tested]))
-    grid = sorted({*EPSILON_GRID, float(epsilon)})
-    rates = [float(_beats(p_values(e)[1], tested, q).sum() / tested.sum()) for e in grid]
-    curve = pd.DataFrame({"epsilon": grid, "winning_rate": rates, "passed": [r >= 0.5 for r in rates]})
+    curve = _epsilon_curve(lambda e: _beats(p_values(e)[1], tested, q).sum() / tested.sum(), epsilon)
     return AltTestResult(
         label, epsilon, q, omega, rho, omega >= 0.5, int(tested.sum()), per, skipped, epsilon_curve=curve, **extra  # type: ignore[arg-type]
     )
+
+
+def _epsilon_curve(winning_rate: Callable[[float], float], epsilon: float) -> pd.DataFrame:
+    """Winning rate and verdict at each epsilon of EPSILON_GRID and the run's own."""
+    grid = sorted({*EPSILON_GRID, float(epsilon)})
+    rates = [float(winning_rate(e)) for e in grid]
+    return pd.DataFrame({"epsilon": grid, "winning_rate": rates, "passed": [r >= 0.5 for r in rates]})
 
 
 def scoring_name(scorer: Scorer) -> str:
