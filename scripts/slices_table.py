@@ -34,15 +34,23 @@ def main() -> None:
             data, machines, by=field, resampling=args.bootstrap, seed=args.seed
         )
         print(f"\n### {field}\n")
-        print("| slice | items | r | 95% CI |")
-        print("|---|---:|---:|---|")
+        print("| slice | items | r | 95% CI | humans' median LOO r | above % of humans |")
+        print("|---|---:|---:|---|---:|---:|")
         for row in result.to_frame().sort_values("n_items", ascending=False).itertuples():
             ci = (
                 f"[{_cell(row.ci_low)}, {_cell(row.ci_high)}]"
                 if math.isfinite(row.ci_low)
                 else "n < 10: no interval"
             )
-            print(f"| {row.slice} | {row.n_items} | {_cell(row.r)} | {ci} |")
+            print(f"| {row.slice} | {row.n_items} | {_cell(row.r)} | {ci} | {_cell(row.human_median_loo_r)} "
+                  f"| {'-' if not math.isfinite(row.percentile_among_humans) else f'{row.percentile_among_humans:.0f}'} |")  # fmt: skip
+    result = annalign.slices(data, machines, by="degree_of_harm", resampling=args.bootstrap, seed=args.seed,
+                             groups=["rater_gender"])  # fmt: skip
+    print("\n### RQ2 per degree_of_harm slice, by rater_gender (crossed item-and-rater intervals)\n")
+    print("| slice | group | raters | items | r | 95% CI |")
+    print("|---|---|---:|---:|---:|---|")
+    for row in result.groups.itertuples():
+        print(f"| {row.slice} | {row.group} | {row.n_raters} | {row.n_items} | {_cell(row.r)} | [{_cell(row.ci_low)}, {_cell(row.ci_high)}] |")
 
 
 if __name__ == "__main__":

@@ -42,6 +42,53 @@ def test_per_slice_r_equals_scipy_pearsonr_on_the_slice_items() -> None:
         assert row.ci_low < row.r < row.ci_high
 
 
+def test_per_slice_human_reference_equals_a_plain_leave_one_out_loop() -> None:
+    data, machines = _data(seed=3)
+    result = analyze_slices(data, machines, ["degree_of_harm"], n_boot=50, seed=1)
+    dense = data.dense()
+    for row in result.to_frame().itertuples():
+        keep = data.items["degree_of_harm"].to_numpy() == row.slice
+        sub = dense[keep]
+        loo = []
+        for j in range(sub.shape[1]):
+            others = np.delete(sub, j, axis=1)
+            has = np.isfinite(sub[:, j]) & (np.isfinite(others).sum(axis=1) >= 1)
+            if has.sum() >= 3:
+                rest = np.nanmean(others[has], axis=1)
+                if np.ptp(sub[has, j]) > 0 and np.ptp(rest) > 0:
+                    loo.append(stats.pearsonr(sub[has, j], rest)[0])
+        assert row.n_raters == len(loo)
+        assert row.human_median_loo_r == pytest.approx(np.median(loo), abs=1e-10)
+        assert row.percentile_among_humans == pytest.approx(stats.percentileofscore(loo, row.r, kind="mean"), abs=1e-9)
+
+
+def test_rq2_per_slice_equals_group_alignment_on_the_slice_alone() -> None:
+    from annalign.analyses.group_alignment import analyze_groups
+
+    data, machines = _data(seed=4, n_items=90, n_raters=12)
+    data.raters["side"] = np.where(np.arange(12) < 5, "a", "b")
+    result = analyze_slices(data, machines, ["degree_of_harm"], n_boot=100, seed=2, groupings=["side"])
+    assert len(result.groups) == 3 * 2 and "slices_groups" in result.tables()
+    for label in ("Low", "High", "Extreme"):
+        keep = data.items["degree_of_harm"].to_numpy() == label
+        alone = analyze_groups(data.select_items(keep), MachineRatings(["m"], machines.scores[keep], ["sim"]), ["side"],
+                               n_boot=100, seed=2, power_items=None).per_group  # fmt: skip
+        got = result.groups[result.groups["slice"] == label]
+        assert got["r"].tolist() == pytest.approx(alone["r"].tolist(), abs=1e-12)
+        assert got["ci_low"].tolist() == pytest.approx(alone["ci_low"].tolist(), abs=1e-12)
+        assert (got["generalises_to"] == "items and raters").all()
+        human = np.nanmean(data.dense()[keep][:, :5], axis=1)
+        assert got["r"].iloc[0] == pytest.approx(stats.pearsonr(machines.scores[keep, 0], human)[0], abs=1e-10)
+
+
+def test_select_items_keeps_the_ratings_of_the_kept_items() -> None:
+    data, _ = _data(seed=5)
+    keep = np.arange(data.n_items) % 3 == 0
+    sub = data.select_items(keep)
+    assert np.array_equal(sub.dense(), data.dense()[keep], equal_nan=True)
+    assert list(sub.item_ids) == list(data.item_ids[keep]) and sub.n_raters == data.n_raters
+
+
 def test_multi_valued_harm_types_count_an_item_in_each_type() -> None:
     data, _ = _data()
     members = slice_members(data.items, "harm_type")
@@ -72,12 +119,15 @@ def test_an_unknown_field_is_a_one_line_error_naming_it_and_the_item_fields() ->
 
 def test_top_gaps_are_the_largest_absolute_differences_in_the_slice() -> None:
     data, machines = _data()
-    result = analyze_slices(data, machines, ["degree_of_harm"], n_boot=0, k=5)
+    result = analyze_slices(data, machines, ["degree_of_harm"], n_boot=0)
     human = np.nanmean(data.dense(), axis=1)
     for label, group in result.gaps.groupby("slice"):
         keep = np.flatnonzero(data.items["degree_of_harm"].to_numpy() == label)
         gap = np.abs(machines.scores[keep, 0] - human[keep])
         assert sorted(group["gap"], reverse=True) == pytest.approx(np.sort(gap)[::-1][:5])
+    three = result.largest_gaps(3)
+    assert (three.groupby("slice").size() == 3).all()
+    assert three["gap"].tolist() == result.gaps.groupby("slice", sort=False).head(3)["gap"].tolist()
 
 
 def test_slices_run_from_the_command_line_into_results_and_report(capsys, tmp_path) -> None:
@@ -93,6 +143,9 @@ def test_slices_run_from_the_command_line_into_results_and_report(capsys, tmp_pa
     rows = results["slices"]["slices"]
     assert {row["slice"] for row in rows} == {"Benign", "Debatable", "Moderate", "Extreme"}
     assert sum(row["n_items"] for row in rows) == 350
+    assert all(row["n_raters"] > 100 and 0 < row["human_median_loo_r"] < 1 for row in rows)
+    groups = pd.read_csv(out_dir / "slices_groups.csv")  # DICES's default grouping: RQ2 per slice
+    assert set(groups["slice"]) == {"Benign", "Debatable", "Moderate", "Extreme"} and groups["ci_low"].notna().all()
     assert (
         "## slices" in (out_dir / "report.md").read_text()
         and (out_dir / "slices_gaps.csv").exists()

@@ -411,12 +411,13 @@ def slices(
     by: str | Sequence[str],
     *,
     sep: str = ",",
-    k: int = 5,
     level: float = 0.95,
     resampling: Resampling | int | None = None,
     seed: int | None = None,
+    groups: str | Sequence[str] | None = None,
 ) -> SlicesResult:
-    """RQ1 per value of the item field(s) ``by`` (multi-valued fields split on ``sep``), with the k largest gaps per slice."""
+    """RQ1 per value of the item field(s) ``by`` (multi-valued fields split on ``sep``), the humans' own leave-one-out r
+    per slice, and with ``groups`` (rater attributes) RQ2 per slice; ``result.largest_gaps(k)`` lists the largest gaps."""
     from annalign.analyses.slices import analyze_slices
 
     _require_annotations(data)
@@ -424,7 +425,7 @@ def slices(
     boot = Resampling.of(resampling, seed)
     fields_ = _check("slice_by", [by] if isinstance(by, str) else list(by), "by")
     return analyze_slices(data, machines, fields_, sep=_check("slice_sep", sep, "sep"), n_boot=boot.n_boot, seed=boot.seed,
-                          level=_check("level", level, "level"), k=k)
+                          level=_check("level", level, "level"), groupings=None if groups is None else _by(groups))
 
 
 def _grouping_rules(function: Any, grouping: GroupingOptions | None) -> dict[str, Any]:

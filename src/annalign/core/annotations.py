@@ -145,6 +145,23 @@ class Annotations:
             values=self.values[entry_kept],
         )
 
+    def select_items(self, keep: np.ndarray) -> Annotations:
+        """A copy with only the items where ``keep`` (bool per item) is true, in their order (item slices)."""
+        keep = np.asarray(keep, dtype=bool)
+        if keep.shape != (self.n_items,):
+            raise ValueError(f"keep must have one entry per item ({self.n_items}), got shape {keep.shape}")
+        new_position = np.cumsum(keep) - 1
+        entry_kept = keep[self.item_index]
+        return replace(
+            self,
+            items=self.items.loc[keep],
+            item_index=new_position[self.item_index[entry_kept]],
+            rater_index=self.rater_index[entry_kept],
+            values=self.values[entry_kept],
+            vote_sum=None if self.vote_sum is None else self.vote_sum[keep],
+            vote_count=None if self.vote_count is None else self.vote_count[keep],
+        )
+
     def filter_raters(self, which: str = "all", min_ratings: int = 0) -> Annotations:
         """Apply the rater filters: ``all``, ``dices-kept`` (drop DICES-flagged raters), minimum ratings."""
         data = self
