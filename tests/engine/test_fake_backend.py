@@ -135,3 +135,27 @@ def test_cli_run_with_the_fake_backend(tmp_path: Path, capsys) -> None:
     rq1 = results["rq1"]["machines"]["fake:hash/dices-likert"]
     assert rq1["n_items"] == 60 and math.isfinite(rq1["r"])
     assert results["provenance"]["annotation_runs"][0]["sent"] == 60
+
+
+def test_label_answers_carry_a_distribution_from_logprobs_or_from_samples(dices, tmp_path: Path) -> None:
+    """p_<answer> columns: one request's renormalised answer log-probabilities, or several samples' shares."""
+    import sqlite3
+
+    frame = annotate(dices, "fake:hash", template="dices-label", ledger=tmp_path / "l.sqlite", options=QUIET.but(limit=20))
+    p = frame[["p_Yes", "p_Unsure", "p_No"]].to_numpy()
+    assert set(frame["p_method"]) == {"logprobs"} and np.allclose(p.sum(axis=1), 1.0)
+    with sqlite3.connect(tmp_path / "l.sqlite") as db:
+        stored = dict(db.execute("SELECT item_id, answer_logprobs FROM requests"))
+    plain = []
+    for item in frame["item_id"]:
+        lps = json.loads(stored[item])  # the plain computation: exp, then divide by the sum over the three answers
+        weights = {a: math.exp(lps[a]) if a in lps else 0.0 for a in ("Yes", "Unsure", "No")}
+        plain.append([w / sum(weights.values()) for w in weights.values()])
+    assert p.tolist() == [pytest.approx(row, abs=1e-12) for row in plain]
+    best = frame[["p_Yes", "p_Unsure", "p_No"]].idxmax(axis=1).str[2:]
+    assert (best == frame["answer"]).all()
+    sampled = annotate(dices, "fake:hash?logprobs=0", template="dices-label", ledger=tmp_path / "s.sqlite",
+                       options=QUIET.but(limit=10, samples=4, temperature=1.0))  # fmt: skip
+    shares = sampled[["p_Yes", "p_Unsure", "p_No"]].to_numpy()
+    assert set(sampled["p_method"]) == {"samples"} and np.allclose(shares * 4, np.round(shares * 4))
+    assert np.allclose(shares.sum(axis=1), 1.0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -71,6 +72,7 @@ def build_frame(
         }
         if template.kind == "label":
             row["label"] = answer
+            row.update(answer_distribution(parsed, list(values)))
         row.update(
             {
                 "status": status,
@@ -96,6 +98,28 @@ def build_frame(
     if frame.empty:
         frame = pd.DataFrame(columns=["item_id", "rater", "score", "status", "reason"])
     return frame
+
+
+def answer_distribution(parsed: Sequence[Mapping[str, Any]], answers: Sequence[str]) -> dict[str, Any]:
+    """The machine's label distribution as ``p_<answer>`` columns and how it was had (``p_method``).
+
+    Several parsed samples: their empirical shares ("samples"). One: its first-step log-probabilities over
+    the allowed answers, renormalised over them ("logprobs"; an answer outside the top tokens gets 0).
+    Neither (no logprobs, nothing parsed): NaN, so the file says the model gave no distribution.
+    """
+    probs: dict[str, float] | None = None
+    method = None
+    if len(parsed) > 1:
+        counts = Counter(r["answer"] for r in parsed)
+        probs, method = {a: counts.get(a, 0) / len(parsed) for a in answers}, "samples"
+    elif len(parsed) == 1 and parsed[0].get("answer_logprobs"):
+        from annalign.engine.parsing import expected_score
+
+        stored = parsed[0]["answer_logprobs"]
+        lps = expected_score(json.loads(stored) if isinstance(stored, str) else stored, dict.fromkeys(answers, 0.0))
+        if lps is not None:
+            probs, method = {a: lps.probs.get(a, 0.0) for a in answers}, "logprobs"
+    return {**{f"p_{a}": (probs[a] if probs else np.nan) for a in answers}, "p_method": method}
 
 
 def _status(n: int, n_parsed: int, n_failed: int, n_answered: int) -> str:
