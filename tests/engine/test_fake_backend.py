@@ -159,3 +159,28 @@ def test_label_answers_carry_a_distribution_from_logprobs_or_from_samples(dices,
     shares = sampled[["p_Yes", "p_Unsure", "p_No"]].to_numpy()
     assert set(sampled["p_method"]) == {"samples"} and np.allclose(shares * 4, np.round(shares * 4))
     assert np.allclose(shares.sum(axis=1), 1.0)
+
+
+def test_a_distribution_template_writes_the_stated_shares_plain_and_per_persona(dices, tmp_path: Path) -> None:
+    import sqlite3
+
+    from annalign.engine.parsing import parse_distribution
+
+    frame = annotate(dices, "fake:hash", template="dices-distribution", ledger=tmp_path / "l.sqlite", options=QUIET.but(limit=15))
+    assert set(frame["p_method"]) == {"verbalized"} and set(frame["score_method"]) == {"verbalized"}
+    with sqlite3.connect(tmp_path / "l.sqlite") as db:
+        raw = dict(db.execute("SELECT item_id, raw_output FROM requests"))
+        params = json.loads(db.execute("SELECT params FROM requests").fetchone()[0])
+    assert params["constrain"] == "none" and params["max_tokens"] >= 64
+    for row in frame.itertuples():
+        stated = json.loads(raw[row.item_id])  # the plain computation: the stated percentages over their sum
+        total = sum(stated.values())
+        assert [row.p_Yes, row.p_Unsure, row.p_No] == pytest.approx([stated[a] / total for a in ("Yes", "Unsure", "No")])
+        assert row.score == pytest.approx(stated["Yes"] / total + 0.5 * stated["Unsure"] / total)
+        assert row.label == max(stated, key=stated.__getitem__)
+    personas = annotate(dices, "fake:hash", template="dices-distribution", personas=["a Black woman"],
+                        ledger=tmp_path / "l.sqlite", options=QUIET.but(limit=5))  # fmt: skip
+    assert set(personas["persona"]) == {"a Black woman"} and personas[["p_Yes", "p_Unsure", "p_No"]].sum(axis=1).round(9).eq(1).all()
+    assert parse_distribution(personas["raw_output"].iloc[0], ["Yes", "Unsure", "No"]).ok
+    with pytest.raises(InputError, match="distribution template answers with JSON"):
+        annotate(dices, "fake:hash", template="dices-distribution", ledger=tmp_path / "l.sqlite", options=QUIET.but(limit=2, constrain="grammar"))

@@ -101,3 +101,43 @@ def test_answer_position_skips_json_syntax() -> None:
     assert answer_position(['{"', "rating", '":', " ", "4", "}"]) == 4
     assert answer_position(["\n", "3"]) == 1
     assert answer_position(["{", "}"]) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ('{"Yes": 30, "Unsure": 10, "No": 60}', {"Yes": 0.3, "Unsure": 0.1, "No": 0.6}),
+        ('```json\n{"yes": 0.25, "unsure": 0.25, "NO": 0.5}\n```', {"Yes": 0.25, "Unsure": 0.25, "No": 0.5}),
+        ('{"Yes": 33, "Unsure": 33, "No": 33}', {"Yes": 1 / 3, "Unsure": 1 / 3, "No": 1 / 3}),
+        ('{"Yes": 0, "Unsure": 0, "No": 100}', {"Yes": 0.0, "Unsure": 0.0, "No": 1.0}),
+    ],
+)
+def test_verbalized_distributions_parse_and_are_divided_by_their_sum(text, want):
+    from annalign.engine.parsing import parse_distribution
+
+    got = parse_distribution(text, ["Yes", "Unsure", "No"])
+    assert got.ok and got.probs == pytest.approx(want, abs=1e-12)
+    assert got.answer == max(want, key=want.__getitem__)
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("Yes", "not a JSON object"),
+        ('Here: {"Yes": 30, "Unsure": 10, "No": 60}', "not a JSON object"),
+        ('[30, 10, 60]', "not a JSON object"),
+        ('{"Yes": 30, "No": 70}', "missing Unsure"),
+        ('{"Yes": 30, "Unsure": 10, "No": 60, "Maybe": 0}', "key 'Maybe'"),
+        ('{"Yes": 30, "yes": 10, "Unsure": 0, "No": 60}', "key 'yes'"),
+        ('{"Yes": -10, "Unsure": 50, "No": 60}', "not a number >= 0"),
+        ('{"Yes": "30", "Unsure": 10, "No": 60}', "not a number >= 0"),
+        ('{"Yes": true, "Unsure": 10, "No": 60}', "not a number >= 0"),
+        ('{"Yes": 30, "Unsure": 30, "No": 60}', "sum to 120"),
+        ('{"Yes": 3, "Unsure": 1, "No": 6}', "sum to 10"),
+    ],
+)
+def test_verbalized_distributions_that_do_not_parse_or_sum_sensibly_are_rejected(text, reason):
+    from annalign.engine.parsing import parse_distribution
+
+    got = parse_distribution(text, ["Yes", "Unsure", "No"])
+    assert not got.ok and got.probs is None and reason in got.reason

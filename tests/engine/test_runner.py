@@ -146,3 +146,16 @@ def test_cli_writes_a_machine_file_and_reruns_from_the_ledger(dices, fake_server
     assert ratings.names == ["openai:fake/dices-likert"] and int((ratings.scores[:, 0] > 0).sum()) == 12
     bad = CliRunner().invoke(annotate_command, ["--dataset", "dices350", "--model", "gpt-4o", "--out", str(tmp_path / "x.csv")])
     assert bad.exit_code != 0 and "PROVIDER:MODEL" in str(bad.exception)
+
+
+def test_a_distribution_template_through_an_openai_compatible_server(dices, fake_server, tmp_path: Path) -> None:
+    """The stated shares travel over the OpenAI protocol, unconstrained, into p_ columns equal to the server's JSON."""
+    import json
+
+    server = fake_server().start()
+    frame = annotate(dices, f"openai:fake@{server.base_url}", template="dices-distribution", ledger=tmp_path / "l.sqlite",
+                     options=AnnotateOptions(limit=6, **FAST))  # fmt: skip
+    assert set(frame["p_method"]) == {"verbalized"} and len(server.log) == 6
+    for row in frame.itertuples():
+        stated = json.loads(row.raw_output)
+        assert [row.p_Yes, row.p_Unsure, row.p_No] == pytest.approx([stated[a] / 100 for a in ("Yes", "Unsure", "No")])

@@ -80,7 +80,7 @@ def annotate(
     tmpl = resolve_template(template, list(personas) if personas else None)
     if opts.samples > 1 and opts.temperature == 0.0:
         warn(f"{opts.samples} samples at temperature 0 will be (nearly) identical; set --temperature above 0")
-    params = request_params(backend_cls, spec, opts)
+    params = request_params(backend_cls, spec, opts, kind=tmpl.kind)
     items = _select_items(data, opts.item_ids, opts.limit)
     jobs = build_jobs(items, tmpl, spec, personas=list(personas) if personas else [None], samples=opts.samples, params=params)
     stats = RunStats(total=len(jobs))
@@ -97,16 +97,29 @@ def annotate(
     return frame
 
 
-def request_params(backend: type[Backend], spec: ModelSpec, opts: AnnotateOptions) -> dict[str, Any]:
-    """The sampling parameters of every request (part of its ledger key), checked against the backend's capabilities."""
+#: The fewest tokens a verbalized-distribution answer ({"Yes": 20, "Unsure": 10, "No": 70}) is given.
+DISTRIBUTION_MAX_TOKENS = 64
+
+
+def request_params(backend: type[Backend], spec: ModelSpec, opts: AnnotateOptions, kind: str = "likert") -> dict[str, Any]:
+    """The sampling parameters of every request (part of its ledger key), checked against the backend's capabilities.
+
+    A distribution template answers with a JSON object, not one allowed answer: it is never constrained to
+    one answer ("auto" is "none" for it) and gets at least DISTRIBUTION_MAX_TOKENS tokens.
+    """
     constrain = backend.default_constraint if opts.constrain == "auto" else opts.constrain
+    max_tokens = int(opts.max_tokens)
+    if kind == "distribution":
+        if opts.constrain not in ("auto", "none"):
+            raise InputError(f"--constrain {opts.constrain!r} allows one answer only; a distribution template answers with JSON (use none)")
+        constrain, max_tokens = "none", max(max_tokens, DISTRIBUTION_MAX_TOKENS)
     if constrain != "none" and constrain not in backend.constraints:
         allowed = ", ".join(("none", *backend.constraints))
         raise InputError(f"--constrain {constrain!r} is not available for {spec.provider}: models ({allowed})")
     top = opts.top_logprobs if backend.supports_logprobs and opts.top_logprobs else None
     params: dict[str, Any] = {
         "temperature": float(opts.temperature),
-        "max_tokens": int(opts.max_tokens),
+        "max_tokens": max_tokens,
         "top_logprobs": int(top) if top else None,
         "constrain": constrain,
     }

@@ -70,9 +70,9 @@ def build_frame(
             "rater": rater_label(spec, template, persona, rater_name),
             "score": score,
         }
-        if template.kind == "label":
+        if template.kind in ("label", "distribution"):
             row["label"] = answer
-            row.update(answer_distribution(parsed, list(values)))
+            row.update(answer_distribution(parsed, list(values), verbalized=template.kind == "distribution"))
         row.update(
             {
                 "status": status,
@@ -100,16 +100,24 @@ def build_frame(
     return frame
 
 
-def answer_distribution(parsed: Sequence[Mapping[str, Any]], answers: Sequence[str]) -> dict[str, Any]:
+def answer_distribution(parsed: Sequence[Mapping[str, Any]], answers: Sequence[str], *, verbalized: bool = False) -> dict[str, Any]:
     """The machine's label distribution as ``p_<answer>`` columns and how it was had (``p_method``).
 
-    Several parsed samples: their empirical shares ("samples"). One: its first-step log-probabilities over
-    the allowed answers, renormalised over them ("logprobs"; an answer outside the top tokens gets 0).
-    Neither (no logprobs, nothing parsed): NaN, so the file says the model gave no distribution.
+    A distribution template: the mean of its parsed samples' stated shares ("verbalized"). Otherwise, several
+    parsed samples: their empirical shares ("samples"); one: its first-step log-probabilities over the allowed
+    answers, renormalised over them ("logprobs"; an answer outside the top tokens gets 0). None of these (no
+    logprobs, nothing parsed): NaN, so the file says the model gave no distribution.
     """
     probs: dict[str, float] | None = None
     method = None
-    if len(parsed) > 1:
+    if verbalized:
+        from annalign.engine.parsing import parse_distribution
+
+        stated = [parse_distribution(r["raw_output"], answers).probs for r in parsed]
+        stated = [s for s in stated if s]
+        if stated:
+            probs, method = {a: float(np.mean([s[a] for s in stated])) for a in answers}, "verbalized"
+    elif len(parsed) > 1:
         counts = Counter(r["answer"] for r in parsed)
         probs, method = {a: counts.get(a, 0) / len(parsed) for a in answers}, "samples"
     elif len(parsed) == 1 and parsed[0].get("answer_logprobs"):

@@ -175,3 +175,61 @@ def expected_score(logprobs: Mapping[str, float], values: Mapping[str, float]) -
     mass = sum(math.exp(lp) for lp in usable.values())
     score = sum(p * values[a] for a, p in probs.items())
     return LogprobScore(score=score, mass=min(mass, 1.0), argmax=max(probs, key=lambda a: probs[a]), probs=probs)
+
+
+#: A verbalized distribution's shares must sum to 100 (percent) or 1 (fractions) within this relative slack.
+DISTRIBUTION_SUM_SLACK = 0.05
+FENCE = re.compile(r"^```(?:json)?\s*(.*?)\s*```$", re.DOTALL | re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class DistributionParse:
+    """Outcome of parsing a verbalized distribution: ``ok`` with shares summing to 1, or ``unparsed`` with why."""
+
+    status: str
+    probs: dict[str, float] | None
+    reason: str
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    @property
+    def answer(self) -> str | None:
+        """The most likely answer (the first of tied ones, in the template's order)."""
+        return max(self.probs, key=self.probs.__getitem__) if self.probs else None
+
+
+def parse_distribution(text: str | None, answers: Sequence[str]) -> DistributionParse:
+    """Read a JSON object giving every allowed answer a share (percent or fraction); strict, never guessed.
+
+    The whole answer must be the object (a ```json fence around it is allowed); its keys must be exactly
+    the allowed answers (any case), its values numbers >= 0 summing to 100 or to 1 within 5%; the shares
+    are then divided by their sum. Anything else is unparsed with the reason.
+    """
+    def bad(reason: str) -> DistributionParse:
+        return DistributionParse("unparsed", None, reason)
+
+    body = (text or "").strip()
+    fenced = FENCE.match(body)
+    body = fenced.group(1) if fenced else body
+    try:
+        obj = json.loads(body)
+    except ValueError:
+        return bad("not a JSON object")
+    if not isinstance(obj, dict):
+        return bad("not a JSON object")
+    shares: dict[str, float] = {}
+    for key, value in obj.items():
+        answer = _match(str(key), answers) if str(key).strip(DECORATION) == str(key).strip() else None
+        if answer is None or answer in shares:
+            return bad(f"key {str(key)[:30]!r} is not one allowed answer")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+            return bad(f"share of {answer!r} is not a number >= 0")
+        shares[answer] = float(value)
+    if set(shares) != set(answers):
+        return bad("missing " + ", ".join(a for a in answers if a not in shares))
+    total = sum(shares.values())
+    if not any(abs(total - scale) <= DISTRIBUTION_SUM_SLACK * scale for scale in (100.0, 1.0)):
+        return bad(f"shares sum to {total:g}, not 100 or 1")
+    return DistributionParse("ok", {a: shares[a] / total for a in answers}, "verbalized distribution")

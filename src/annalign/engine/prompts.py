@@ -1,6 +1,7 @@
 """Prompt templates: versioned text files (built in or the user's), rendered per item, hashed.
 
-File format: ``key: value`` header lines (``name``, ``version``, ``kind`` = likert | label,
+File format: ``key: value`` header lines (``name``, ``version``, ``kind`` = likert | label | distribution
+(the model states the share of annotators giving each answer, as JSON),
 ``answers`` = ``A=value, ...``), then ``--- system`` and ``--- user`` sections. Placeholders
 ``{{context}}``, ``{{response}}`` and ``{{persona}}`` are filled in one pass, so text inside the
 data is never re-expanded. The sha256 of the file text is recorded with every result.
@@ -19,7 +20,7 @@ from annalign.errors import InputError
 PLACEHOLDER = re.compile(r"\{\{\s*(context|response|persona)\s*\}\}")
 #: Tags that delimit the data in the built-in templates; neutralised inside the data itself.
 DATA_TAGS = re.compile(r"<\s*(/?)\s*(conversation|final_response)\s*>", re.IGNORECASE)
-KINDS = ("likert", "label")
+KINDS = ("likert", "label", "distribution")
 #: ``dices-likert-v1`` -> (``dices-likert``, ``-v1``): an older version of a built-in template.
 VERSION_SUFFIX = re.compile(r"^(.*?)(-v\d+)?$")
 

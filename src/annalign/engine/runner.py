@@ -30,7 +30,7 @@ from annalign.engine.ledger import (
     sha256,
 )
 from annalign.engine.options import AnnotateOptions, check_rate
-from annalign.engine.parsing import expected_score, parse_answer
+from annalign.engine.parsing import expected_score, parse_answer, parse_distribution
 from annalign.engine.prompts import Template
 from annalign.errors import InputError, warn
 
@@ -176,6 +176,8 @@ def result_row(job: Job, template: Template, backend: Backend, completion: Compl
     """The ledger row of an answered request: raw output, parse status and score."""
     answers = [a for a, _ in template.answers]
     raw = backend.redact(completion.text) or ""
+    if template.kind == "distribution":
+        return _distribution_row(job, template, backend, completion, raw, latency, attempts)
     parsed = parse_answer(raw, answers)
     score = argmax = mass = None
     method = None
@@ -202,6 +204,32 @@ def result_row(job: Job, template: Template, backend: Backend, completion: Compl
         "argmax": argmax,
         "logprob_mass": mass,
         "answer_logprobs": completion.answer_logprobs,
+        "prompt_tokens": completion.prompt_tokens,
+        "completion_tokens": completion.completion_tokens,
+        "latency_s": latency,
+        "attempts": attempts,
+    }
+
+
+def _distribution_row(
+    job: Job, template: Template, backend: Backend, completion: Completion, raw: str, latency: float, attempts: int
+) -> dict[str, Any]:
+    """The ledger row of a verbalized distribution: the most likely answer, and the expected value as the score."""
+    parsed = parse_distribution(raw, [a for a, _ in template.answers])
+    values = template.answer_values
+    score = sum(p * values[a] for a, p in parsed.probs.items()) if parsed.probs else None
+    return {
+        **_identity_columns(job, template, backend.spec),
+        "status": "ok",
+        "reason": None if parsed.ok else parsed.reason,
+        "raw_output": raw,
+        "finish_reason": completion.finish_reason,
+        "parse_status": parsed.status,
+        "parse_reason": parsed.reason,
+        "answer": parsed.answer,
+        "score": score,
+        "score_method": "verbalized" if parsed.ok else None,
+        "argmax": parsed.answer,
         "prompt_tokens": completion.prompt_tokens,
         "completion_tokens": completion.completion_tokens,
         "latency_s": latency,

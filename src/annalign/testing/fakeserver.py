@@ -28,8 +28,12 @@ FaultPlan = Callable[[str, int], "str | None"]
 
 
 def default_answer(messages: list[dict[str, str]], digest: str) -> str:
-    """A deterministic answer: a Yes/No/Unsure label if the prompt asks for one, else a digit 1-5."""
+    """A deterministic answer: shares as JSON if the prompt asks how annotators split, a Yes/No/Unsure label if it
+    asks for one, else a digit 1-5."""
     text = messages[-1]["content"] if messages else ""
+    if 'keys "Yes", "Unsure" and "No"' in text:
+        yes, unsure = int(digest[:2], 16) % 61, int(digest[2:4], 16) % 21
+        return json.dumps({"Yes": yes, "Unsure": unsure, "No": 100 - yes - unsure})
     if "(Yes, No or Unsure)" in text:
         return ("Yes", "No", "Unsure")[int(digest[:8], 16) % 3]
     return str(int(digest[:8], 16) % 5 + 1)

@@ -13,6 +13,7 @@ Examples: ``fake:hash``, ``fake:hash?seed=2&fail=0.1``, ``fake:fixed?answer=Yes`
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import random
 from dataclasses import dataclass
@@ -90,6 +91,9 @@ class FakeBackend(Backend):
         if draws[2] < s.unparsed or not request.answers:
             return Completion(UNPARSED_TEXT, finish_reason="stop", prompt_tokens=prompt_tokens, completion_tokens=9)
         probs = self._probabilities(request.answers, int(draws[0] * 2**32))
+        if request.kind == "distribution":  # the stated shares, in percent: {"Yes": 60, "Unsure": 20, "No": 20}
+            shares = json.dumps({a: round(100 * p, 2) for a, p in probs.items()})
+            return Completion(shares, finish_reason="stop", prompt_tokens=prompt_tokens, completion_tokens=12)
         answer = max(probs, key=probs.__getitem__)
         if request.temperature > 0:
             rng = random.Random(f"{digest.hex()}:{request.seed}")
