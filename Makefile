@@ -38,6 +38,8 @@ bench: setup
 	$(PY) benchmarks/bench_rq1.py
 	$(PY) benchmarks/bench_groups.py
 	$(PY) benchmarks/bench_engine.py
+	$(PY) benchmarks/bench_alttest.py
+	$(PY) benchmarks/bench_tasks.py
 	$(PY) benchmarks/bench_offline.py
 
 clean:
