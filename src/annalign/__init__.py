@@ -39,6 +39,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "agreement": ("annalign.api", "agreement"),
     "slices": ("annalign.api", "slices"),
     "alt_test": ("annalign.api", "alt_test"),
+    "distribution": ("annalign.api", "distribution"),
     "run": ("annalign.api", "run"),
     "annotate": ("annalign.engine", "annotate_ratings"),
     "analysis": ("annalign.analyses.registry", "analysis"),
@@ -65,6 +66,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "DisagreementResult": ("annalign.analyses.group_disagreement", "DisagreementResult"),
     "AgreementResult": ("annalign.analyses.agreement", "AgreementResult"),
     "SlicesResult": ("annalign.analyses.slices", "SlicesResult"),
+    "DistributionResult": ("annalign.analyses.distribution", "DistributionResult"),
     "RunResult": ("annalign.results", "RunResult"),
 }
 

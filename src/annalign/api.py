@@ -428,6 +428,26 @@ def slices(
                           level=_check("level", level, "level"), groupings=None if groups is None else _by(groups))
 
 
+def distribution(
+    data: Annotations,
+    machines: MachineRatings,
+    by: str | Sequence[str] | None = None,
+    *,
+    level: float = 0.95,
+    resampling: Resampling | int | None = None,
+    seed: int | None = None,
+) -> Any:
+    """Distributional alignment of each machine rater with a label distribution (``p_<label>`` columns): JSD, TV,
+    Wasserstein, log loss, the noise ceiling, entropy tracking, k* and, with ``by``, each group's divergence."""
+    from annalign.analyses.distribution import analyze_distribution
+
+    _require_annotations(data)
+    _require_machines(machines, optional=False)
+    boot = Resampling.of(resampling, seed)
+    return analyze_distribution(data, machines, by=None if by is None else _by(by), n_boot=boot.n_boot, seed=boot.seed,
+                                level=_check("level", level, "level"))  # fmt: skip
+
+
 def _grouping_rules(function: Any, grouping: GroupingOptions | None) -> dict[str, Any]:
     """The grouping rules as keywords, for an analysis that takes them; InputError if one is given to one that does not."""
     import inspect

@@ -33,7 +33,7 @@ _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
 _REGISTRY: dict[str, AnalysisFunction] = {}
 #: analyses that ship with annalign, imported when first named (so a run that does not ask pays nothing)
-BUILTIN = {"agreement": "annalign.analyses.agreement", "slices": "annalign.analyses.slices"}
+BUILTIN = {"agreement": "annalign.analyses.agreement", "slices": "annalign.analyses.slices", "distribution": "annalign.analyses.distribution"}
 
 
 def analysis(name: str) -> Callable[[AnalysisFunction], AnalysisFunction]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -17,6 +17,8 @@ class MachineRatings:
     """Scores of one or more machine raters, aligned to the items of an Annotations set.
 
     ``scores`` is (n_items, n_machines) with NaN where the machine gave no usable rating.
+    ``distributions`` holds, for raters whose file gave ``p_<label>`` columns, their label shares
+    (n_items, n_labels; NaN rows where none), labels in ``distribution_labels`` order.
     """
 
     names: list[str]
@@ -24,6 +26,8 @@ class MachineRatings:
     sources: list[str]
     unrated: dict[str, list[str]] = field(default_factory=dict)
     rating_map: RatingMap | None = None
+    distributions: dict[str, np.ndarray] = field(default_factory=dict)
+    distribution_labels: tuple[str, ...] = ()
 
     @property
     def n_machines(self) -> int:
@@ -41,6 +45,8 @@ class MachineRatings:
             [self.sources[c] for c in cols],
             {n: self.unrated.get(n, []) for n in names},
             self.rating_map,
+            {n: self.distributions[n] for n in names if n in self.distributions},
+            self.distribution_labels,
         )
 
     def summary(self) -> list[dict[str, object]]:
@@ -101,6 +107,8 @@ def combine(parts: Sequence[MachineRatings]) -> MachineRatings:
         sources=[s for p in parts for s in p.sources],
         unrated={k: v for p in parts for k, v in p.unrated.items()},
         rating_map=parts[0].rating_map,
+        distributions={k: v for p in parts for k, v in p.distributions.items()},
+        distribution_labels=next((p.distribution_labels for p in parts if p.distributions), ()),
     )
 
 
@@ -141,4 +149,4 @@ def rescale(
                 f"machine rater {name!r} scores range over [{finite.min():g}, {finite.max():g}], outside --machine-scale {lo:g},{hi:g}"
             )
         scores[:, k] = linear_map(scores[:, k], source, target)
-    return MachineRatings(machines.names, scores, machines.sources, machines.unrated, machines.rating_map)
+    return replace(machines, scores=scores)

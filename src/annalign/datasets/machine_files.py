@@ -21,6 +21,7 @@ import pandas as pd
 from annalign.core.annotations import Annotations
 from annalign.core.machines import MachineRatings, combine
 from annalign.core.ratingmap import RatingMap
+from annalign.datasets.machine_distributions import expected_scores, read_shares, share_columns
 from annalign.datasets.tables import ids_as_text, read_table, require_columns, table_stem
 from annalign.errors import InputError, shown, warn
 
@@ -71,8 +72,15 @@ def machine_ratings_from_frame(
     map's labels. ``scales`` ({rater or "*": (LO, HI)}) refuses scores outside a declared range.
     """
     rmap = rating_map or data.rating_map
-    parse, text_col = _reading(frame, rmap, parse, where)
     frame = frame.copy()
+    shares = share_columns(frame, data, where)
+    if shares is not None:
+        columns, labels, positions = shares
+        p = read_shares(frame, columns, where)
+        frame = frame.assign(**{f"_p{k}": p[:, k] for k in range(len(labels))})
+        if not ({"score", "label", *TEXT_COLUMNS} & set(frame.columns)):
+            frame["score"] = expected_scores(p, positions)
+    parse, text_col = _reading(frame, rmap, parse, where)
     frame["item_id"] = ids_as_text(frame["item_id"], where=where, what="item id")
     if frame["item_id"].isna().any():
         raise InputError(f"{where}, row {int(frame.loc[frame['item_id'].isna(), '_row'].iloc[0])}: item_id is empty")
@@ -86,11 +94,17 @@ def machine_ratings_from_frame(
     names = list(dict.fromkeys(frame["rater"]))
     scores = np.full((data.n_items, len(names)), np.nan)
     unrated: dict[str, list[str]] = {}
+    distributions: dict[str, np.ndarray] = {}
     for k, name in enumerate(names):
         part = _one_rater(frame[frame["rater"] == name], name, (scales or {}).get(name, (scales or {}).get("*")), data, where)
         scores[part["_pos"].to_numpy(), k] = part["_value"].to_numpy()
         unrated[name] = _unrated(scores[:, k], part, name, data, where)
-    return MachineRatings(names=names, scores=scores, sources=[where] * len(names), unrated=unrated, rating_map=rating_map)
+        if shares is not None:
+            dist = np.full((data.n_items, len(shares[1])), np.nan)
+            dist[part["_pos"].to_numpy()] = part[[f"_p{j}" for j in range(len(shares[1]))]].to_numpy(dtype=float)
+            distributions[name] = dist
+    return MachineRatings(names=names, scores=scores, sources=[where] * len(names), unrated=unrated, rating_map=rating_map,
+                          distributions=distributions, distribution_labels=shares[1] if shares is not None else ())  # fmt: skip
 
 
 def _reading(

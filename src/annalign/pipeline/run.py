@@ -212,6 +212,8 @@ def run_analyses(
     from annalign.analyses.group_disagreement import split_persona_raters
 
     chosen = registered_analyses(settings)  # unknown names fail before any work
+    if machines is not None and machines.distributions and "distribution" not in chosen:
+        chosen["distribution"] = get_analysis("distribution")  # a rater with a label distribution gets it without asking
 
     baselines, personas = split_persona_raters(machines) if machines is not None else ({}, {})
     plain = machines.select(list(baselines)) if machines is not None and baselines else None

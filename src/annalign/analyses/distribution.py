@@ -1,0 +1,207 @@
+"""Distributional alignment: does a machine rater know how people split on each item, and how many humans is it worth?
+
+For every machine rater with a label distribution (``p_<label>`` columns): per item, the divergence
+of its distribution from the humans' label shares (Jensen-Shannon in bits, base 2; total variation;
+Wasserstein-1 on the rating map's values; the log loss of the human labels under the machine's
+distribution, in bits), their means with item-bootstrap intervals; the noise ceiling (two random
+halves of each item's raters, stepped up to the whole crowd) and the machine's paired distance from
+it; whether its uncertainty tracks human disagreement (Spearman of the entropies); the k curve and
+the machine's human equivalence k* (how many humans' pooled labels are as close to the rest of the
+crowd as the machine is); per group of the run's first grouping, the divergence to each group's
+distribution, the closest group and the pairwise differences (Holm); paired differences between
+machines. Every interval resamples items only: it generalises over items, for these raters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from itertools import combinations
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from annalign.analyses.base import ResultDisplay, check_level, fmt
+from annalign.analyses.registry import analysis
+from annalign.errors import InputError
+from annalign.stats import distributional as dist
+from annalign.stats.bootstrap import percentile_intervals
+
+if TYPE_CHECKING:
+    from annalign.core.annotations import Annotations
+    from annalign.core.machines import MachineRatings
+
+GENERALISES_OVER = "items (conditional on these raters)"
+METRICS = ("jsd", "tv", "wasserstein", "log_loss")
+#: Random halves for the split-half ceiling, random draws per k for the k curve, and the largest k.
+N_SPLITS, N_DRAWS, K_MAX = 50, 20, 30
+
+
+@dataclass(frozen=True)
+class DistributionResult(ResultDisplay):
+    """Per machine: mean divergences with intervals, ceiling, entropy tracking, k*; per item, group and pair."""
+
+    machines: pd.DataFrame
+    items: pd.DataFrame
+    groups: pd.DataFrame
+    pairs: pd.DataFrame
+    k_curve: pd.DataFrame
+    labels: tuple[str, ...]
+    n_boot: int
+    level: float
+    #: per machines-table row, the bootstrap replicates of its mean (for intervals at other levels)
+    replicates: tuple[np.ndarray, ...] = field(default=(), repr=False)
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.machines
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        named = {"distribution_machines": self.machines, "distribution_items": self.items, "distribution_groups": self.groups,
+                 "distribution_pairs": self.pairs, "distribution_k_curve": self.k_curve}  # fmt: skip
+        return {k: v for k, v in named.items() if len(v)}
+
+    def to_dict(self) -> dict[str, Any]:
+        records = lambda f: f.astype(object).where(pd.notna(f), None).to_dict(orient="records")  # noqa: E731
+        return {"labels": list(self.labels), "n_boot": self.n_boot, "level": self.level, "generalises_over": GENERALISES_OVER,
+                "divergence_base": 2, "machines": records(self.machines), "groups": records(self.groups),
+                "pairs": records(self.pairs)}  # fmt: skip
+
+    def summary(self) -> list[str]:
+        lines = [f"Distributional alignment (labels {', '.join(self.labels)}; intervals over {GENERALISES_OVER}):"]
+        for m, part in self.machines.groupby("machine", sort=False):
+            row = part.set_index("statistic")
+            jsd, ceiling = row.loc["jsd"], row.loc["ceiling_jsd"]
+            lines.append(f"  {m}: JSD {fmt(jsd['value'])} [{fmt(jsd['ci_low'])}, {fmt(jsd['ci_high'])}] bits, noise ceiling "
+                         f"{fmt(ceiling['value'])}; k* {fmt(row.loc['k_star', 'value'])} [{fmt(row.loc['k_star', 'ci_low'])}, "
+                         f"{fmt(row.loc['k_star', 'ci_high'])}] humans; entropy Spearman {fmt(row.loc['entropy_spearman', 'value'])}")  # fmt: skip
+        return lines
+
+    def confidence_interval(self, level: float = 0.95) -> pd.DataFrame:
+        """Each machines-table estimate with its percentile interval at ``level`` from the kept replicates."""
+        level = check_level(level)
+        frame = self.machines[["machine", "statistic", "value"]].copy()
+        bounds = [percentile_intervals(r[:, None], level) if len(r) else (np.array([np.nan]), np.array([np.nan])) for r in self.replicates]
+        frame["low"] = [float(b[0][0]) for b in bounds]
+        frame["high"] = [float(b[1][0]) for b in bounds]
+        return frame.assign(level=level)
+
+
+def analyze_distribution(
+    data: Annotations, machines: MachineRatings, *, by: list[str] | None = None, n_boot: int = 1000, seed: int = 0,
+    level: float = 0.95,
+) -> DistributionResult:
+    """Distributional alignment of every machine rater that has a label distribution (see the module docstring)."""
+    from annalign.core.labelcodes import crowd_of
+
+    names = [n for n in machines.names if n in machines.distributions]
+    if not names:
+        raise InputError("the distribution analysis needs a machine rater with a label distribution (p_<label> columns)")
+    crowd, coded = crowd_of(data)
+    if tuple(machines.distribution_labels) != tuple(coded.labels):
+        raise InputError(f"machine distributions are over {machines.distribution_labels}, data set {data.name}'s labels are {coded.labels}")
+    human = crowd.distributions
+    usable = crowd.sizes >= 2
+    models = np.stack([np.where(usable[:, None], machines.distributions[n], np.nan) for n in names])
+    ceiling = dist.split_half(crowd, N_SPLITS, seed).ceiling
+    k_max = int(min(K_MAX, crowd.sizes.max() - 1))
+    curve = dist.k_curve(crowd, models, k_max=k_max, n_draws=N_DRAWS, seed=seed)
+    rows, reps, item_frames, per_item = [], [], [], {}
+    for m, name in enumerate(names):
+        values = _per_item(human, models[m], coded.positions)
+        per_item[name] = values["jsd"]
+        item_frames.append(pd.DataFrame({"machine": name, "item_id": data.item_ids.astype(str), **values, "ceiling_jsd": ceiling}))
+        for statistic, est in _estimates(human, models[m], values, ceiling, curve, m, (n_boot, seed, level)).items():
+            rows.append({"machine": name, "statistic": statistic, "value": float(est.estimate[0]), "ci_low": float(est.low[0]),
+                         "ci_high": float(est.high[0]), "p": None if est.p is None else float(est.p[0])})  # fmt: skip
+            reps.append(est.replicates[:, 0])
+    groups = _groups(data, crowd, models, names, by, (n_boot, seed, level)) if by else pd.DataFrame()
+    return DistributionResult(
+        pd.DataFrame(rows).assign(generalises_over=GENERALISES_OVER), pd.concat(item_frames, ignore_index=True), groups,
+        _pairs(per_item, (n_boot, seed, level)), _curve_frame(curve, names), coded.labels, n_boot, level, tuple(reps),
+    )  # fmt: skip
+
+
+def _per_item(human: np.ndarray, model: np.ndarray, positions: np.ndarray) -> dict[str, np.ndarray]:
+    """Every per-item statistic of one machine (NaN where the machine or the humans give no distribution)."""
+    return {
+        "jsd": dist.jensen_shannon(model, human),
+        "tv": dist.total_variation(model, human),
+        "wasserstein": dist.wasserstein(model, human, positions),
+        "log_loss": dist.log_loss(human, model),
+        "entropy_machine": dist.entropy(model),
+        "entropy_humans": dist.entropy(human),
+    }
+
+
+def _estimates(
+    human: np.ndarray, model: np.ndarray, values: dict[str, np.ndarray], ceiling: np.ndarray, curve: dist.KCurve, which: int,
+    resampling: tuple[int, int, float],
+) -> dict[str, dist.Estimate]:
+    """The machine's aggregate estimates, each with its replicates: means, ceiling, distance from it, entropy tracking, k*."""
+    n_boot, seed, level = resampling
+    out = {}
+    for metric in METRICS:
+        out[metric] = dist.mean_ci(values[metric], n_boot, seed, level)
+    jsd = values["jsd"]
+    out["ceiling_jsd"] = dist.mean_ci(np.where(np.isfinite(jsd), ceiling, np.nan), n_boot, seed, level)
+    out["jsd_minus_ceiling"] = dist.paired_difference(jsd, ceiling, n_boot, seed, level)
+    both = np.isfinite(model).all(axis=1) & np.isfinite(human).all(axis=1)
+    out["entropy_spearman"] = dist.entropy_tracking(model[both], human[both], n_boot, seed, level)
+    out["k_star"] = dist.k_star(curve, which, n_boot, seed, level)
+    return out
+
+
+def _groups(
+    data: Annotations, crowd: dist.Crowd, models: np.ndarray, names: list[str], by: list[str], resampling: tuple[int, int, float]
+) -> pd.DataFrame:
+    """Per machine and group of ``by``: mean divergence (JSD) to the group's distribution, the closest group, pairs with Holm."""
+    from annalign.core.grouping import make_groups
+    from annalign.core.labelcodes import label_codes
+
+    n_boot, seed, level = resampling
+    grouping = make_groups(data.raters, by)
+    codes = label_codes(data).codes
+    per_rating = grouping.code[data.rater_index][codes >= 0]
+    rows = []
+    for m, name in enumerate(names):
+        per_item = dist.group_divergences(crowd, per_rating, grouping.n_groups, models[m])
+        cmp = dist.compare_groups(per_item, n_boot, seed, level)
+        for g, label in enumerate(grouping.labels):
+            rows.append({"machine": name, "comparison": label, "jsd": cmp.divergence.estimate[g], "ci_low": cmp.divergence.low[g],
+                         "ci_high": cmp.divergence.high[g], "closest": g == cmp.closest, "p_holm": None})  # fmt: skip
+        for k, (a, b) in enumerate(cmp.pairs):
+            rows.append({"machine": name, "comparison": f"{grouping.labels[a]} - {grouping.labels[b]}", "jsd": cmp.differences.estimate[k],
+                         "ci_low": cmp.differences.low[k], "ci_high": cmp.differences.high[k], "closest": None,
+                         "p_holm": float(cmp.p_holm[k])})  # fmt: skip
+    return pd.DataFrame(rows).assign(grouping="+".join(by), generalises_over=GENERALISES_OVER)
+
+
+def _pairs(per_item: dict[str, np.ndarray], resampling: tuple[int, int, float]) -> pd.DataFrame:
+    """Paired differences in mean JSD between every two machines (the same bootstrap items for both)."""
+    n_boot, seed, level = resampling
+    rows = []
+    for a, b in combinations(per_item, 2):
+        both = np.isfinite(per_item[a]) & np.isfinite(per_item[b])
+        est = dist.paired_difference(np.where(both, per_item[a], np.nan), np.where(both, per_item[b], np.nan), n_boot, seed, level)
+        rows.append({"difference": f"{a} - {b}", "jsd": float(est.estimate[0]), "ci_low": float(est.low[0]), "ci_high": float(est.high[0]),
+                     "p": float(est.p[0]) if est.p is not None else None, "n_items": int(both.sum())})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def _curve_frame(curve: dist.KCurve, names: list[str]) -> pd.DataFrame:
+    """The mean k curve (humans) and each machine's divergence to the same held-out raters, per k."""
+    frame = pd.DataFrame({"k": curve.ks, "humans_jsd": np.nanmean(curve.human, axis=0)})
+    for m, name in enumerate(names):
+        frame[f"{name}_jsd"] = np.nanmean(curve.model[m], axis=0)  # type: ignore[index]
+    return frame
+
+
+@analysis("distribution")
+def distribution_analysis(data: Annotations, machines: MachineRatings | None, settings: Any) -> DistributionResult:
+    """The run's distribution analysis: its bootstrap, seed, level and first grouping."""
+    if machines is None or not machines.distributions:
+        raise InputError("the distribution analysis needs a machine rater with a label distribution (p_<label> columns)")
+    groupings = settings.groupings_for(data.raters.columns) if data.has_raters else []
+    groupings = [g for g in groupings if set(g) <= set(data.raters.columns)]
+    return analyze_distribution(data, machines, by=groupings[0] if groupings else None, n_boot=settings.bootstrap,
+                                seed=settings.seed, level=settings.level)  # fmt: skip
