@@ -217,10 +217,12 @@ def test_invalid_json_and_an_unknown_metric_are_one_line_errors(tmp_path: Path) 
 
 def test_cli_alttest_on_the_alttest_pair(tmp_path: Path, capsys) -> None:
     code, out, err = run_cli(capsys, "alttest", "--dataset", str(ALT_HUMAN), "--format", "alttest", "--ratings", str(ALT_LLM),
-                             "--out", str(tmp_path / "a"))  # fmt: skip
+                             "--alt-min-items", "5", "--out", str(tmp_path / "a"))  # fmt: skip
     assert code == 0, err
     result = json.loads((tmp_path / "a" / "alt_test.json").read_text())
-    assert set(result["machines"]) == {"gemini_flash", "gpt4o"}
+    assert set(result["machines"]) == set(_json(ALT_LLM))
+    for machine in result["machines"].values():  # every human annotator of the file is tested against each LLM
+        assert machine["n_raters_tested"] == len(_json(ALT_HUMAN))
 
 
 @pytest.mark.parametrize(
@@ -247,3 +249,26 @@ def test_cli_reports_an_unknown_json_layout_on_one_line(tmp_path: Path, capsys) 
     assert code != 0
     line = error_line(err)
     assert "mystery.json" in line and "judgebench, lewidi, alttest" in line
+
+
+def test_judgebench_categorical_labels_take_the_declared_labels_list_in_order(tmp_path: Path) -> None:
+    labels = ["Not medical", "Non-serious", "Serious", "Critical"]
+    doc = {
+        "dataset": "medical-safety (shape)",
+        "annotations": [{"metric": "query risk level", "category": "categorical", "labels_list": labels}],
+        "instances": [
+            {"id": f"q{k}", "instance": {"query": "...", "response": "..."},
+             "annotations": {"query risk level": {"majority_human": s[0], "individual_human_scores": s}}}
+            for k, s in enumerate([["Serious", "Critical"], ["Not medical"], ["Non-serious", "Serious", "Serious"]])
+        ],
+    }  # fmt: skip
+    path = tmp_path / "data.json"
+    path.write_text(json.dumps(doc))
+    data = annalign.load(path)
+    expected = {
+        (i["id"], f"h{k}"): float(labels.index(s))
+        for i in doc["instances"]
+        for k, s in enumerate(i["annotations"]["query risk level"]["individual_human_scores"], start=1)
+    }
+    assert _pairs(data) == expected
+    assert data.rating_map.level == "nominal"
