@@ -54,7 +54,7 @@ BAD_OPTIONS = {
     "alt_epsilon_5": (["--alt-epsilon", "5"], "--alt-epsilon must be a number from 0 to 1, got '5'"),
     "alt_epsilon_nan": (["--alt-epsilon", "nan"], "--alt-epsilon must be a number from 0 to 1, got 'nan'"),
     "method": (["--method", "pearsn"], "--method must be one of auto, pearson, spearman, kendall, got 'pearsn'; did you mean 'pearson'?"),
-    "format": (["--format", "tall"], "--format must be one of auto, dices, long, votes, wide, got 'tall'"),
+    "format": (["--format", "tall"], "--format must be one of auto, dices, long, votes, wide, alttest, judgebench, lewidi, got 'tall'"),
     "min_ratings": (["--min-ratings", "-1"], "--min-ratings must be a whole number of at least 0, got '-1'"),
     "scale": (["--scale", "5,1"], "--scale must be a scale LO,HI"),
 }

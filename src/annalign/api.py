@@ -181,6 +181,8 @@ def load(
 ) -> Annotations:
     """Human ratings: a bundled set by name (``annalign.datasets()``) or a file (DICES CSV, long-form table, votes).
 
+    ``format`` also reads peer JSON layouts: "alttest", "judgebench", "lewidi" (docs/formats.md); "auto" detects them.
+
     ``measurement`` declares the task's level (nominal, ordinal, interval); "auto" takes the rating map's or infers
     it (``data.measurement`` says which and why).
     """

@@ -367,7 +367,7 @@ def _optional(rule: Check) -> Check:
 #: The one rule per setting.
 RULES: dict[str, Check] = {
     "dataset": text(),
-    "format": choice("auto", "dices", "long", "votes", "wide"),
+    "format": choice("auto", "dices", "long", "votes", "wide", "alttest", "judgebench", "lewidi"),
     "item_col": text(),
     "rater_col": text(),
     "rating_col": text(),

@@ -40,7 +40,8 @@ def data_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """Options shared by every command that reads a data set."""
     return _apply(func, [
         click.option("--dataset", help="bundled name (dices350, dices990) or a file (official DICES CSV, long-form CSV/TSV/Parquet/JSONL/JSON)"),
-        click.option("--format", "fmt", metavar="auto|dices|long|votes", help="data set layout (default: auto)"),
+        click.option("--format", "fmt", metavar="auto|dices|long|votes|wide|alttest|judgebench|lewidi",
+                     help="data set layout (default: auto; a .json object is detected as alttest, judgebench or lewidi)"),
         click.option("--item-col", help="long form: item id column (default item_id)"),
         click.option("--rater-col", help="long form: rater id column (default rater_id)"),
         click.option("--rating-col", help="long form: rating column (default rating)"),

@@ -9,7 +9,9 @@ import pandas as pd
 
 from annalign.core.annotations import Annotations
 from annalign.core.ratingmap import RatingMap
+from annalign.datasets import peer_formats as peer
 from annalign.datasets.catalog import BUNDLED, ColumnMap, data_path
+from annalign.datasets.peer_formats import PEER_FORMATS
 from annalign.datasets.tables import TABLE_SUFFIXES, ids_as_text, read_table, require_columns
 from annalign.errors import InputError, shown, warn
 
@@ -32,6 +34,10 @@ def load_dataset(
         raise InputError(f"data set {key!r} is neither a bundled name ({known}) nor an existing file")
     if not path.name.lower().endswith(TABLE_SUFFIXES):
         raise InputError(f"{path}: unknown file type; use CSV, CSV.gz, TSV, Parquet, JSONL or JSON")
+    if fmt in PEER_FORMATS or (fmt == "auto" and path.name.lower().endswith(".json") and _starts_with_object(path)):
+        loaded = _load_peer(path, fmt, rmap, columns)
+        if loaded is not None:
+            return loaded
     frame = read_table(path)
     if fmt == "auto":
         fmt = "dices" if {"rater_id", "item_id", "Q_overall"} <= set(frame.columns) and columns is None else "long"
@@ -42,8 +48,69 @@ def load_dataset(
     if fmt == "wide":
         return from_wide_frame(frame, columns, rmap, name=path.name, where=str(path))
     if fmt != "long":
-        raise InputError(f"unknown data set format {fmt!r}: use auto, dices, votes, wide or long")
+        raise InputError(f"unknown data set format {fmt!r}: use auto, dices, votes, wide, long, {', '.join(PEER_FORMATS)}")
     return from_long_frame(frame, columns or ColumnMap(), rmap, name=path.name, where=str(path))
+
+
+def _starts_with_object(path: Path) -> bool:
+    """Whether a ``.json`` file holds one JSON object (a peer layout), not an array of rows."""
+    with path.open("rb") as handle:
+        head = handle.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
+    return head.startswith(b"{")
+
+
+def _load_peer(path: Path, fmt: str, rmap: RatingMap, columns: ColumnMap | None) -> Annotations | None:
+    """A peer JSON layout (``peer_formats``) read through the long form; None when ``auto`` finds a JSON Lines table."""
+    where = str(path)
+    try:
+        doc = peer.read_json_document(path)
+    except InputError:
+        if fmt == "auto":  # several objects, one a line: JSON Lines in a .json file, read as a table
+            return None
+        raise
+    if fmt == "auto":
+        found = peer.detect(doc)
+        if found is None:
+            if isinstance(doc, dict) and all(isinstance(v, (str, int, float, bool, type(None))) for v in doc.values()):
+                return None  # one flat object: a one-row JSON Lines table
+            raise InputError(f"{where}: a JSON object of no known layout (tried {', '.join(PEER_FORMATS)}); name one with --format")
+        fmt = found
+    declared: RatingMap | None = None
+    rater_attrs: list[str] = []
+    item_fields = ["text", "lang", "annotation task"]
+    if fmt == "alttest":
+        frame = peer.alttest_long(doc, where)
+        item_fields = []
+    elif fmt == "judgebench":
+        metric = columns.rating if columns is not None and columns.rating != ColumnMap().rating else None
+        frame, declared, metric = peer.judgebench_long(doc, where, metric)
+        item_fields = ["instance"]
+    else:
+        meta_path = peer.lewidi_meta_path(path)
+        meta = peer.read_json_document(meta_path) if meta_path is not None else None
+        if meta is not None and not isinstance(meta, dict):
+            raise InputError(f"{meta_path}: annotator metadata must be an object {{annotator_id: {{attribute: value}}}}")
+        frame, rater_attrs = peer.lewidi_long(doc, where, meta)
+    rmap = _peer_map(rmap, frame["rating"], declared, where)
+    cmap = ColumnMap(item="item_id", rater="rater_id", rating="rating", rater_attrs=rater_attrs, item_fields=item_fields)
+    return from_long_frame(frame, cmap, rmap, name=path.name, where=where)
+
+
+def _peer_map(rmap: RatingMap, ratings: pd.Series, declared: RatingMap | None, where: str) -> RatingMap:
+    """The rating map for a peer file: the one given, unless it is the DICES default and the labels do not fit it.
+
+    Then the file's declared map (JUDGE-BENCH's header) or one inferred from the labels (numbers: numeric;
+    else nominal codes, warned) is used, keeping a declared scale and level.
+    """
+    if rmap.name != "dices":
+        return rmap
+    known = {k.casefold() for k in rmap.mapping}
+    if all(str(v).strip().casefold() in known for v in ratings):
+        return rmap
+    chosen = declared or peer.infer_map(list(ratings), where)
+    if rmap.scale is not None:
+        chosen = chosen.with_scale(rmap.scale)
+    return chosen.with_level(rmap.level)
 
 
 def _load_bundled(name: str, rmap: RatingMap) -> Annotations:

@@ -229,8 +229,25 @@ def load_machine_ratings(
     checked = {k: (float(v[0]), float(v[1])) for k, v in (scales or {}).items()}
     parts = [
         machine_ratings_from_frame(
-            read_table(p), data, where=str(p), default_name=table_stem(p), rating_map=rmap, parse=answers, scales=checked
+            _machine_table(Path(p)), data, where=str(p), default_name=table_stem(p), rating_map=rmap, parse=answers, scales=checked
         )
         for p in paths
     ]
     return combine(parts)
+
+
+def _machine_table(path: Path) -> pd.DataFrame:
+    """A machine-rater file as a table; an alt-test LLM JSON ({rater: {item_id: label}}) becomes item_id, rater, label rows."""
+    if path.name.lower().endswith(".json") and path.is_file() and path.stat().st_size:
+        with path.open("rb") as handle:
+            head = handle.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
+        if head.startswith(b"{"):
+            from annalign.datasets import peer_formats
+
+            try:
+                doc = peer_formats.read_json_document(path)
+            except InputError:
+                return read_table(path)  # JSON Lines in a .json file
+            if peer_formats.is_alttest(doc):
+                return peer_formats.alttest_machine_frame(doc, str(path))
+    return read_table(path)
