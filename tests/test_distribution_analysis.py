@@ -116,7 +116,13 @@ def test_analyze_runs_it_for_a_rater_with_a_distribution_into_results_tables_and
     assert {r["statistic"] for r in section["machines"]} >= {"jsd", "tv", "wasserstein", "log_loss", "ceiling_jsd", "k_star"}
     for name in ("distribution_machines", "distribution_items", "distribution_groups", "distribution_k_curve"):
         assert (out / f"{name}.csv").exists(), name
-    assert "## distribution" in (out / "report.md").read_text()
+    report = (out / "report.md").read_text()
+    assert "## distribution" in report and "Human equivalence: the k curve" in report
+    k_star = next(r for r in section["machines"] if r["statistic"] == "k_star")["value"]
+    assert f"as close to the crowd as {k_star:.1f} humans pooled" in report
+    assert (out / "figures" / "distribution_k_curve.png").exists() and (out / "figures" / "distribution_items.png").exists()
+    items = pd.read_csv(out / "distribution_items.csv")
+    assert np.allclose(items[["humans_p_Yes", "humans_p_Unsure", "humans_p_No"]].sum(axis=1), 1.0)
     assert "Distributional alignment" in stdout
     code, _, err = run_cli(capsys, "analyze", "--dataset", "dices350", "--ratings", "tests/fixtures/dices350-judge-a.csv",
                            "--analysis", "distribution", "--bootstrap", "20", "--out", str(tmp_path / "p"))  # fmt: skip

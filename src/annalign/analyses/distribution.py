@@ -109,7 +109,9 @@ def analyze_distribution(
     for m, name in enumerate(names):
         values = _per_item(human, models[m], coded.positions)
         per_item[name] = values["jsd"]
-        item_frames.append(pd.DataFrame({"machine": name, "item_id": data.item_ids.astype(str), **values, "ceiling_jsd": ceiling}))
+        shares = {**{f"humans_p_{lab}": human[:, k] for k, lab in enumerate(coded.labels)},
+                  **{f"machine_p_{lab}": models[m][:, k] for k, lab in enumerate(coded.labels)}}  # fmt: skip
+        item_frames.append(pd.DataFrame({"machine": name, "item_id": data.item_ids.astype(str), **values, "ceiling_jsd": ceiling, **shares}))
         for statistic, est in _estimates(human, models[m], values, ceiling, curve, m, (n_boot, seed, level)).items():
             rows.append({"machine": name, "statistic": statistic, "value": float(est.estimate[0]), "ci_low": float(est.low[0]),
                          "ci_high": float(est.high[0]), "p": None if est.p is None else float(est.p[0])})  # fmt: skip

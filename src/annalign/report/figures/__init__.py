@@ -7,6 +7,7 @@ draws on it (or on a new pyplot figure) and returns the Axes. Importing this pac
 
 from annalign.report.figures.alignment import plot_alignment
 from annalign.report.figures.disagreement import plot_disagreement, plot_disagreement_items
+from annalign.report.figures.distribution import plot_item_distributions, plot_k_curve
 from annalign.report.figures.groups import plot_group_alignment, plot_group_raters
 from annalign.report.figures.power import plot_power
 from annalign.report.figures.style import new_figure, png_bytes, save_png
@@ -18,6 +19,8 @@ __all__ = [
     "plot_disagreement_items",
     "plot_group_alignment",
     "plot_group_raters",
+    "plot_item_distributions",
+    "plot_k_curve",
     "plot_power",
     "png_bytes",
     "save_png",

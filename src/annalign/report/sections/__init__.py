@@ -9,6 +9,7 @@ from annalign.report.model import FigureRef, Section, Table
 from annalign.report.sections.alignment import rq1_section
 from annalign.report.sections.data import data_section
 from annalign.report.sections.disagreement import rq3_section
+from annalign.report.sections.distribution import distribution_section
 from annalign.report.sections.extra import extra_section
 from annalign.report.sections.groups import rq2_section
 
@@ -32,7 +33,7 @@ def report_sections(run: RunResult, prepared: Prepared | None = None) -> list[Se
     sections += [ready(f"rq2:{by}", result) or rq2_section(by, result, position) for position, (by, result) in enumerate(run.rq2.items())]
     if run.rq3 is not None:
         sections.append(ready("rq3", run.rq3) or rq3_section(run.rq3))
-    sections += [extra_section(name, result) for name, result in run.extra.items()]
+    sections += [distribution_section(result) if name == "distribution" else extra_section(name, result) for name, result in run.extra.items()]
     sections = [s for s in sections if s.blocks]
     number_blocks(sections)
     return sections
