@@ -372,3 +372,31 @@ def test_the_mean_jsd_interval_covers_93_to_97_percent():
         est = D.mean_ci(values, 1000, sim)
         covered.append(est.low[0] <= truth <= est.high[0])
     assert 0.93 <= np.mean(covered) <= 0.97, np.mean(covered)
+
+
+@pytest.mark.parametrize("sizes", [[5, 7, 6, 5], [3, 2, 400, 4, 3]])  # similar sizes (padded sort) and one huge item (one sort)
+def test_within_item_ranks_equal_a_plain_loop_on_both_paths(sizes):
+    rng = np.random.default_rng(len(sizes))
+    item = rng.permutation(np.repeat(np.arange(len(sizes)), sizes))
+    crowd = D.Crowd(item, rng.integers(0, 3, len(item)), len(sizes), 3)
+    keys = rng.random((4, len(item)))
+    got = D._within_item_ranks(crowd, keys)
+    for r in range(4):
+        for i in range(len(sizes)):
+            where = np.flatnonzero(crowd.item_index == i)
+            assert got[r, where].tolist() == np.argsort(np.argsort(keys[r, where])).tolist()
+
+
+def test_entropy_tracking_on_many_items_keeps_ranks_and_agrees_with_reranking():
+    """Beyond RERANK_MAX_ITEMS the bootstrap keeps the items' ranks; its interval matches re-ranking each resample."""
+    from annalign.stats.bootstrap import bootstrap_spearman
+
+    rng = np.random.default_rng(5)
+    n = D.RERANK_MAX_ITEMS + 5000
+    human = rng.dirichlet([1, 1, 1], n)
+    model = 0.6 * human + 0.4 * rng.dirichlet([1, 1, 1], n)
+    fast = D.entropy_tracking(model, human, 200, 3)
+    slow = bootstrap_spearman(D.entropy(model), D.entropy(human), 200, 3)
+    assert fast.estimate[0] == pytest.approx(stats.spearmanr(D.entropy(model), D.entropy(human)).statistic, abs=1e-12)
+    assert fast.low[0] == pytest.approx(np.quantile(slow, 0.025), abs=0.005)
+    assert fast.high[0] == pytest.approx(np.quantile(slow, 0.975), abs=0.005)

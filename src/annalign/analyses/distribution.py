@@ -141,16 +141,22 @@ def _estimates(
 ) -> dict[str, dist.Estimate]:
     """The machine's aggregate estimates, each with its replicates: means, ceiling, distance from it, entropy tracking, k*."""
     n_boot, seed, level = resampling
-    out = {}
-    for metric in METRICS:
-        out[metric] = dist.mean_ci(values[metric], n_boot, seed, level)
     jsd = values["jsd"]
-    out["ceiling_jsd"] = dist.mean_ci(np.where(np.isfinite(jsd), ceiling, np.nan), n_boot, seed, level)
-    out["jsd_minus_ceiling"] = dist.paired_difference(jsd, ceiling, n_boot, seed, level)
+    columns = [*(values[m] for m in METRICS), np.where(np.isfinite(jsd), ceiling, np.nan), jsd - ceiling]
+    means = dist.mean_ci(np.column_stack(columns), n_boot, seed, level)  # one pass over the bootstrap draws for all
+    names = [*METRICS, "ceiling_jsd", "jsd_minus_ceiling"]
+    out = {name: _column(means, k) for k, name in enumerate(names)}
+    diff = out["jsd_minus_ceiling"]
+    out["jsd_minus_ceiling"] = dist.Estimate(diff.estimate, diff.low, diff.high, diff.replicates, dist.bootstrap_p(diff.replicates))
     both = np.isfinite(model).all(axis=1) & np.isfinite(human).all(axis=1)
     out["entropy_spearman"] = dist.entropy_tracking(model[both], human[both], n_boot, seed, level)
     out["k_star"] = dist.k_star(curve, which, n_boot, seed, level)
     return out
+
+
+def _column(est: dist.Estimate, k: int) -> dist.Estimate:
+    """Column ``k`` of a several-column estimate, as a one-column estimate."""
+    return dist.Estimate(est.estimate[k : k + 1], est.low[k : k + 1], est.high[k : k + 1], est.replicates[:, k : k + 1])
 
 
 def _groups(
