@@ -72,8 +72,13 @@ def test_the_analysis_equals_direct_statistics_and_scipy(dices350):
     crowd, coded = crowd_of(dices350)
     human, model = crowd.distributions, machines.distributions["dices350-judge-dist"]
     jsd = np.array([jensenshannon(model[i], human[i], base=2) ** 2 for i in range(dices350.n_items)])
-    row = result.machines.set_index("statistic")
+    judge = result.machines[result.machines["machine"] == "dices350-judge-dist"]
+    row = judge.set_index("statistic")
     assert row.loc["jsd", "value"] == pytest.approx(jsd.mean(), abs=1e-12)
+    ref = result.machines[result.machines["machine"] == "reference: overall label shares"].set_index("statistic")
+    overall = crowd.counts.sum(axis=0) / crowd.counts.sum()
+    assert ref.loc["jsd", "value"] == pytest.approx(np.mean([jensenshannon(overall, h, base=2) ** 2 for h in human]), abs=1e-12)
+    assert row.loc["jsd", "ci_high"] < ref.loc["jsd", "value"] and row.loc["k_star", "value"] > ref.loc["k_star", "value"]
     assert row.loc["tv", "value"] == pytest.approx(0.5 * np.abs(model - human).sum(axis=1).mean(), abs=1e-12)
     direct = D.mean_ci(D.log_loss(human, model), 300, 4)
     assert row.loc["log_loss", "value"] == pytest.approx(direct.estimate[0]) and row.loc["log_loss", "ci_low"] == pytest.approx(direct.low[0])
@@ -87,7 +92,7 @@ def test_the_analysis_equals_direct_statistics_and_scipy(dices350):
     man_shares = D.human_distributions(dices350.item_index[man], coded.codes[man], dices350.n_items, 3)
     assert groups.loc["Man", "jsd"] == pytest.approx(np.mean(D.jensen_shannon(model, man_shares)), abs=1e-12)
     assert groups["closest"].sum() == 1 and groups.loc["Man - Woman", "p_holm"] is not None
-    again = result.confidence_interval(0.95).set_index("statistic")
+    again = result.confidence_interval(0.95).query("machine == 'dices350-judge-dist'").set_index("statistic")
     assert again.loc["jsd", "low"] == pytest.approx(row.loc["jsd", "ci_low"])
 
 
@@ -103,6 +108,7 @@ def test_a_closer_machine_has_a_smaller_divergence_and_the_pair_is_tested(tmp_pa
     result = annalign.distribution(dices350, annalign.load_machines(path, dices350, keep_constant=True), resampling=200)
     jsd = result.machines[result.machines["statistic"] == "jsd"].set_index("machine")["value"]
     assert jsd["exact"] == pytest.approx(0, abs=1e-12) and jsd["flat"] > 0.1
+    assert list(result.pairs["difference"]) == ["exact - flat"]  # the reference is not paired
     pair = result.pairs.iloc[0]
     assert pair["difference"] == "exact - flat" and pair["ci_high"] < 0
 

@@ -9,7 +9,10 @@ it; whether its uncertainty tracks human disagreement (Spearman of the entropies
 the machine's human equivalence k* (how many humans' pooled labels are as close to the rest of the
 crowd as the machine is); per group of the run's first grouping, the divergence to each group's
 distribution, the closest group and the pairwise differences (Holm); paired differences between
-machines. Every interval resamples items only: it generalises over items, for these raters.
+machines. A reference row gives the same statistics for an item-blind answer, the crowd's overall
+label shares on every item: a machine is only as good as its margin over it (a hedged distribution
+is close to a split crowd without knowing anything about the item). Every interval resamples items
+only: it generalises over items, for these raters.
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ if TYPE_CHECKING:
     from annalign.core.machines import MachineRatings
 
 GENERALISES_OVER = "items (conditional on these raters)"
+#: The item-blind reference row: the crowd's overall label shares for every item.
+REFERENCE = "reference: overall label shares"
 METRICS = ("jsd", "tv", "wasserstein", "log_loss")
 #: Random halves for the split-half ceiling, random draws per k for the k curve, and the largest k.
 N_SPLITS, N_DRAWS, K_MAX = 50, 20, 30
@@ -68,7 +73,7 @@ class DistributionResult(ResultDisplay):
 
     def summary(self) -> list[str]:
         lines = [f"Distributional alignment (labels {', '.join(self.labels)}; intervals over {GENERALISES_OVER}):"]
-        for m, part in self.machines.groupby("machine", sort=False):
+        for m, part in self.machines.groupby("machine", sort=False):  # the item-blind reference comes last
             row = part.set_index("statistic")
             jsd, ceiling = row.loc["jsd"], row.loc["ceiling_jsd"]
             lines.append(f"  {m}: JSD {fmt(jsd['value'])} [{fmt(jsd['ci_low'])}, {fmt(jsd['ci_high'])}] bits, noise ceiling "
@@ -102,6 +107,10 @@ def analyze_distribution(
     human = crowd.distributions
     usable = crowd.sizes >= 2
     models = np.stack([np.where(usable[:, None], machines.distributions[n], np.nan) for n in names])
+    # an item-blind reference: every item gets the crowd's overall label shares (what hedging alone achieves)
+    overall = crowd.counts.sum(axis=0) / max(crowd.counts.sum(), 1.0)
+    models = np.concatenate([models, np.where(usable[:, None], overall, np.nan)[None]])
+    names = [*names, REFERENCE]
     ceiling = dist.split_half(crowd, N_SPLITS, seed).ceiling
     k_max = int(min(K_MAX, crowd.sizes.max() - 1))
     curve = dist.k_curve(crowd, models, k_max=k_max, n_draws=N_DRAWS, seed=seed)
@@ -116,7 +125,8 @@ def analyze_distribution(
             rows.append({"machine": name, "statistic": statistic, "value": float(est.estimate[0]), "ci_low": float(est.low[0]),
                          "ci_high": float(est.high[0]), "p": None if est.p is None else float(est.p[0])})  # fmt: skip
             reps.append(est.replicates[:, 0])
-    groups = _groups(data, crowd, models, names, by, (n_boot, seed, level)) if by else pd.DataFrame()
+    per_item.pop(REFERENCE)
+    groups = _groups(data, crowd, models[:-1], names[:-1], by, (n_boot, seed, level)) if by else pd.DataFrame()
     return DistributionResult(
         pd.DataFrame(rows).assign(generalises_over=GENERALISES_OVER), pd.concat(item_frames, ignore_index=True), groups,
         _pairs(per_item, (n_boot, seed, level)), _curve_frame(curve, names), coded.labels, n_boot, level, tuple(reps),
