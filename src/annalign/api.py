@@ -440,14 +440,15 @@ def distribution(
     seed: int | None = None,
 ) -> Any:
     """Distributional alignment of each machine rater with a label distribution (``p_<label>`` columns): JSD, TV,
-    Wasserstein, log loss, the noise ceiling, entropy tracking, k* and, with ``by``, each group's divergence."""
+    Wasserstein, log loss, the noise ceiling, entropy tracking, k* and, with ``by``, each group's divergence; the
+    divergences' intervals resample items and raters unless ``Resampling(resample="items")``."""
     from annalign.analyses.distribution import analyze_distribution
 
     _require_annotations(data)
     _require_machines(machines, optional=False)
     boot = Resampling.of(resampling, seed)
     return analyze_distribution(data, machines, by=None if by is None else _by(by), n_boot=boot.n_boot, seed=boot.seed,
-                                level=_check("level", level, "level"))  # fmt: skip
+                                level=_check("level", level, "level"), resample=boot.resample)  # fmt: skip
 
 
 def _grouping_rules(function: Any, grouping: GroupingOptions | None) -> dict[str, Any]:

@@ -11,8 +11,13 @@ crowd as the machine is); per group of the run's first grouping, the divergence 
 distribution, the closest group and the pairwise differences (Holm); paired differences between
 machines. A reference row gives the same statistics for an item-blind answer, the crowd's overall
 label shares on every item: a machine is only as good as its margin over it (a hedged distribution
-is close to a split crowd without knowing anything about the item). Every interval resamples items
-only: it generalises over items, for these raters.
+is close to a split crowd without knowing anything about the item).
+
+Intervals. By default (``resample="crossed"``) the divergences, their differences between machines
+and between groups resample items and raters (annalign.stats.distributional_raters: the item
+bootstrap plus a cross-fitted rater part), so they generalise to the population of raters;
+``resample="items"`` keeps the raters fixed. The ceiling, the entropy Spearman and k* resample items
+only, conditional on these raters; every row's ``generalises_over`` says which.
 """
 
 from __future__ import annotations
@@ -28,13 +33,17 @@ from annalign.analyses.base import ResultDisplay, check_level, fmt
 from annalign.analyses.registry import analysis
 from annalign.errors import InputError
 from annalign.stats import distributional as dist
+from annalign.stats import distributional_raters as raters
 from annalign.stats.bootstrap import percentile_intervals
+from annalign.stats.crossed import RESAMPLE_SCHEMES
 
 if TYPE_CHECKING:
     from annalign.core.annotations import Annotations
     from annalign.core.machines import MachineRatings
 
-GENERALISES_OVER = "items (conditional on these raters)"
+GENERALISES_OVER = RESAMPLE_SCHEMES["items"]
+#: Rows whose intervals take the rater part under the crossed scheme.
+CROSSED_STATISTICS = (*("jsd", "tv", "wasserstein", "log_loss"), "jsd_minus_ceiling")
 #: The item-blind reference row: the crowd's overall label shares for every item.
 REFERENCE = "reference: overall label shares"
 METRICS = ("jsd", "tv", "wasserstein", "log_loss")
@@ -54,6 +63,8 @@ class DistributionResult(ResultDisplay):
     labels: tuple[str, ...]
     n_boot: int
     level: float
+    #: "crossed" (divergences resample items and raters) or "items"
+    resample: str = "crossed"
     #: per machines-table row, the bootstrap replicates of its mean (for intervals at other levels)
     replicates: tuple[np.ndarray, ...] = field(default=(), repr=False)
 
@@ -67,12 +78,14 @@ class DistributionResult(ResultDisplay):
 
     def to_dict(self) -> dict[str, Any]:
         records = lambda f: f.astype(object).where(pd.notna(f), None).to_dict(orient="records")  # noqa: E731
-        return {"labels": list(self.labels), "n_boot": self.n_boot, "level": self.level, "generalises_over": GENERALISES_OVER,
+        return {"labels": list(self.labels), "n_boot": self.n_boot, "level": self.level, "resample": self.resample,
+                "generalises_over": RESAMPLE_SCHEMES[self.resample], "ceiling_k_star_entropy_generalise_over": GENERALISES_OVER,
                 "divergence_base": 2, "machines": records(self.machines), "groups": records(self.groups),
                 "pairs": records(self.pairs)}  # fmt: skip
 
     def summary(self) -> list[str]:
-        lines = [f"Distributional alignment (labels {', '.join(self.labels)}; intervals over {GENERALISES_OVER}):"]
+        lines = [f"Distributional alignment (labels {', '.join(self.labels)}; divergence intervals over {RESAMPLE_SCHEMES[self.resample]}, "
+                 f"k* over {GENERALISES_OVER}):"]  # fmt: skip
         for m, part in self.machines.groupby("machine", sort=False):  # the item-blind reference comes last
             row = part.set_index("statistic")
             jsd, ceiling = row.loc["jsd"], row.loc["ceiling_jsd"]
@@ -93,7 +106,7 @@ class DistributionResult(ResultDisplay):
 
 def analyze_distribution(
     data: Annotations, machines: MachineRatings, *, by: list[str] | None = None, n_boot: int = 1000, seed: int = 0,
-    level: float = 0.95,
+    level: float = 0.95, resample: str = "crossed",
 ) -> DistributionResult:
     """Distributional alignment of every machine rater that has a label distribution (see the module docstring)."""
     from annalign.core.labelcodes import crowd_of
@@ -101,6 +114,8 @@ def analyze_distribution(
     names = [n for n in machines.names if n in machines.distributions]
     if not names:
         raise InputError("the distribution analysis needs a machine rater with a label distribution (p_<label> columns)")
+    if resample not in RESAMPLE_SCHEMES:
+        raise InputError(f"resample must be one of {', '.join(RESAMPLE_SCHEMES)}, not {resample!r}")
     crowd, coded = crowd_of(data)
     if tuple(machines.distribution_labels) != tuple(coded.labels):
         raise InputError(f"machine distributions are over {machines.distribution_labels}, data set {data.name}'s labels are {coded.labels}")
@@ -111,6 +126,9 @@ def analyze_distribution(
     overall = crowd.counts.sum(axis=0) / max(crowd.counts.sum(), 1.0)
     models = np.concatenate([models, np.where(usable[:, None], overall, np.nan)[None]])
     names = [*names, REFERENCE]
+    rater = data.rater_index[coded.codes >= 0]
+    crossed = resample == "crossed"
+    parts = _overall_rater_parts(crowd, rater, models, coded.positions, n_boot, seed) if crossed else None
     ceiling = dist.split_half(crowd, N_SPLITS, seed).ceiling
     k_max = int(min(K_MAX, crowd.sizes.max() - 1))
     curve = dist.k_curve(crowd, models, k_max=k_max, n_draws=N_DRAWS, seed=seed)
@@ -121,16 +139,62 @@ def analyze_distribution(
         shares = {**{f"humans_p_{lab}": human[:, k] for k, lab in enumerate(coded.labels)},
                   **{f"machine_p_{lab}": models[m][:, k] for k, lab in enumerate(coded.labels)}}  # fmt: skip
         item_frames.append(pd.DataFrame({"machine": name, "item_id": data.item_ids.astype(str), **values, "ceiling_jsd": ceiling, **shares}))
-        for statistic, est in _estimates(human, models[m], values, ceiling, curve, m, (n_boot, seed, level)).items():
+        part = None if parts is None else parts[:, m]
+        for statistic, est in _estimates(human, models[m], values, ceiling, curve, m, (n_boot, seed, level), part).items():
+            scope = RESAMPLE_SCHEMES[resample] if statistic in CROSSED_STATISTICS else GENERALISES_OVER
             rows.append({"machine": name, "statistic": statistic, "value": float(est.estimate[0]), "ci_low": float(est.low[0]),
-                         "ci_high": float(est.high[0]), "p": None if est.p is None else float(est.p[0])})  # fmt: skip
+                         "ci_high": float(est.high[0]), "p": None if est.p is None else float(est.p[0]), "generalises_over": scope})  # fmt: skip
             reps.append(est.replicates[:, 0])
     per_item.pop(REFERENCE)
-    groups = _groups(data, crowd, models[:-1], names[:-1], by, (n_boot, seed, level)) if by else pd.DataFrame()
+    jsd_parts = None if parts is None else {name: parts[:, m, 0] for m, name in enumerate(names[:-1])}
+    groups = _groups(data, crowd, rater, models[:-1], names[:-1], by, (n_boot, seed, level, resample)) if by else pd.DataFrame()
     return DistributionResult(
-        pd.DataFrame(rows).assign(generalises_over=GENERALISES_OVER), pd.concat(item_frames, ignore_index=True), groups,
-        _pairs(per_item, (n_boot, seed, level)), _curve_frame(curve, names), coded.labels, n_boot, level, tuple(reps),
+        pd.DataFrame(rows), pd.concat(item_frames, ignore_index=True), groups,
+        _pairs(per_item, (n_boot, seed, level), jsd_parts, resample), _curve_frame(curve, names), coded.labels, n_boot, level, resample, tuple(reps),
     )  # fmt: skip
+
+
+def _metric_columns(models: np.ndarray, positions: np.ndarray) -> raters.ItemStatistic:
+    """The per-item statistic (rows, machines x METRICS) of human shares q against every machine's distribution."""
+
+    def statistic(q: np.ndarray, item: np.ndarray) -> np.ndarray:
+        cols = []
+        for model in models:  # machines are few
+            p = model[item]
+            cols += [dist.jensen_shannon(p, q), dist.total_variation(p, q), dist.wasserstein(p, q, positions), dist.log_loss(q, p)]
+        return np.column_stack(cols)
+
+    return statistic
+
+
+def _overall_rater_parts(crowd: dist.Crowd, rater: np.ndarray, models: np.ndarray, positions: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
+    """(n_boot, machines, METRICS): the rater part of each machine's mean divergence from the whole crowd."""
+    statistic = _metric_columns(models, positions)
+    human = crowd.distributions
+    derivatives = raters.rating_derivatives(statistic, human, crowd.item_index, crowd.codes, crowd.sizes)
+    valid = np.isfinite(statistic(human, np.arange(crowd.n_items)))
+    parts = raters.rater_parts(derivatives, crowd.item_index, rater, np.zeros(len(rater), np.int64), valid[None], n_boot, seed)
+    return parts.reshape(n_boot, models.shape[0], len(METRICS))
+
+
+def _group_rater_parts(
+    crowd: dist.Crowd, rater: np.ndarray, per_rating: np.ndarray, n_groups: int, models: np.ndarray, resampling: tuple[int, int]
+) -> np.ndarray:
+    """(n_boot, machines, groups): the rater part of each machine's mean JSD to each group's distribution."""
+    n_boot, seed = resampling
+    keep = per_rating >= 0
+    n_items = crowd.n_items
+    stacked = per_rating[keep] * n_items + crowd.item_index[keep]
+    shares = dist.group_distributions(crowd, per_rating, n_groups).reshape(n_groups * n_items, crowd.n_labels)
+    sizes = np.bincount(stacked, minlength=n_groups * n_items)
+
+    def statistic(q: np.ndarray, where: np.ndarray) -> np.ndarray:
+        return np.column_stack([dist.jensen_shannon(model[where % n_items], q) for model in models])
+
+    derivatives = raters.rating_derivatives(statistic, shares, stacked, crowd.codes[keep], sizes)
+    valid = np.isfinite(statistic(shares, np.arange(n_groups * n_items))).reshape(n_groups, n_items, len(models))
+    parts = raters.rater_parts(derivatives, crowd.item_index[keep], rater[keep], per_rating[keep], valid, n_boot, seed)
+    return parts.reshape(n_boot, n_groups, len(models)).transpose(0, 2, 1)
 
 
 def _per_item(human: np.ndarray, model: np.ndarray, positions: np.ndarray) -> dict[str, np.ndarray]:
@@ -147,13 +211,19 @@ def _per_item(human: np.ndarray, model: np.ndarray, positions: np.ndarray) -> di
 
 def _estimates(
     human: np.ndarray, model: np.ndarray, values: dict[str, np.ndarray], ceiling: np.ndarray, curve: dist.KCurve, which: int,
-    resampling: tuple[int, int, float],
+    resampling: tuple[int, int, float], rater_part: np.ndarray | None = None,
 ) -> dict[str, dist.Estimate]:
-    """The machine's aggregate estimates, each with its replicates: means, ceiling, distance from it, entropy tracking, k*."""
+    """The machine's aggregate estimates, each with its replicates: means, ceiling, distance from it, entropy tracking, k*.
+
+    ``rater_part`` (n_boot, METRICS) is added to the divergences' replicates (and the JSD's to its distance from the ceiling).
+    """
     n_boot, seed, level = resampling
     jsd = values["jsd"]
     columns = [*(values[m] for m in METRICS), np.where(np.isfinite(jsd), ceiling, np.nan), jsd - ceiling]
     means = dist.mean_ci(np.column_stack(columns), n_boot, seed, level)  # one pass over the bootstrap draws for all
+    if rater_part is not None:
+        part = np.column_stack([rater_part, np.zeros(n_boot), rater_part[:, 0]])
+        means = dist.with_rater_part(means, part, level)
     names = [*METRICS, "ceiling_jsd", "jsd_minus_ceiling"]
     out = {name: _column(means, k) for k, name in enumerate(names)}
     diff = out["jsd_minus_ceiling"]
@@ -170,20 +240,24 @@ def _column(est: dist.Estimate, k: int) -> dist.Estimate:
 
 
 def _groups(
-    data: Annotations, crowd: dist.Crowd, models: np.ndarray, names: list[str], by: list[str], resampling: tuple[int, int, float]
+    data: Annotations, crowd: dist.Crowd, rater: np.ndarray, models: np.ndarray, names: list[str], by: list[str],
+    resampling: tuple[int, int, float, str],
 ) -> pd.DataFrame:
     """Per machine and group of ``by``: mean divergence (JSD) to the group's distribution, the closest group, pairs with Holm."""
     from annalign.core.grouping import make_groups
     from annalign.core.labelcodes import label_codes
 
-    n_boot, seed, level = resampling
+    n_boot, seed, level, resample = resampling
     grouping = make_groups(data.raters, by)
     codes = label_codes(data).codes
     per_rating = grouping.code[data.rater_index][codes >= 0]
+    parts = None
+    if resample == "crossed":
+        parts = _group_rater_parts(crowd, rater, per_rating, grouping.n_groups, models, (n_boot, seed))
     rows = []
     for m, name in enumerate(names):
         per_item = dist.group_divergences(crowd, per_rating, grouping.n_groups, models[m])
-        cmp = dist.compare_groups(per_item, n_boot, seed, level)
+        cmp = dist.compare_groups(per_item, n_boot, seed, level, None if parts is None else parts[:, m])
         for g, label in enumerate(grouping.labels):
             rows.append({"machine": name, "comparison": label, "jsd": cmp.divergence.estimate[g], "ci_low": cmp.divergence.low[g],
                          "ci_high": cmp.divergence.high[g], "closest": g == cmp.closest, "p_holm": None})  # fmt: skip
@@ -191,19 +265,23 @@ def _groups(
             rows.append({"machine": name, "comparison": f"{grouping.labels[a]} - {grouping.labels[b]}", "jsd": cmp.differences.estimate[k],
                          "ci_low": cmp.differences.low[k], "ci_high": cmp.differences.high[k], "closest": None,
                          "p_holm": float(cmp.p_holm[k])})  # fmt: skip
-    return pd.DataFrame(rows).assign(grouping="+".join(by), generalises_over=GENERALISES_OVER)
+    return pd.DataFrame(rows).assign(grouping="+".join(by), generalises_over=RESAMPLE_SCHEMES[resample])
 
 
-def _pairs(per_item: dict[str, np.ndarray], resampling: tuple[int, int, float]) -> pd.DataFrame:
-    """Paired differences in mean JSD between every two machines (the same bootstrap items for both)."""
+def _pairs(
+    per_item: dict[str, np.ndarray], resampling: tuple[int, int, float], jsd_parts: dict[str, np.ndarray] | None, resample: str
+) -> pd.DataFrame:
+    """Paired differences in mean JSD between every two machines (the same bootstrap items and rater multipliers for both)."""
     n_boot, seed, level = resampling
     rows = []
     for a, b in combinations(per_item, 2):
         both = np.isfinite(per_item[a]) & np.isfinite(per_item[b])
         est = dist.paired_difference(np.where(both, per_item[a], np.nan), np.where(both, per_item[b], np.nan), n_boot, seed, level)
+        if jsd_parts is not None:
+            est = dist.with_rater_part(est, (jsd_parts[a] - jsd_parts[b])[:, None], level)
         rows.append({"difference": f"{a} - {b}", "jsd": float(est.estimate[0]), "ci_low": float(est.low[0]), "ci_high": float(est.high[0]),
                      "p": float(est.p[0]) if est.p is not None else None, "n_items": int(both.sum())})  # fmt: skip
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows).assign(generalises_over=RESAMPLE_SCHEMES[resample]) if rows else pd.DataFrame(rows)
 
 
 def _curve_frame(curve: dist.KCurve, names: list[str]) -> pd.DataFrame:
@@ -222,4 +300,4 @@ def distribution_analysis(data: Annotations, machines: MachineRatings | None, se
     groupings = settings.groupings_for(data.raters.columns) if data.has_raters else []
     groupings = [g for g in groupings if set(g) <= set(data.raters.columns)]
     return analyze_distribution(data, machines, by=groupings[0] if groupings else None, n_boot=settings.bootstrap,
-                                seed=settings.seed, level=settings.level)  # fmt: skip
+                                seed=settings.seed, level=settings.level, resample=settings.resample)  # fmt: skip

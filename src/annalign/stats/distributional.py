@@ -196,6 +196,15 @@ class Estimate:
     p: np.ndarray | None = None
 
 
+def with_rater_part(est: Estimate, part: np.ndarray | None, level: float) -> Estimate:
+    """The estimate with a rater part (n_boot, m) added to its item-bootstrap replicates, intervals (and p) recomputed."""
+    if part is None:
+        return est
+    reps = est.replicates + part
+    low, high = intervals(reps, level)
+    return Estimate(est.estimate, low, high, reps, None if est.p is None else bootstrap_p(reps))
+
+
 def _columns(values: np.ndarray) -> np.ndarray:
     """A per-item vector or matrix as an (n_items, m) float matrix."""
     values = np.asarray(values, dtype=float)
@@ -448,13 +457,20 @@ class GroupComparison:
     p_holm: np.ndarray
 
 
-def compare_groups(per_item: np.ndarray, n_boot: int, seed: int, level: float = 0.95) -> GroupComparison:
-    """Means of (n_items, n_groups) per-item divergences, the closest group and all pairwise differences (paired replicates)."""
+def compare_groups(
+    per_item: np.ndarray, n_boot: int, seed: int, level: float = 0.95, rater_part: np.ndarray | None = None
+) -> GroupComparison:
+    """Means of (n_items, n_groups) per-item divergences, the closest group and all pairwise differences (paired replicates).
+
+    ``rater_part`` (n_boot, n_groups), from annalign.stats.distributional_raters, makes the intervals crossed.
+    """
     per_item = _columns(per_item)
-    divergence = mean_ci(per_item, n_boot, seed, level)
+    divergence = with_rater_part(mean_ci(per_item, n_boot, seed, level), rater_part, level)
     pairs = list(combinations(range(per_item.shape[1]), 2))
     first, second = (np.array([p[i] for p in pairs], dtype=np.int64) for i in (0, 1))
     differences = paired_difference(per_item[:, first], per_item[:, second], n_boot, seed, level)
+    if rater_part is not None:
+        differences = with_rater_part(differences, rater_part[:, first] - rater_part[:, second], level)
     closest = int(np.nanargmin(divergence.estimate)) if np.isfinite(divergence.estimate).any() else -1
     p_holm = holm(differences.p) if differences.p is not None else np.array([])
     return GroupComparison(divergence, closest, pairs, differences, p_holm)
