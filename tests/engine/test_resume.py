@@ -108,7 +108,9 @@ def test_ctrl_c_exits_130_keeps_what_is_done_and_resumes(fake_server, tmp_path: 
     server = fake_server(latency=0.12).start()
     ledger, out = tmp_path / "ledger.sqlite", tmp_path / "out.csv"
     command = [sys.executable, "-m", "annalign.cli.commands", "annotate", *_command(server.base_url, ledger, out, n_items)[3:]]
-    proc = subprocess.Popen(command, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # a suite started in the background by a non-interactive shell inherits SIGINT ignored; the run must see Ctrl-C
+    proc = subprocess.Popen(command, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
     deadline = time.time() + 60
     while len(_committed(ledger)) < 8 and time.time() < deadline and proc.poll() is None:
         time.sleep(0.05)

@@ -169,11 +169,17 @@ def _metric_columns(models: np.ndarray, positions: np.ndarray) -> raters.ItemSta
 
 def _overall_rater_parts(crowd: dist.Crowd, rater: np.ndarray, models: np.ndarray, positions: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
     """(n_boot, machines, METRICS): the rater part of each machine's mean divergence from the whole crowd."""
-    statistic = _metric_columns(models, positions)
-    human = crowd.distributions
-    derivatives = raters.rating_derivatives(statistic, human, crowd.item_index, crowd.codes, crowd.sizes)
-    valid = np.isfinite(statistic(human, np.arange(crowd.n_items)))
-    parts = raters.rater_parts(derivatives, crowd.item_index, rater, np.zeros(len(rater), np.int64), valid[None], n_boot, seed)
+    n_items = crowd.n_items
+    cells = raters.RatedCells(crowd.item_index, crowd.codes, rater, n_items, crowd.n_labels, np.arange(n_items), np.zeros(n_items, np.int64))
+
+    def statistic(q: np.ndarray, cell: np.ndarray) -> np.ndarray:
+        cols = []
+        for model in models:  # machines are few
+            p = model[cell][None]
+            cols += [dist.jensen_shannon(p, q), dist.total_variation(p, q), dist.wasserstein(p, q, positions), dist.log_loss(q, p)]
+        return np.stack(cols, axis=-1)
+
+    parts = raters.rater_parts(cells, statistic, n_boot, seed)[:, 0]
     return parts.reshape(n_boot, models.shape[0], len(METRICS))
 
 
@@ -184,17 +190,14 @@ def _group_rater_parts(
     n_boot, seed = resampling
     keep = per_rating >= 0
     n_items = crowd.n_items
-    stacked = per_rating[keep] * n_items + crowd.item_index[keep]
-    shares = dist.group_distributions(crowd, per_rating, n_groups).reshape(n_groups * n_items, crowd.n_labels)
-    sizes = np.bincount(stacked, minlength=n_groups * n_items)
+    cell_group = np.repeat(np.arange(n_groups), n_items)
+    cells = raters.RatedCells(per_rating[keep] * n_items + crowd.item_index[keep], crowd.codes[keep], rater[keep], n_groups * n_items,
+                              crowd.n_labels, np.tile(np.arange(n_items), n_groups), cell_group)  # fmt: skip
 
-    def statistic(q: np.ndarray, where: np.ndarray) -> np.ndarray:
-        return np.column_stack([dist.jensen_shannon(model[where % n_items], q) for model in models])
+    def statistic(q: np.ndarray, cell: np.ndarray) -> np.ndarray:
+        return np.stack([dist.jensen_shannon(model[cell % n_items][None], q) for model in models], axis=-1)
 
-    derivatives = raters.rating_derivatives(statistic, shares, stacked, crowd.codes[keep], sizes)
-    valid = np.isfinite(statistic(shares, np.arange(n_groups * n_items))).reshape(n_groups, n_items, len(models))
-    parts = raters.rater_parts(derivatives, crowd.item_index[keep], rater[keep], per_rating[keep], valid, n_boot, seed)
-    return parts.reshape(n_boot, n_groups, len(models)).transpose(0, 2, 1)
+    return raters.rater_parts(cells, statistic, n_boot, seed).transpose(0, 2, 1)
 
 
 def _per_item(human: np.ndarray, model: np.ndarray, positions: np.ndarray) -> dict[str, np.ndarray]:
