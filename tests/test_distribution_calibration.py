@@ -8,7 +8,10 @@ divergence over new items *and new raters* of the same group sizes (which includ
 noise that makes a 4-rater group look farther than a 19-rater one); it is estimated from 3,000
 fresh sets. Bands: 95% +- 3 Monte Carlo SE of the number of sets.
 
-Measured (docs/distribution.md): see the printed lines of each test.
+Measured (250 replicates per set; coverage of crowd JSD, group A, group B, A - B): heterogeneous 10 vs 10,
+1,000 sets: 0.944, 0.946, 0.948, 0.957; groups sharing 60% of their signal, 500 sets: 0.956, 0.948,
+0.940, 0.944; 4 vs 19 raters, 500 sets: 0.950, 0.946, 0.958, 0.972. Item-only intervals on the first
+scenario (200 sets): 0.745, 0.690, 0.660, 0.525. The whole file takes about 8 minutes on 2 cores.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ from annalign.testing.panels import CUTS, CrossedModel, crossed_data
 pytestmark = pytest.mark.slow
 
 N_TRUTH = 3000
+#: Replicates per set: enough for a 95% percentile interval, few enough for 2,000 sets in a few minutes.
+N_BOOT = 250
 
 
 def with_distribution(machines: MachineRatings) -> MachineRatings:
@@ -68,7 +73,7 @@ def coverage(model: CrossedModel, n_sets: int, stream: int, resample: str = "cro
         warnings.simplefilter("ignore")
         for k in range(n_sets):
             data, machines = crossed_data(model, np.random.default_rng([stream, k]))
-            res = analyze_distribution(data, with_distribution(machines), by=["rater_group"], n_boot=400, seed=k, resample=resample)
+            res = analyze_distribution(data, with_distribution(machines), by=["rater_group"], n_boot=N_BOOT, seed=k, resample=resample)
             jsd = res.machines.query("machine == 'machine' and statistic == 'jsd'").iloc[0]
             rows = res.groups.query("machine == 'machine'")
             low = np.array([jsd["ci_low"], *rows["ci_low"].iloc[: len(model.sizes) + 1]])
@@ -86,11 +91,10 @@ def _band(n_sets: int) -> tuple[float, float]:
     ("model", "n_sets", "stream"),
     [
         (CrossedModel(sizes=(10, 10)), 1000, 1),
-        (CrossedModel(sizes=(10, 10)), 500, 5),
         (CrossedModel(sizes=(10, 10), share=0.6), 500, 2),
         (CrossedModel(sizes=(4, 19)), 500, 3),
     ],
-    ids=["heterogeneous", "heterogeneous-seed-5", "groups-see-different-things", "unequal-sizes"],
+    ids=["heterogeneous", "groups-see-different-things", "unequal-sizes"],
 )
 def test_crossed_intervals_cover_the_divergence_over_new_items_and_raters(model, n_sets, stream):
     got = coverage(model, n_sets, stream)
@@ -101,6 +105,6 @@ def test_crossed_intervals_cover_the_divergence_over_new_items_and_raters(model,
 
 def test_item_only_intervals_do_not_generalise_to_new_raters():
     """The same scenario with the raters fixed: intervals too narrow for a claim about the groups."""
-    got = coverage(CrossedModel(sizes=(10, 10)), 300, 1, resample="items")
+    got = coverage(CrossedModel(sizes=(10, 10)), 200, 1, resample="items")
     print(f"(10, 10) items only: coverage crowd, groups, difference = {got.round(3)}")
     assert (got[1:3] < 0.85).all()
