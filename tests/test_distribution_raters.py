@@ -7,6 +7,7 @@ import pytest
 
 from annalign.stats import distributional as D
 from annalign.stats import distributional_raters as R
+from annalign.stats.crossed import variance_spread
 
 
 def _cells(seed: int = 0, n_items: int = 40, sizes: tuple[int, ...] = (5, 8), missing: float = 0.2):
@@ -75,10 +76,12 @@ def test_the_rater_part_is_centred_scaled_and_paired_across_machines():
     parts = R.rater_parts(cells, statistic, 400, 0)
     assert parts.shape == (400, 2, 2)
     assert np.allclose(parts[:, :, 0], parts[:, :, 1])  # one draw of raters for every statistic: differences are paired
-    assert np.allclose(parts.mean(axis=0), 0, atol=1e-12)
     means, sizes, _ = R.rater_bootstrap(cells, statistic, 400, 0)
+    tails = np.stack([np.sqrt(variance_spread(400, int(k), 0, 40 + g)) for g, k in enumerate(sizes)], axis=1)
+    untailed = parts[:, :, 0] / tails  # t(k-1) tails: an independent sqrt((k-1)/chi2) per replicate and group
+    assert np.allclose(untailed.mean(axis=0), 0, atol=1e-12)  # centred half-sample deviations
     raw = means[:, :, 0, 0].std(axis=0, ddof=1)
-    got = parts[:, :, 0].std(axis=0, ddof=1)
+    got = untailed.std(axis=0, ddof=1)
     m = sizes // 2
     # the half-sample spread scaled to a k-rater crowd, then shrunk to the rater share (at most the whole)
     assert (got <= raw * np.sqrt(m / (sizes - m)) + 1e-12).all() and (got > 0).all()
@@ -88,3 +91,14 @@ def test_a_group_of_one_rater_has_no_rater_part():
     cells, models, n_items = _cells(seed=3, sizes=(1, 6))
     parts = R.rater_parts(cells, _statistic(models, n_items), 50, 0)
     assert np.all(parts[:, 0] == 0) and np.any(parts[:, 1] != 0)
+
+
+def test_many_replicates_reuse_a_bounded_number_of_half_samples(monkeypatch):
+    cells, models, n_items = _cells(seed=4)
+    statistic = _statistic(models, n_items)
+    assert R.n_draws(cells, 2, 10_000) == R.MAX_DRAWS and R.n_draws(cells, 2, 50) == 50
+    monkeypatch.setattr(R, "WORK_ENTRIES", 250 * cells.n_cells * cells.n_labels * 2)  # a large data set's budget
+    assert R.n_draws(cells, 2, 10_000) == 250
+    parts = R.rater_parts(cells, statistic, 600, 1, n_statistics=2)
+    assert np.array_equal(parts[:250], R.rater_parts(cells, statistic, 250, 1, n_statistics=2))
+    assert np.array_equal(parts[250:500], parts[:250]) and np.array_equal(parts[500:], parts[:100])

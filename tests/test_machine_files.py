@@ -224,3 +224,21 @@ def test_annotation_file_stems_differ_for_models_that_sanitise_alike():
     assert len(stems) == 4 and all(re.fullmatch(r"[A-Za-z0-9._-]+", s) for s in stems)
     assert _safe("dices-likert") == "dices-likert" and len(_safe("m" * 300)) <= 120
     assert _safe("m" * 300) != _safe("m" * 301)
+
+
+def test_log_probability_scores_are_expected_values_and_do_not_warn(tmp_path, dices350):
+    """The engine writes score = expected value under the answer distribution and label = the top answer."""
+    import warnings
+
+    labels = np.where(dices350.item_mean > 0.4, "Yes", "No").astype(object)
+    scores = np.where(labels == "Yes", 0.7, 0.2)
+    path = tmp_path / "lp.csv"
+    frame = pd.DataFrame({"item_id": dices350.item_ids, "score": scores, "label": labels, "score_method": "logprobs"})
+    frame.to_csv(path, index=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", AnalysisWarning)
+        machines = load_machine_ratings([path], dices350)
+    assert np.allclose(machines.scores[:, 0], scores)
+    frame.assign(score_method="samples").to_csv(path, index=False)  # a single sampled answer must match its label
+    with pytest.warns(AnalysisWarning, match="disagree"):
+        load_machine_ratings([path], dices350)

@@ -179,7 +179,7 @@ def _overall_rater_parts(crowd: dist.Crowd, rater: np.ndarray, models: np.ndarra
             cols += [dist.jensen_shannon(p, q), dist.total_variation(p, q), dist.wasserstein(p, q, positions), dist.log_loss(q, p)]
         return np.stack(cols, axis=-1)
 
-    parts = raters.rater_parts(cells, statistic, n_boot, seed)[:, 0]
+    parts = raters.rater_parts(cells, statistic, n_boot, seed, models.shape[0] * len(METRICS))[:, 0]
     return parts.reshape(n_boot, models.shape[0], len(METRICS))
 
 
@@ -197,7 +197,7 @@ def _group_rater_parts(
     def statistic(q: np.ndarray, cell: np.ndarray) -> np.ndarray:
         return np.stack([dist.jensen_shannon(model[cell % n_items][None], q) for model in models], axis=-1)
 
-    return raters.rater_parts(cells, statistic, n_boot, seed).transpose(0, 2, 1)
+    return raters.rater_parts(cells, statistic, n_boot, seed, len(models)).transpose(0, 2, 1)
 
 
 def _per_item(human: np.ndarray, model: np.ndarray, positions: np.ndarray) -> dict[str, np.ndarray]:

@@ -144,6 +144,8 @@ def _values(frame: pd.DataFrame, rmap: RatingMap, where: str) -> np.ndarray:
     if "n_samples" in frame.columns:  # the engine's files: a mean over samples need not equal the modal label
         samples = pd.to_numeric(frame["n_samples"], errors="coerce").fillna(1).to_numpy()
         both &= samples <= 1
+    if "score_method" in frame.columns:  # the engine's log-probability scores are expected values, not the top label's
+        both &= frame["score_method"].astype(str).str.lower().ne("logprobs").to_numpy()
     clash = both & ~np.isclose(values, label_values, rtol=0, atol=1e-9)
     if clash.any():
         k = int(np.flatnonzero(clash)[0])

@@ -46,6 +46,10 @@ from annalign.stats.crossed import pooled_signal_share, variance_spread
 N_SPLITS = 10
 #: Replicate x cell x label entries per chunk of the rater bootstrap (memory bound, about 8 bytes each).
 CHUNK_ENTRIES = 4_000_000
+#: Distinct rater half-samples: at most MAX_DRAWS, fewer (down to MIN_DRAWS) where draws x cells x labels x
+#: statistics would pass WORK_ENTRIES; replicate b of the item bootstrap takes half-sample b mod draws (the two
+#: parts are independent, so reusing rater draws across item draws only coarsens the rater part's distribution).
+MAX_DRAWS, MIN_DRAWS, WORK_ENTRIES = 1000, 200, 300_000_000
 #: A per-cell statistic of label shares: (replicates, cells, labels) and the cells' indices -> (replicates, cells, statistics).
 CellStatistic = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
@@ -129,8 +133,21 @@ def rater_bootstrap(cells: RatedCells, statistic: CellStatistic, n_boot: int, se
     return out, sizes, everything
 
 
-def rater_parts(cells: RatedCells, statistic: CellStatistic, n_boot: int, seed: int) -> np.ndarray:
+def n_draws(cells: RatedCells, n_statistics: int, n_boot: int) -> int:
+    """How many distinct rater half-samples serve ``n_boot`` replicates (see MAX_DRAWS)."""
+    budget = WORK_ENTRIES // max(cells.n_cells * cells.n_labels * n_statistics, 1)
+    return int(min(n_boot, max(MIN_DRAWS, min(MAX_DRAWS, budget))))
+
+
+def rater_parts(cells: RatedCells, statistic: CellStatistic, n_boot: int, seed: int, n_statistics: int = 1) -> np.ndarray:
     """(n_boot, groups, statistics): the rater part of every crossed replicate of each group's mean statistic."""
+    draws = n_draws(cells, n_statistics, n_boot)
+    parts = _parts(cells, statistic, draws, seed)
+    return parts if draws == n_boot else parts[np.arange(n_boot) % draws]
+
+
+def _parts(cells: RatedCells, statistic: CellStatistic, n_boot: int, seed: int) -> np.ndarray:
+    """rater_parts for ``n_boot`` distinct half-samples."""
     means, sizes, _ = rater_bootstrap(cells, statistic, n_boot, seed)
     full, first, second = means[:, :, 0], means[:, :, 1 : N_SPLITS + 1], means[:, :, N_SPLITS + 1 :]
     with np.errstate(invalid="ignore"), warnings.catch_warnings():
