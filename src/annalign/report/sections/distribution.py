@@ -32,10 +32,13 @@ def k_reading(result: Any) -> str:
 
 
 def distribution_section(result: Any) -> Section:
-    """Distributional alignment: what is compared, two figures and the tables (intervals over items, these raters)."""
+    """Distributional alignment: what is compared, two figures and the tables (which intervals generalise over what)."""
+    crossed = getattr(result, "resample", "items") == "crossed"
+    scope = ("divergences and their differences over items and raters (half-sampled raters), the ceiling, entropy Spearman and k* "
+             "over items, conditional on these raters") if crossed else "item bootstrap, conditional on these raters"  # fmt: skip
     section = Section("extra-distribution", "distribution",
                       "Each machine's label distribution against the human raters' label shares per item (Jensen-Shannon divergence in "
-                      f"bits, base 2). Intervals: item bootstrap ({clean(result.n_boot)} replicates), conditional on these raters.")  # fmt: skip
+                      f"bits, base 2). Intervals ({clean(result.n_boot)} replicates): {scope}.")  # fmt: skip
     section.add(FigureRef("distribution_k_curve", "Human equivalence: the k curve", k_reading(result),
                           "Line chart: divergence of k pooled human raters to the rest, falling with k, with a horizontal line per machine",
                           single(plot_k_curve, result, CURVE_SIZE)))  # fmt: skip
