@@ -42,7 +42,7 @@ def _statistic(models: np.ndarray, n_items: int):
 def test_replicate_means_equal_a_loop_over_replicates_groups_and_halves():
     cells, models, n_items = _cells()
     n_boot, seed = 12, 3
-    means, sizes, _ = R.rater_bootstrap(cells, _statistic(models, n_items), n_boot, seed)
+    means, sizes = R.rater_bootstrap(cells, _statistic(models, n_items), n_boot, seed)
     weights, _ = R._rater_draws(cells, n_boot, seed)
     halves = np.argsort(np.random.default_rng([seed, 32]).random((R.N_SPLITS, n_items)), axis=1) < n_items // 2
     assert list(sizes) == [5, 8]
@@ -76,7 +76,7 @@ def test_the_rater_part_is_centred_scaled_and_paired_across_machines():
     parts = R.rater_parts(cells, statistic, 400, 0)
     assert parts.shape == (400, 2, 2)
     assert np.allclose(parts[:, :, 0], parts[:, :, 1])  # one draw of raters for every statistic: differences are paired
-    means, sizes, _ = R.rater_bootstrap(cells, statistic, 400, 0)
+    means, sizes = R.rater_bootstrap(cells, statistic, 400, 0)
     tails = np.stack([np.sqrt(variance_spread(400, int(k), 0, 40 + g)) for g, k in enumerate(sizes)], axis=1)
     untailed = parts[:, :, 0] / tails  # t(k-1) tails: an independent sqrt((k-1)/chi2) per replicate and group
     assert np.allclose(untailed.mean(axis=0), 0, atol=1e-12)  # centred half-sample deviations

@@ -154,19 +154,6 @@ def analyze_distribution(
     )  # fmt: skip
 
 
-def _metric_columns(models: np.ndarray, positions: np.ndarray) -> raters.ItemStatistic:
-    """The per-item statistic (rows, machines x METRICS) of human shares q against every machine's distribution."""
-
-    def statistic(q: np.ndarray, item: np.ndarray) -> np.ndarray:
-        cols = []
-        for model in models:  # machines are few
-            p = model[item]
-            cols += [dist.jensen_shannon(p, q), dist.total_variation(p, q), dist.wasserstein(p, q, positions), dist.log_loss(q, p)]
-        return np.column_stack(cols)
-
-    return statistic
-
-
 def _overall_rater_parts(crowd: dist.Crowd, rater: np.ndarray, models: np.ndarray, positions: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
     """(n_boot, machines, METRICS): the rater part of each machine's mean divergence from the whole crowd."""
     n_items = crowd.n_items
@@ -175,8 +162,7 @@ def _overall_rater_parts(crowd: dist.Crowd, rater: np.ndarray, models: np.ndarra
     def statistic(q: np.ndarray, cell: np.ndarray) -> np.ndarray:
         cols = []
         for model in models:  # machines are few
-            p = model[cell][None]
-            cols += [dist.jensen_shannon(p, q), dist.total_variation(p, q), dist.wasserstein(p, q, positions), dist.log_loss(q, p)]
+            cols += list(_divergences(model[cell][None], q, positions).values())
         return np.stack(cols, axis=-1)
 
     parts = raters.rater_parts(cells, statistic, n_boot, seed, models.shape[0] * len(METRICS))[:, 0]
@@ -200,13 +186,16 @@ def _group_rater_parts(
     return raters.rater_parts(cells, statistic, n_boot, seed, len(models)).transpose(0, 2, 1)
 
 
+def _divergences(model: np.ndarray, human: np.ndarray, positions: np.ndarray) -> dict[str, np.ndarray]:
+    """The METRICS of a machine's distributions against the humans' shares, in METRICS order (broadcasting)."""
+    return {"jsd": dist.jensen_shannon(model, human), "tv": dist.total_variation(model, human),
+            "wasserstein": dist.wasserstein(model, human, positions), "log_loss": dist.log_loss(human, model)}  # fmt: skip
+
+
 def _per_item(human: np.ndarray, model: np.ndarray, positions: np.ndarray) -> dict[str, np.ndarray]:
     """Every per-item statistic of one machine (NaN where the machine or the humans give no distribution)."""
     return {
-        "jsd": dist.jensen_shannon(model, human),
-        "tv": dist.total_variation(model, human),
-        "wasserstein": dist.wasserstein(model, human, positions),
-        "log_loss": dist.log_loss(human, model),
+        **_divergences(model, human, positions),
         "entropy_machine": dist.entropy(model),
         "entropy_humans": dist.entropy(human),
     }

@@ -98,8 +98,8 @@ def _half_design(cells: RatedCells, seed: int) -> sparse.csc_matrix:
     return sparse.csc_matrix((values, (rows, cols)), shape=(cells.n_cells, n_groups * width))
 
 
-def rater_bootstrap(cells: RatedCells, statistic: CellStatistic, n_boot: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(means (n_boot, groups, 1 + 2 N_SPLITS, statistics), raters per group, usable cells) of the raters-resampled statistic.
+def rater_bootstrap(cells: RatedCells, statistic: CellStatistic, n_boot: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(means (n_boot, groups, 1 + 2 N_SPLITS, statistics), raters per group) of the raters-resampled statistic.
 
     Axis 2 holds the mean over all the group's cells, then over each first half, then each second half.
     """
@@ -130,7 +130,7 @@ def rater_bootstrap(cells: RatedCells, statistic: CellStatistic, n_boot: int, se
             with np.errstate(invalid="ignore", divide="ignore"):
                 out[start : start + len(w), :, :, s] = (sums / np.where(used > 0, used, np.nan)).reshape(len(w), n_groups, width)
     assert out is not None
-    return out, sizes, everything
+    return out, sizes
 
 
 def n_draws(cells: RatedCells, n_statistics: int, n_boot: int) -> int:
@@ -148,7 +148,7 @@ def rater_parts(cells: RatedCells, statistic: CellStatistic, n_boot: int, seed: 
 
 def _parts(cells: RatedCells, statistic: CellStatistic, n_boot: int, seed: int) -> np.ndarray:
     """rater_parts for ``n_boot`` distinct half-samples."""
-    means, sizes, _ = rater_bootstrap(cells, statistic, n_boot, seed)
+    means, sizes = rater_bootstrap(cells, statistic, n_boot, seed)
     full, first, second = means[:, :, 0], means[:, :, 1 : N_SPLITS + 1], means[:, :, N_SPLITS + 1 :]
     with np.errstate(invalid="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # a group of one rater has no half: all-NaN, its part is 0
