@@ -7,14 +7,23 @@
    with the item-only intervals (what the loops compute) and with the default crossed ones (items and raters).
 2. 100,000 items x 10 ratings from 1,000 raters (sparse, 3 labels): the same, with the plain reference
    timed on 2,000 items and scaled linearly to 100,000 (the loops are linear in items), labelled so.
+3. Whole processes, what a user waits for (median of ``--runs``): ``annalign analyze --dataset dices350 --ratings
+   <distribution judge>`` (RQ1-RQ3, the distribution analysis with crossed intervals, the report with its figures),
+   the same with the judge's expected score only (no ``p_`` columns, so no distribution analysis), and the plain
+   loops of 1. run as a process of their own.
 
-    python benchmarks/bench_distribution.py [--replicates 1000]
+    python benchmarks/bench_distribution.py [--replicates 1000] [--runs 3]
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -107,10 +116,51 @@ def timed(function, *args) -> tuple[float, object]:  # noqa: ANN001
     return time.perf_counter() - start, out
 
 
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURE = ROOT / "tests" / "fixtures" / "dices350-judge-dist.csv"
+
+
+def process_seconds(command: list[str], runs: int) -> float:
+    """Median wall seconds of ``runs`` runs of a whole process (which must succeed)."""
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        proc = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+        times.append(time.perf_counter() - start)
+        if proc.returncode != 0:
+            raise SystemExit(f"{' '.join(command)} failed ({proc.returncode}): {proc.stderr.strip().splitlines()[-1:]}")
+    return statistics.median(times)
+
+
+def whole_processes(replicates: int, runs: int) -> None:
+    """Part 3: annalign analyze with and without the distribution, and the plain loops as a process."""
+    annalign = [sys.executable, "-m", "annalign"]
+    with tempfile.TemporaryDirectory() as tmp:
+        scores = Path(tmp) / "judge-scores.csv"
+        judge = pd.read_csv(FIXTURE)
+        total = judge[["p_yes", "p_unsure", "p_no"]].sum(axis=1)
+        expected = (judge["p_yes"] + 0.5 * judge["p_unsure"]) / total  # the DICES map's expected value, as the loader computes it
+        judge.assign(score=expected).drop(columns=["p_yes", "p_unsure", "p_no"]).to_csv(scores, index=False)
+        common = ["analyze", "--dataset", "dices350", "--bootstrap", str(replicates)]
+        with_dist = process_seconds([*annalign, *common, "--ratings", str(FIXTURE), "--out", f"{tmp}/a"], runs)
+        without = process_seconds([*annalign, *common, "--ratings", str(scores), "--out", f"{tmp}/b"], runs)
+        loops = process_seconds([sys.executable, __file__, "--plain-process", "--replicates", str(replicates)], runs)
+    print(f"whole processes, median of {runs}, {replicates} replicates: annalign analyze with the distribution judge {with_dist:6.2f} s, "
+          f"with its expected score only {without:6.2f} s (the distribution analysis and its report section add "
+          f"{with_dist - without:5.2f} s)   plain distribution loops as a process (items only) {loops:6.2f} s   "
+          f"ratio added / plain {(with_dist - without) / loops:5.3f}")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--replicates", type=int, default=1000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--plain-process", action="store_true", help="only the plain loops on DICES-350 (part 3's reference)")
     args = parser.parse_args()
+    if args.plain_process:
+        data, machines = dices_panel()
+        plain(data, machines.distributions["machine"], args.replicates)
+        return
     data, machines = dices_panel()
     items_s, ours = timed(lambda: analyze_distribution(data, machines, n_boot=args.replicates, seed=0, resample="items"))
     crossed_s, _ = timed(lambda: analyze_distribution(data, machines, n_boot=args.replicates, seed=0))
@@ -127,6 +177,7 @@ def main() -> None:
     scaled = plain_small * 50
     print(f"100,000 items x 10 ratings, {args.replicates} replicates: annalign crossed {crossed_s:6.2f} s, items only {items_s:6.2f} s   "
           f"plain loops (items only) {scaled:7.2f} s (timed on 2,000 items: {plain_small:.2f} s, x 50)   ratio {items_s / scaled:5.3f}")  # fmt: skip
+    whole_processes(args.replicates, args.runs)
 
 
 if __name__ == "__main__":

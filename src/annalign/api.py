@@ -440,8 +440,9 @@ def distribution(
     seed: int | None = None,
 ) -> Any:
     """Distributional alignment of each machine rater with a label distribution (``p_<label>`` columns): JSD, TV,
-    Wasserstein, log loss, the noise ceiling, entropy tracking, k* and, with ``by``, each group's divergence; the
-    divergences' intervals resample items and raters unless ``Resampling(resample="items")``."""
+    Wasserstein, log loss, the noise ceiling, entropy tracking, k* and, with ``by``, each group's divergence and each
+    persona rater (``MODEL|persona=GROUP``) against its own group (``.personas``); the divergences' intervals resample
+    items and raters unless ``Resampling(resample="items")``."""
     from annalign.analyses.distribution import analyze_distribution
 
     _require_annotations(data)

@@ -30,8 +30,10 @@ import numpy as np
 import pandas as pd
 
 from annalign.analyses.base import ResultDisplay, check_level, fmt
+from annalign.analyses.distribution_personas import persona_summary, persona_table
 from annalign.analyses.registry import analysis
-from annalign.errors import InputError
+from annalign.core.raters import is_persona_rater
+from annalign.errors import InputError, warn
 from annalign.stats import distributional as dist
 from annalign.stats import distributional_raters as raters
 from annalign.stats.bootstrap import percentile_intervals
@@ -67,13 +69,15 @@ class DistributionResult(ResultDisplay):
     resample: str = "crossed"
     #: per machines-table row, the bootstrap replicates of its mean (for intervals at other levels)
     replicates: tuple[np.ndarray, ...] = field(default=(), repr=False)
+    #: persona raters against their own group's distribution (annalign.analyses.distribution_personas)
+    personas: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def to_frame(self) -> pd.DataFrame:
         return self.machines
 
     def tables(self) -> dict[str, pd.DataFrame]:
         named = {"distribution_machines": self.machines, "distribution_items": self.items, "distribution_groups": self.groups,
-                 "distribution_pairs": self.pairs, "distribution_k_curve": self.k_curve}  # fmt: skip
+                 "distribution_pairs": self.pairs, "distribution_k_curve": self.k_curve, "distribution_personas": self.personas}  # fmt: skip
         return {k: v for k, v in named.items() if len(v)}
 
     def to_dict(self) -> dict[str, Any]:
@@ -81,7 +85,7 @@ class DistributionResult(ResultDisplay):
         return {"labels": list(self.labels), "n_boot": self.n_boot, "level": self.level, "resample": self.resample,
                 "generalises_over": RESAMPLE_SCHEMES[self.resample], "ceiling_k_star_entropy_generalise_over": GENERALISES_OVER,
                 "divergence_base": 2, "machines": records(self.machines), "groups": records(self.groups),
-                "pairs": records(self.pairs)}  # fmt: skip
+                "pairs": records(self.pairs), "personas": records(self.personas)}  # fmt: skip
 
     def summary(self) -> list[str]:
         lines = [f"Distributional alignment (labels {', '.join(self.labels)}; divergence intervals over {RESAMPLE_SCHEMES[self.resample]}, "
@@ -92,7 +96,7 @@ class DistributionResult(ResultDisplay):
             lines.append(f"  {m}: JSD {fmt(jsd['value'])} [{fmt(jsd['ci_low'])}, {fmt(jsd['ci_high'])}] bits, noise ceiling "
                          f"{fmt(ceiling['value'])}; k* {fmt(row.loc['k_star', 'value'])} [{fmt(row.loc['k_star', 'ci_low'])}, "
                          f"{fmt(row.loc['k_star', 'ci_high'])}] humans; entropy Spearman {fmt(row.loc['entropy_spearman', 'value'])}")  # fmt: skip
-        return lines
+        return lines + persona_summary(self.personas, fmt)
 
     def confidence_interval(self, level: float = 0.95) -> pd.DataFrame:
         """Each machines-table estimate with its percentile interval at ``level`` from the kept replicates."""
@@ -145,12 +149,20 @@ def analyze_distribution(
             rows.append({"machine": name, "statistic": statistic, "value": float(est.estimate[0]), "ci_low": float(est.low[0]),
                          "ci_high": float(est.high[0]), "p": None if est.p is None else float(est.p[0]), "generalises_over": scope})  # fmt: skip
             reps.append(est.replicates[:, 0])
-    per_item.pop(REFERENCE)
-    jsd_parts = None if parts is None else {name: parts[:, m, 0] for m, name in enumerate(names[:-1])}
-    groups = _groups(data, crowd, rater, models[:-1], names[:-1], by, (n_boot, seed, level, resample)) if by else pd.DataFrame()
+    # personas are compared with their own group (the personas table), not in the groups and pairs tables
+    plain = [m for m, name in enumerate(names[:-1]) if not is_persona_rater(name)]
+    per_item = {names[m]: per_item[names[m]] for m in plain}
+    jsd_parts = None if parts is None else {names[m]: parts[:, m, 0] for m in plain}
+    resampling = (n_boot, seed, level, resample)
+    groups, personas = pd.DataFrame(), pd.DataFrame()
+    if by:
+        groups, personas = _groups(data, crowd, rater, models, names, plain, by, resampling)
+    elif len(plain) < len(names) - 1:
+        warn("distribution: persona raters are compared with their own group only with a grouping (--by)")
     return DistributionResult(
         pd.DataFrame(rows), pd.concat(item_frames, ignore_index=True), groups,
-        _pairs(per_item, (n_boot, seed, level), jsd_parts, resample), _curve_frame(curve, names), coded.labels, n_boot, level, resample, tuple(reps),
+        _pairs(per_item, (n_boot, seed, level), jsd_parts, resample), _curve_frame(curve, names), coded.labels, n_boot, level, resample,
+        tuple(reps), personas,
     )  # fmt: skip
 
 
@@ -174,11 +186,8 @@ def _group_rater_parts(
 ) -> np.ndarray:
     """(n_boot, machines, groups): the rater part of each machine's mean JSD to each group's distribution."""
     n_boot, seed = resampling
-    keep = per_rating >= 0
     n_items = crowd.n_items
-    cell_group = np.repeat(np.arange(n_groups), n_items)
-    cells = raters.RatedCells(per_rating[keep] * n_items + crowd.item_index[keep], crowd.codes[keep], rater[keep], n_groups * n_items,
-                              crowd.n_labels, np.tile(np.arange(n_items), n_groups), cell_group)  # fmt: skip
+    cells = raters.group_cells(crowd.item_index, crowd.codes, rater, per_rating, n_groups, n_items, crowd.n_labels)
 
     def statistic(q: np.ndarray, cell: np.ndarray) -> np.ndarray:
         return np.stack([dist.jensen_shannon(model[cell % n_items][None], q) for model in models], axis=-1)
@@ -232,10 +241,11 @@ def _column(est: dist.Estimate, k: int) -> dist.Estimate:
 
 
 def _groups(
-    data: Annotations, crowd: dist.Crowd, rater: np.ndarray, models: np.ndarray, names: list[str], by: list[str],
+    data: Annotations, crowd: dist.Crowd, rater: np.ndarray, models: np.ndarray, names: list[str], plain: list[int], by: list[str],
     resampling: tuple[int, int, float, str],
-) -> pd.DataFrame:
-    """Per machine and group of ``by``: mean divergence (JSD) to the group's distribution, the closest group, pairs with Holm."""
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The groups table of the ``plain`` machines (per group of ``by``: mean JSD to its distribution, the closest, pairs
+    with Holm) and the personas table (annalign.analyses.distribution_personas)."""
     from annalign.core.grouping import make_groups
     from annalign.core.labelcodes import label_codes
 
@@ -243,21 +253,24 @@ def _groups(
     grouping = make_groups(data.raters, by)
     codes = label_codes(data).codes
     per_rating = grouping.code[data.rater_index][codes >= 0]
+    personas = persona_table(crowd, rater, per_rating, grouping, {n: models[m] for m, n in enumerate(names[:-1])}, resampling)
+    if not plain:
+        return pd.DataFrame(), personas
     parts = None
     if resample == "crossed":
-        parts = _group_rater_parts(crowd, rater, per_rating, grouping.n_groups, models, (n_boot, seed))
+        parts = _group_rater_parts(crowd, rater, per_rating, grouping.n_groups, models[plain], (n_boot, seed))
     rows = []
-    for m, name in enumerate(names):
+    for j, m in enumerate(plain):
         per_item = dist.group_divergences(crowd, per_rating, grouping.n_groups, models[m])
-        cmp = dist.compare_groups(per_item, n_boot, seed, level, None if parts is None else parts[:, m])
+        cmp = dist.compare_groups(per_item, n_boot, seed, level, None if parts is None else parts[:, j])
         for g, label in enumerate(grouping.labels):
-            rows.append({"machine": name, "comparison": label, "jsd": cmp.divergence.estimate[g], "ci_low": cmp.divergence.low[g],
+            rows.append({"machine": names[m], "comparison": label, "jsd": cmp.divergence.estimate[g], "ci_low": cmp.divergence.low[g],
                          "ci_high": cmp.divergence.high[g], "closest": g == cmp.closest, "p_holm": None})  # fmt: skip
         for k, (a, b) in enumerate(cmp.pairs):
-            rows.append({"machine": name, "comparison": f"{grouping.labels[a]} - {grouping.labels[b]}", "jsd": cmp.differences.estimate[k],
+            rows.append({"machine": names[m], "comparison": f"{grouping.labels[a]} - {grouping.labels[b]}", "jsd": cmp.differences.estimate[k],
                          "ci_low": cmp.differences.low[k], "ci_high": cmp.differences.high[k], "closest": None,
                          "p_holm": float(cmp.p_holm[k])})  # fmt: skip
-    return pd.DataFrame(rows).assign(grouping="+".join(by), generalises_over=RESAMPLE_SCHEMES[resample])
+    return pd.DataFrame(rows).assign(grouping="+".join(by), generalises_over=RESAMPLE_SCHEMES[resample]), personas
 
 
 def _pairs(

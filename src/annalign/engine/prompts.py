@@ -15,14 +15,13 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from annalign.core.raters import persona_template
 from annalign.errors import InputError
 
 PLACEHOLDER = re.compile(r"\{\{\s*(context|response|persona)\s*\}\}")
 #: Tags that delimit the data in the built-in templates; neutralised inside the data itself.
 DATA_TAGS = re.compile(r"<\s*(/?)\s*(conversation|final_response)\s*>", re.IGNORECASE)
 KINDS = ("likert", "label", "distribution")
-#: ``dices-likert-v1`` -> (``dices-likert``, ``-v1``): an older version of a built-in template.
-VERSION_SUFFIX = re.compile(r"^(.*?)(-v\d+)?$")
 
 
 @dataclass(frozen=True)
@@ -162,9 +161,8 @@ def _parse_answers(spec: str | None, kind: str, source: str) -> tuple[tuple[str,
 
 
 def persona_variant(name: str) -> str:
-    """The persona version of a built-in template name: dices-likert-v1 -> dices-likert-persona-v1."""
-    base, version = VERSION_SUFFIX.match(name).groups()  # type: ignore[union-attr]
-    return name if base.endswith("-persona") else f"{base}-persona{version or ''}"
+    """The persona version of a built-in template name: dices-likert-v1 -> dices-likert-persona-v1 (annalign.core.raters)."""
+    return persona_template(name)
 
 
 def resolve_template(name_or_path: str | Path, personas: list[str] | None) -> Template:

@@ -68,6 +68,14 @@ class RatedCells:
     cell_group: np.ndarray
 
 
+def group_cells(item_index: np.ndarray, codes: np.ndarray, rater: np.ndarray, group: np.ndarray, n_groups: int, n_items: int,
+                n_labels: int) -> RatedCells:
+    """Ratings as cells of each group's view of each item (cell g x n_items + item); ratings of no group (-1) are left out."""
+    keep = group >= 0
+    return RatedCells(group[keep] * n_items + item_index[keep], codes[keep], rater[keep], n_groups * n_items, n_labels,
+                      np.tile(np.arange(n_items), n_groups), np.repeat(np.arange(n_groups), n_items))  # fmt: skip
+
+
 def _rater_draws(cells: RatedCells, n_boot: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """((n_boot, n_raters) 0/1 weights, raters per group): each replicate keeps a random half of every group's raters."""
     n_raters = int(cells.rater.max()) + 1 if len(cells.rater) else 0

@@ -16,6 +16,9 @@ from annalign.report.figures.distribution import (
 from annalign.report.model import FigureRef, Section, clean, frame_table, num
 
 MAX_ROWS = 60
+PERSONA_CAPTION = (" Each persona rater (MODEL|persona=GROUP) against its own group's label shares: persona - baseline below 0 means "
+                   "the persona brings the model closer to the group than no persona does; persona - other personas below 0 means it "
+                   "is closer to its own group than the model's other personas are (same shares, so group size cancels). Holm over groups.")  # fmt: skip
 
 
 def k_reading(result: Any) -> str:
@@ -48,5 +51,6 @@ def distribution_section(result: Any) -> Section:
     for name, frame in result.tables().items():
         if name == "distribution_items":
             continue  # per item: the CSV file
-        section.add(frame_table(frame, f"table-{name}", clean(name), f"{len(frame)} rows; also {clean(name)}.csv.", max_rows=MAX_ROWS))
+        caption = f"{len(frame)} rows; also {clean(name)}.csv." + (PERSONA_CAPTION if name == "distribution_personas" else "")
+        section.add(frame_table(frame, f"table-{name}", clean(name), caption, max_rows=MAX_ROWS))
     return section
