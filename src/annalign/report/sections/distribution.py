@@ -16,6 +16,9 @@ from annalign.report.figures.distribution import (
 from annalign.report.model import FigureRef, Section, clean, frame_table, num
 
 MAX_ROWS = 60
+#: Divergences are hundredths of a bit and their differences thousandths: four decimals.
+DIGITS = 4
+PERSONA_COLUMNS = {c: c for c in ("model", "group", "statistic", "jsd", "ci_low", "ci_high", "p", "p_holm")}
 PERSONA_CAPTION = (" Each persona rater (MODEL|persona=GROUP) against its own group's label shares: persona - baseline below 0 means "
                    "the persona brings the model closer to the group than no persona does; persona - other personas below 0 means it "
                    "is closer to its own group than the model's other personas are (same shares, so group size cancels). Holm over groups.")  # fmt: skip
@@ -52,5 +55,6 @@ def distribution_section(result: Any) -> Section:
         if name == "distribution_items":
             continue  # per item: the CSV file
         caption = f"{len(frame)} rows; also {clean(name)}.csv." + (PERSONA_CAPTION if name == "distribution_personas" else "")
-        section.add(frame_table(frame, f"table-{name}", clean(name), caption, max_rows=MAX_ROWS))
+        columns = PERSONA_COLUMNS if name == "distribution_personas" else None  # the rater names and scope: in the CSV file
+        section.add(frame_table(frame, f"table-{name}", clean(name), caption, columns=columns, digits=DIGITS, max_rows=MAX_ROWS))
     return section
