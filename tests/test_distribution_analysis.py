@@ -138,3 +138,15 @@ def test_analyze_runs_it_for_a_rater_with_a_distribution_into_results_tables_and
     code, _, err = run_cli(capsys, "analyze", "--dataset", "dices350", "--ratings", "tests/fixtures/dices350-judge-a.csv",
                            "--analysis", "distribution", "--bootstrap", "20", "--out", str(tmp_path / "p"))  # fmt: skip
     assert code == 2 and "label distribution" in error_line(err)
+
+
+def test_a_constant_expected_score_with_a_varying_distribution_is_named_and_can_be_kept(tmp_path, dices350):
+    """(0.5, 0, 0.5) and (0, 1, 0) both have expected score 0.5: left out of the correlations, with a warning saying how to keep it."""
+    rows = "item_id,p_yes,p_unsure,p_no\n" + "".join(f"{i},{0.5 * (k % 2)},{1 - k % 2},{0.5 * (k % 2)}\n" for k, i in enumerate(dices350.item_ids))
+    path = _write(tmp_path, rows)
+    with pytest.warns(UserWarning, match=r"same score \(0.5\).*its label distribution too; .*keep_constant=True"):
+        with pytest.raises(InputError, match="gives every item the same score; nothing to compare"):
+            annalign.load_machines(path, dices350)
+    kept = annalign.load_machines(path, dices350, keep_constant=True)
+    result = annalign.distribution(dices350, kept, resampling=50)
+    assert np.isfinite(result.machines.query("machine == 'judge' and statistic == 'jsd'")["value"]).all()

@@ -80,9 +80,11 @@ def drop_constant(machines: MachineRatings | None, data: Annotations) -> Machine
         score = machines.scores[:, k]
         valid = np.isfinite(score) & human
         if valid.sum() >= 1 and np.ptp(score[valid]) == 0:
+            also = (" (its label distribution too; annalign.load_machines(..., keep_constant=True) keeps it for "
+                    "annalign.distribution)") if name in machines.distributions else ""  # fmt: skip
             warn(
                 f"{machines.sources[k]}: machine rater {name!r} gives every item the same score "
-                f"({score[valid][0]:g}); its correlations are undefined, so it is left out of the analyses"
+                f"({score[valid][0]:g}); its correlations are undefined, so it is left out of the analyses{also}"
             )
         else:
             keep.append(name)
