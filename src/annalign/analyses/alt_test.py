@@ -25,7 +25,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from annalign.core.annotations import Annotations
 from annalign.errors import InputError
@@ -299,6 +298,8 @@ def _rater_rows(rater: np.ndarray, d: np.ndarray, n_j: np.ndarray, chosen: np.nd
 def _wilcoxon_less(rows: np.ndarray) -> np.ndarray:
     """One-sided Wilcoxon signed-rank p-values (median below 0) of each row; 1 where every value is 0."""
     import warnings
+
+    from scipy import stats  # only on this path: scipy.stats takes about 0.5 s to import
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # ties and zeros: scipy switches to its normal approximation and says so
