@@ -173,3 +173,30 @@ def test_install_script_builds_the_avx512_tier_only_where_the_cpu_reports_every_
     assert done.returncode == 0 and done.stdout.strip() == tier, done.stderr
     forced = subprocess.run(["bash", str(script), "--tier"], capture_output=True, text=True, env={**env, "ANNALIGN_LLAMA_TIER": "v3"}, timeout=30)
     assert forced.stdout.strip() == "v3"
+
+
+def test_auto_weights_run_bf16_only_where_the_build_and_the_cpu_have_avx512_bf16():
+    from annalign.engine.backends.local_llama import auto_weight_type
+
+    v4 = PORTABLE + "AVX512 = 1 | AVX512_VBMI = 1 | AVX512_VNNI = 1 | AVX512_BF16 = 1 | "
+    assert auto_weight_type(v4, AMX_CPU_FLAGS) == "bf16"
+    assert auto_weight_type(PORTABLE, AMX_CPU_FLAGS) == "f16"  # a v3 build has no BF16 dot products
+    assert auto_weight_type(v4, AMX_CPU_FLAGS - {"avx512_bf16"}) == "f16"
+    assert auto_weight_type(None, AMX_CPU_FLAGS) == "f16" and auto_weight_type(v4, None) == "f16"  # unknown: the safe choice
+
+
+def test_weight_setting_is_checked_and_the_converted_copy_is_keyed_by_content_not_mtime(tmp_path, monkeypatch):
+    from annalign.engine.backends import local_llama
+
+    monkeypatch.setenv("ANNALIGN_LOCAL_WEIGHTS", "fp8")
+    with pytest.raises(InputError, match="ANNALIGN_LOCAL_WEIGHTS must be one of auto, f16, bf16, q4_1, not 'fp8'"):
+        local_llama.local_weights()
+    monkeypatch.setenv("ANNALIGN_LOCAL_WEIGHTS", "BF16")
+    assert local_llama.local_weights() == "bf16"
+    a, b = tmp_path / "a.gguf", tmp_path / "b.gguf"
+    a.write_bytes(bytes(range(256)) * 9000)
+    b.write_bytes(a.read_bytes())
+    os.utime(b, ns=(1, 1))  # a reinstalled copy: same bytes, another mtime
+    assert local_llama.fingerprint(str(a)) == local_llama.fingerprint(str(b))
+    b.write_bytes(a.read_bytes()[:-1] + b"x")
+    assert local_llama.fingerprint(str(a)) != local_llama.fingerprint(str(b))

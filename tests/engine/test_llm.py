@@ -128,3 +128,16 @@ def test_one_pass_scores_equal_the_grammar_completion(dices, tmp_path: Path) -> 
         for answer, value in fast.answer_logprobs.items():
             assert abs(value - slow.answer_logprobs[answer]) < 1e-3
     model.close()
+
+
+def test_bf16_and_f16_weights_give_nearly_the_same_answers_and_each_its_own_ledger_key(dices, tmp_path: Path, monkeypatch) -> None:
+    """The auto choice may run BF16 (AVX512_BF16 CPUs): its label shares stay within 0.03 (total variation) of F16's."""
+    frames = {}
+    for weights in ("f16", "bf16"):
+        monkeypatch.setenv("ANNALIGN_LOCAL_WEIGHTS", weights)
+        frames[weights] = annotate(dices, "local:smollm2-135m", template="dices-label", ledger=tmp_path / "l.sqlite",
+                                   options=AnnotateOptions(limit=8, progress=False))  # fmt: skip
+        assert frames[weights].attrs["annotate"]["sent"] == 8  # the other weights' answers are not reused
+    shares = {w: f[["p_Yes", "p_Unsure", "p_No"]].to_numpy() for w, f in frames.items()}
+    tv = 0.5 * abs(shares["f16"] - shares["bf16"]).sum(axis=1)
+    assert tv.max() < 0.03, tv

@@ -131,15 +131,15 @@ def signal_name(code: int) -> str:
         return f"signal {-code}"
 
 
-def check_build(llama_cpp_module: object, model_path: str, *, probe_command: Sequence[str] | None = None) -> None:
-    """Raise InputError (one line) if the installed llama.cpp would crash on this CPU.
+def check_build(llama_cpp_module: object, model_path: str, *, probe_command: Sequence[str] | None = None) -> str | None:
+    """Raise InputError (one line) if the installed llama.cpp would crash on this CPU; else its system information.
 
     Everything that touches the library's code runs in a child process: a build for instructions
     this CPU lacks can die by SIGILL as soon as its backend starts (reading its own system
     information), before any kernel runs.
     """
     if os.environ.get("ANNALIGN_TRUST_LLAMA_BUILD") == "1":
-        return
+        return None
     where = Path(getattr(llama_cpp_module, "__file__", "llama_cpp")).parent
     fix = REINSTALL.format(python=sys.executable)
     command = probe_command or [sys.executable, "-m", "annalign.engine.backends.llama_build", model_path]
@@ -161,6 +161,7 @@ def check_build(llama_cpp_module: object, model_path: str, *, probe_command: Seq
             f"llama-cpp-python in {where} was built for {', '.join(missing)}, which this CPU lacks, "
             f"and would crash (SIGILL); {fix}"
         )
+    return info
 
 
 def probe(model_path: str) -> None:
