@@ -133,6 +133,9 @@ def converted_weights(source: str, weights: str, *, threads: int = 1) -> str:
             f"llama.cpp could not write a {weights.upper()} copy of {source} to {dest.parent} (code {code}); set {WEIGHTS_ENV}=q4_1"
         )
     os.replace(tmp, dest)
+    for stale in dest.parent.glob(f"{stem}.*.{weights}.gguf"):  # copies keyed by an older rule or of other bytes: a second to remake
+        if stale != dest:
+            stale.unlink(missing_ok=True)
     return str(dest)
 
 
