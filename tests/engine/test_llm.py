@@ -141,3 +141,18 @@ def test_bf16_and_f16_weights_give_nearly_the_same_answers_and_each_its_own_ledg
     shares = {w: f[["p_Yes", "p_Unsure", "p_No"]].to_numpy() for w, f in frames.items()}
     tv = 0.5 * abs(shares["f16"] - shares["bf16"]).sum(axis=1)
     assert tv.max() < 0.03, tv
+
+
+def test_a_new_converted_copy_removes_stale_ones(tmp_path: Path, monkeypatch) -> None:
+    """Copies keyed by the old mtime rule (or of other bytes) are removed when the current one is written; it is reused after."""
+    from annalign.engine.backends.local_llama import converted_weights, models_cache, smollm2_path
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    stem = Path(smollm2_path()).name.rsplit(".", 1)[0]
+    models_cache().mkdir(parents=True)
+    stale = models_cache() / f"{stem}.5dce44018edabee5d8aab17.f16.gguf"
+    other = models_cache() / f"{stem}.5dce44018edabee5d8aab17.bf16.gguf"
+    stale.write_bytes(b"old"), other.write_bytes(b"old")
+    path = converted_weights(smollm2_path(), "f16")
+    assert Path(path).exists() and not stale.exists() and other.exists()  # only copies of the same weight type
+    assert converted_weights(smollm2_path(), "f16") == path
