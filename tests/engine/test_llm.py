@@ -155,4 +155,5 @@ def test_a_new_converted_copy_removes_stale_ones(tmp_path: Path, monkeypatch) ->
     stale.write_bytes(b"old"), other.write_bytes(b"old")
     path = converted_weights(smollm2_path(), "f16")
     assert Path(path).exists() and not stale.exists() and other.exists()  # only copies of the same weight type
-    assert converted_weights(smollm2_path(), "f16") == path
+    stale.write_bytes(b"old")
+    assert converted_weights(smollm2_path(), "f16") == path and not stale.exists()  # reused, and stale copies still go

@@ -118,7 +118,7 @@ def converted_weights(source: str, weights: str, *, threads: int = 1) -> str:
     stem = Path(source).name.rsplit(".", 1)[0]
     dest = models_cache() / f"{stem}.{fingerprint(source)}.{weights}.gguf"
     if dest.exists():
-        return str(dest)
+        return _pruned(dest, stem, weights)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f"{dest.name}.{os.getpid()}.tmp")
     params = llama_cpp.llama_model_quantize_default_params()
@@ -133,7 +133,12 @@ def converted_weights(source: str, weights: str, *, threads: int = 1) -> str:
             f"llama.cpp could not write a {weights.upper()} copy of {source} to {dest.parent} (code {code}); set {WEIGHTS_ENV}=q4_1"
         )
     os.replace(tmp, dest)
-    for stale in dest.parent.glob(f"{stem}.*.{weights}.gguf"):  # copies keyed by an older rule or of other bytes: a second to remake
+    return _pruned(dest, stem, weights)
+
+
+def _pruned(dest: Path, stem: str, weights: str) -> str:
+    """``dest``, after removing the other copies of this weight type (an older naming rule, or other bytes: a second to remake)."""
+    for stale in dest.parent.glob(f"{stem}.*.{weights}.gguf"):
         if stale != dest:
             stale.unlink(missing_ok=True)
     return str(dest)
