@@ -193,6 +193,11 @@ def test_weight_setting_is_checked_and_the_converted_copy_is_keyed_by_content_no
         local_llama.local_weights()
     monkeypatch.setenv("ANNALIGN_LOCAL_WEIGHTS", "BF16")
     assert local_llama.local_weights() == "bf16"
+    monkeypatch.setenv("ANNALIGN_LOCAL_ATTENTION", "fast")
+    with pytest.raises(InputError, match="ANNALIGN_LOCAL_ATTENTION must be flash or plain, not 'fast'"):
+        local_llama.local_attention()
+    monkeypatch.delenv("ANNALIGN_LOCAL_ATTENTION")
+    assert local_llama.local_attention() == "flash"
     a, b = tmp_path / "a.gguf", tmp_path / "b.gguf"
     a.write_bytes(bytes(range(256)) * 9000)
     b.write_bytes(a.read_bytes())
