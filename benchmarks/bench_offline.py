@@ -9,7 +9,10 @@ All in one process and on the same prompts, so the ratios hold under other load:
   with a sampler over the vocabulary);
 - after, no prefix reuse: one forward pass per request, v1 template, cache cleared each time;
 - after: one forward pass, v2 template, the shared prefix's cache kept (what ``annotate`` does);
-- persona run: 10 personas per item, v2 persona template, item by item;
+- the current default (``ANNALIGN_LOCAL_WEIGHTS=auto``: BF16 on AVX512_BF16 CPUs, else F16; flash
+  attention), against F16 with plain attention (the default before stop 21), both with the prefix kept,
+  each beside its own ceiling;
+- persona run: 10 personas per item, v2 persona template, item by item, on the current default;
 - with ``--full``: the whole process ``annalign annotate`` on all 350 conversations, wall time.
 Throughput of a prefix-reusing run is reported in prompt tokens/s of the prompts answered, so it
 can exceed the ceiling. Figures are printed, never asserted.
@@ -45,9 +48,10 @@ def requests_for(items, template_name: str, personas=None):
     return [j.request for j in jobs]
 
 
-def backend(weights: str):
-    """A fresh in-process backend on the given weights."""
+def backend(weights: str, attention: str = "plain"):
+    """A fresh in-process backend on the given weights and attention kernel."""
     os.environ["ANNALIGN_LOCAL_WEIGHTS"] = weights
+    os.environ["ANNALIGN_LOCAL_ATTENTION"] = attention
     from annalign.engine.backends.local_llama import LocalLlamaBackend
     from annalign.engine.spec import parse_model_spec
 
@@ -145,8 +149,8 @@ def main() -> None:
     before = generate(q41, v1)
     f16 = backend("f16")
     ceil_f16 = ceiling(f16, v1)
-    plain = one_pass(f16, v1, reuse=False, label="after, no prefix reuse: F16, v1 template, one pass")
-    reused = one_pass(f16, v2, reuse=True, label="after: F16, v2 template, one pass, prefix kept")
+    plain = one_pass(f16, v1, reuse=False, label="after, no prefix reuse: F16, plain attention, v1 template, one pass")
+    reused = one_pass(f16, v2, reuse=True, label="after (stop 16-20 default): F16, plain attention, v2 template, one pass, prefix kept")
     n_v2 = sum(len(f16._prompt_tokens(f16._model, r.messages)) for r in v2)
     f16.reused_tokens = f16.evaluated_tokens = 0
     one_pass(f16, v2, reuse=True, label="after (again, counting reuse)")
@@ -159,18 +163,26 @@ def main() -> None:
     print(f"  per conversation: before {per_item_before:.2f} s, after {per_item_after:.2f} s "
           f"({per_item_before / per_item_after:.1f}x); 350 conversations: {350 * per_item_before:.0f} s -> {350 * per_item_after:.0f} s")  # fmt: skip
 
-    persona_items = items.iloc[: args.persona_items]
-    persona = requests_for(persona_items, "dices-likert", PERSONAS)
-    f16._model.reset()
-    started = time.perf_counter()
-    ids = f16._answer_ids(f16._model, persona[0].answers)
-    for r in persona:
-        f16._score(f16._model, r, ids)
-    per_request = (time.perf_counter() - started) / len(persona)
-    print(f"  persona run: {len(persona)} requests ({args.persona_items} items x 10 personas), {per_request:.3f} s/request; "
-          f"3,500 requests: {3500 * per_request / 60:.1f} min")  # fmt: skip
     q41._model.close()
     f16._model.close()
+    now = backend("auto", "flash")
+    label = f"{now._weights.upper()}, flash attention"
+    ceil_now = ceiling(now, v1)
+    default = one_pass(now, v2, reuse=True, label=f"default now: {label}, v2 template, one pass, prefix kept")
+    print(f"  default now ({label}) against F16 with plain attention, prefix kept: {default / reused:.2f}x; "
+          f"its ceiling / F16 ceiling {ceil_now / ceil_f16:.2f}; 350 conversations: {350 * n_v2 / len(v2) / default:.0f} s")  # fmt: skip
+
+    persona_items = items.iloc[: args.persona_items]
+    persona = requests_for(persona_items, "dices-likert", PERSONAS)
+    now._model.reset()
+    started = time.perf_counter()
+    ids = now._answer_ids(now._model, persona[0].answers)
+    for r in persona:
+        now._score(now._model, r, ids)
+    per_request = (time.perf_counter() - started) / len(persona)
+    print(f"  persona run: {len(persona)} requests ({args.persona_items} items x 10 personas), {per_request:.3f} s/request; "
+          f"3,500 requests: {3500 * per_request / 60:.1f} min ({label})")  # fmt: skip
+    now._model.close()
     if not args.no_whole:
         whole_process(None if args.full else args.items)
 
