@@ -15,8 +15,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from timing import timed
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -70,18 +71,6 @@ def analyses_seconds(files: list[str], replicates: int, runs: int) -> float:
         if proc.returncode != 0:
             raise SystemExit(f"run_settings failed: {proc.stderr[-2000:]}")
         times.append(float(proc.stdout.strip().splitlines()[-1]))
-    return statistics.median(times)
-
-
-def timed(command: list[str], runs: int) -> float:
-    """Median wall seconds of ``command`` as a whole process (it must succeed)."""
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        proc = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
-        times.append(time.perf_counter() - start)
-        if proc.returncode != 0:
-            raise SystemExit(f"{' '.join(command)} failed: {proc.stderr[-2000:]}")
     return statistics.median(times)
 
 

@@ -18,8 +18,6 @@
 from __future__ import annotations
 
 import argparse
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,6 +33,7 @@ from annalign.core.annotations import Annotations
 from annalign.core.labelcodes import crowd_of
 from annalign.core.machines import MachineRatings
 from annalign.core.ratingmap import RatingMap
+from timing import timed as process_seconds
 
 
 def sparse_panel(n_items: int, n_raters: int = 1000, per_item: int = 10, seed: int = 0) -> tuple[Annotations, MachineRatings]:
@@ -118,18 +117,6 @@ def timed(function, *args) -> tuple[float, object]:  # noqa: ANN001
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests" / "fixtures" / "dices350-judge-dist.csv"
-
-
-def process_seconds(command: list[str], runs: int) -> float:
-    """Median wall seconds of ``runs`` runs of a whole process (which must succeed)."""
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        proc = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
-        times.append(time.perf_counter() - start)
-        if proc.returncode != 0:
-            raise SystemExit(f"{' '.join(command)} failed ({proc.returncode}): {proc.stderr.strip().splitlines()[-1:]}")
-    return statistics.median(times)
 
 
 def whole_processes(replicates: int, runs: int) -> None:

@@ -14,15 +14,14 @@
 from __future__ import annotations
 
 import argparse
-import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from timing import timed
 
 ROOT = Path(__file__).resolve().parents[1]
 JUDGE = ROOT / "tests" / "fixtures" / "dices350-judge-a.csv"
@@ -89,18 +88,6 @@ def nominal_task(folder: Path, seed: int = 0) -> tuple[Path, Path]:
     long.to_csv(data_path, index=False)
     pd.DataFrame({"item_id": [f"i{i}" for i in range(n_items)], "label": labels[machine]}).to_csv(judge_path, index=False)
     return data_path, judge_path
-
-
-def timed(command: list[str], runs: int) -> float:
-    """Median wall seconds of ``command`` as a whole process (it must succeed)."""
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        proc = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
-        times.append(time.perf_counter() - start)
-        if proc.returncode != 0:
-            raise SystemExit(f"{' '.join(command)} failed: {proc.stderr[-2000:]}")
-    return statistics.median(times)
 
 
 def main() -> None:

@@ -96,7 +96,7 @@ class DistributionResult(ResultDisplay):
             lines.append(f"  {m}: JSD {fmt(jsd['value'])} [{fmt(jsd['ci_low'])}, {fmt(jsd['ci_high'])}] bits, noise ceiling "
                          f"{fmt(ceiling['value'])}; k* {fmt(row.loc['k_star', 'value'])} [{fmt(row.loc['k_star', 'ci_low'])}, "
                          f"{fmt(row.loc['k_star', 'ci_high'])}] humans; entropy Spearman {fmt(row.loc['entropy_spearman', 'value'])}")  # fmt: skip
-        return lines + persona_summary(self.personas, fmt)
+        return lines + persona_summary(self.personas)
 
     def confidence_interval(self, level: float = 0.95) -> pd.DataFrame:
         """Each machines-table estimate with its percentile interval at ``level`` from the kept replicates."""

@@ -32,6 +32,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from annalign.analyses.base import fmt
+from annalign.core.grouping import Grouping
 from annalign.core.raters import baseline_names, parse_persona_rater
 from annalign.errors import warn
 from annalign.stats import distributional as dist
@@ -66,9 +68,9 @@ class PersonaModel:
         return np.array([n is not None for n in self.names])
 
 
-def persona_models(distributions: Mapping[str, np.ndarray], grouping: object) -> list[PersonaModel]:
+def persona_models(distributions: Mapping[str, np.ndarray], grouping: Grouping) -> list[PersonaModel]:
     """The persona raters among ``distributions`` by model, keyed by the grouping's groups; other labels are warned about."""
-    labels: list[str] = grouping.labels  # type: ignore[attr-defined]
+    labels = grouping.labels
     found: dict[str, dict[int, str]] = {}
     unknown: dict[str, list[str]] = {}
     for name in distributions:
@@ -76,8 +78,11 @@ def persona_models(distributions: Mapping[str, np.ndarray], grouping: object) ->
         if parsed is None:
             continue
         model, label = parsed
-        g = grouping.find(label)  # type: ignore[attr-defined]
-        (found.setdefault(model, {}).__setitem__(g, name) if g >= 0 else unknown.setdefault(model, []).append(label))
+        g = grouping.find(label)
+        if g >= 0:
+            found.setdefault(model, {})[g] = name
+        else:
+            unknown.setdefault(model, []).append(label)
     for model, bad in unknown.items():
         warn(f"distribution: persona raters of {model!r} for labels that are not groups of this grouping are left out: {', '.join(sorted(bad))}")
     out = []
@@ -110,7 +115,7 @@ def persona_statistics(model: PersonaModel, shares: np.ndarray, cell: np.ndarray
 
 
 def persona_table(
-    crowd: dist.Crowd, rater: np.ndarray, per_rating: np.ndarray, grouping: object, distributions: Mapping[str, np.ndarray],
+    crowd: dist.Crowd, rater: np.ndarray, per_rating: np.ndarray, grouping: Grouping, distributions: Mapping[str, np.ndarray],
     resampling: tuple[int, int, float, str],
 ) -> pd.DataFrame:
     """The persona rows (see the module docstring) of every model with persona raters; empty when there are none."""
@@ -118,7 +123,7 @@ def persona_table(
     models = persona_models(distributions, grouping)
     if not models:
         return pd.DataFrame()
-    labels: list[str] = grouping.labels  # type: ignore[attr-defined]
+    labels = grouping.labels
     n_groups, n_items, width = len(labels), crowd.n_items, len(STATISTICS)
     cells = np.arange(n_groups * n_items)
     shares = dist.group_distributions(crowd, per_rating, n_groups).reshape(n_groups * n_items, crowd.n_labels)
@@ -169,7 +174,7 @@ def _rows(model: PersonaModel, groups: list[str], est: dist.Estimate, p: np.ndar
     return rows
 
 
-def persona_summary(frame: pd.DataFrame, fmt: object) -> list[str]:
+def persona_summary(frame: pd.DataFrame) -> list[str]:
     """One line per model: the persona effects over all groups, and in how many groups each is significant (Holm 0.05)."""
     lines = []
     for model, part in frame.groupby("model", sort=False) if len(frame) else ():
@@ -181,7 +186,7 @@ def persona_summary(frame: pd.DataFrame, fmt: object) -> list[str]:
             overall = rows[rows["group"] == ALL_GROUPS].iloc[0]
             by_group = rows[rows["group"] != ALL_GROUPS]
             below = int(((by_group["p_holm"].astype(float) < 0.05) & (by_group["jsd"] < 0)).sum())
-            said.append(f"{statistic} {fmt(overall['jsd'])} [{fmt(overall['ci_low'])}, {fmt(overall['ci_high'])}] "  # type: ignore[operator]
+            said.append(f"{statistic} {fmt(overall['jsd'])} [{fmt(overall['ci_low'])}, {fmt(overall['ci_high'])}] "
                         f"(below 0 in {below} of {len(by_group)} groups, Holm 0.05)")  # fmt: skip
         lines.append(f"  personas of {model}, JSD to their own group over all groups: {'; '.join(said)}")
     return lines

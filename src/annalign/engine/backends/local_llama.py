@@ -51,6 +51,8 @@ def smollm2_path() -> str:
 #: f16), "f16", "bf16", or "q4_1" (the shipped file as it is).
 WEIGHTS_ENV = "ANNALIGN_LOCAL_WEIGHTS"
 WEIGHT_TYPES = ("auto", "f16", "bf16", "q4_1")
+#: Weight types written once from the shipped file, and llama.cpp's file type for each.
+CONVERTED = {"f16": "LLAMA_FTYPE_MOSTLY_F16", "bf16": "LLAMA_FTYPE_MOSTLY_BF16"}
 #: llama.cpp's fused (flash) attention ("flash", the default) or its plain one ("plain"): prompts that extend a kept
 #: prefix of 250-400 tokens evaluate about 1.2-1.4 times as fast with it on CPU (docs/offline-speed.md); it sums in
 #: another order, so it is part of the ledger key.
@@ -63,8 +65,6 @@ def local_attention() -> str:
     if value not in ("flash", "plain"):
         raise InputError(f"{ATTENTION_ENV} must be flash or plain, not {value!r}")
     return value
-#: Weight types written once from the shipped file, and llama.cpp's file type for each.
-CONVERTED = {"f16": "LLAMA_FTYPE_MOSTLY_F16", "bf16": "LLAMA_FTYPE_MOSTLY_BF16"}
 
 
 def local_weights() -> str:
