@@ -173,12 +173,17 @@ def _run_retrieving(coro: Any) -> Any:
 
     Such an exception leaves the event loop while still stored on the task, which asyncio reports
     on exit ("Task exception was never retrieved", a traceback after annalign's one-line message);
-    the task is held here so its exception is marked as seen before it propagates.
+    the task is held here so its exception is marked as seen before it propagates. The outer task can
+    also be left pending when the exception leaves the loop ("Task was destroyed but it is pending!"
+    at exit); it is told not to log that, since the run ends with annalign's own line.
     """
     held: list[asyncio.Future[Any]] = []
 
     async def main() -> Any:
         held.append(asyncio.ensure_future(coro))
+        outer = asyncio.current_task()
+        if outer is not None:
+            held.append(outer)
         return await held[0]
 
     try:
@@ -187,4 +192,6 @@ def _run_retrieving(coro: Any) -> Any:
         for task in held:
             if task.done() and not task.cancelled():
                 task.exception()
+            elif not task.done():
+                task._log_destroy_pending = False  # type: ignore[attr-defined]  # asyncio's own switch for this message
         raise
