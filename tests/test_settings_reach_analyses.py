@@ -79,6 +79,22 @@ def test_resample_reaches_rq2_from_cli_config_and_python(tmp_path, capsys):
     assert [row["r"] for row in crossed["per_group"]] == [row["r"] for row in items["per_group"]]
 
 
+def test_resample_reaches_the_rq1_headline_from_cli_and_python(tmp_path, capsys):
+    """--resample items (CLI) and Resampling(resample="items") (Python) make RQ1's headline item-only, and it says so."""
+    import annalign
+
+    args = ["analyze", "--dataset", "dices350", "--ratings", JUDGE, "--bootstrap", "200"]
+    code, _, err = run_cli(capsys, *args, "--resample", "items", "--out", str(tmp_path / "items"))
+    assert code == 0, err
+    machine = json.loads((tmp_path / "items" / "results.json").read_text("utf-8"))["rq1"]["machines"]["dices350-judge-a"]
+    assert machine["vs_median_human_generalises_to"] == "items (conditional on these raters)"
+    data = annalign.load("dices350")
+    machines = annalign.load_machines(JUDGE, data)
+    python = annalign.alignment(data, machines, resampling=annalign.Resampling(n_boot=200, resample="items"))
+    assert python.to_dict()["machines"]["dices350-judge-a"]["vs_median_human_generalises_to"] == "items (conditional on these raters)"
+    assert python.to_dict()["machines"]["dices350-judge-a"]["vs_median_human_ci_low"] == pytest.approx(machine["vs_median_human_ci_low"])
+
+
 def test_a_bad_resample_is_one_line_from_every_source(tmp_path, capsys):
     from annalign.api import Resampling
     from annalign.config import load_settings

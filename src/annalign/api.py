@@ -53,7 +53,7 @@ class Resampling:
     n_perm: int = 1000
     n_splits: int | None = None
     seed: int = 0
-    #: RQ2's and RQ3's group intervals and tests: "crossed" (items and raters) or "items" (conditional on these raters)
+    #: RQ1's headline and RQ2's and RQ3's group intervals and tests: "crossed" (items and raters) or "items" (conditional on these raters)
     resample: str = "crossed"
 
     def __post_init__(self) -> None:
@@ -286,7 +286,7 @@ def alignment(
     alt = alt_test if alt_test is not None else AltTestOptions()
     return analyze_rq1(
         data, machines, method=_check("method", method, "method"), n_boot=boot.n_boot, seed=boot.seed,
-        level=_check("level", level, "level"), alt=alt.config(),
+        level=_check("level", level, "level"), alt=alt.config(), resample=boot.resample,
     )  # fmt: skip
 
 

@@ -24,6 +24,7 @@ from annalign.core.machines import MachineRatings
 from annalign.errors import InputError, warn
 from annalign.stats.bootstrap import bootstrap_correlation, bootstrap_pearson, percentile_interval
 from annalign.stats.correlation import METHODS, correlation, grouped_pearson
+from annalign.stats.crossed import RESAMPLE_SCHEMES
 from annalign.stats.ranks import percentile_of_score
 
 
@@ -85,7 +86,7 @@ class MachineAlignment(ResultDisplay):
     percentile: float
     alt: AltTestResult | None
     replicates: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False, compare=False)
-    #: r minus the median human leave-one-out r and the percentile, crossed over items and raters (pearson, with raters)
+    #: r minus the median human leave-one-out r and the percentile (pearson, with raters), over items and raters unless resample="items"
     headline: Headline | None = None
 
     def confidence_interval(self, level: float = 0.95) -> ConfidenceInterval:
@@ -270,7 +271,7 @@ def _machine_line(name: str, m: dict[str, Any]) -> str:
     if m.get("vs_median_human_difference") is not None:
         line += (f" [{fmt(m['percentile_ci_low'], 1)}, {fmt(m['percentile_ci_high'], 1)}]; minus the median human "
                  f"{fmt(m['vs_median_human_difference'])} [{fmt(m['vs_median_human_ci_low'])}, {fmt(m['vs_median_human_ci_high'])}], "
-                 f"p {fmt(m['vs_median_human_p_value'])} (items and raters)")
+                 f"p {fmt(m['vs_median_human_p_value'])} ({m.get('vs_median_human_generalises_to', 'items and raters')})")
     if "alt_test" in m:
         alt = m["alt_test"]
         verdict = "passes" if alt["passed"] else "fails"
@@ -306,11 +307,16 @@ def analyze_rq1(
     seed: int = 0,
     level: float = 0.95,
     alt: AltTestConfig | None = None,
+    resample: str = "crossed",
 ) -> RQ1Result:
     """Run RQ1 for the humans of ``data`` and each machine rater (if any); ``alt`` sets the alt-test (defaults: AltTestConfig()).
 
     ``method`` "auto" takes the data set's level of measurement: Spearman for ordinal tasks, Pearson otherwise.
+    ``resample`` is the headline's scheme (machine minus the median human, the percentile): "crossed"
+    (items and raters) or "items" (conditional on these raters), as RQ2's and RQ3's.
     """
+    if resample not in RESAMPLE_SCHEMES:
+        raise InputError(f"resample must be one of {', '.join(RESAMPLE_SCHEMES)}, got {resample!r}")
     if method == "auto":
         method = METHOD_FOR_LEVEL[data.level]
     if method not in METHODS:
@@ -337,7 +343,7 @@ def analyze_rq1(
     if machines is not None and machines.n_machines > 0:
         alt_options = asdict(alt if alt is not None else AltTestConfig())
         resampling = (method, n_boot, seed, level)
-        parts = _headline_parts(data, machines, method, n_boot, seed)
+        parts = _headline_parts(data, machines, method, n_boot, seed, resample)
         aligned = [_align_machine(data, machines, k, human_r, resampling, alt_options, parts) for k in range(machines.n_machines)]
         differences = _machine_differences(data, machines, resampling)
     categorical = None
@@ -360,10 +366,14 @@ def machine_levels(data: Annotations, machines: MachineRatings | None) -> dict[s
     return out
 
 
-def _headline_parts(data: Annotations, machines: MachineRatings, method: str, n_boot: int, seed: int) -> np.ndarray | None:
-    """The rater parts of every machine's headline at once (pearson, with raters), or None where there is no headline."""
+def _headline_parts(data: Annotations, machines: MachineRatings, method: str, n_boot: int, seed: int, resample: str) -> np.ndarray | None:
+    """The rater parts (n_boot, machines) of every machine's headline at once (pearson, with raters); None where there
+    is no headline; (n_boot, 0) for ``resample="items"``, where the headline has no rater part (conditional on these raters).
+    """
     if method != "pearson" or not data.has_raters or n_boot < 10:
         return None
+    if resample == "items":
+        return np.zeros((n_boot, 0))
     scores = np.where(np.isfinite(data.item_mean)[:, None], machines.scores, np.nan)
     return machine_rater_parts(data, scores, n_boot, seed)
 
@@ -399,7 +409,8 @@ def _align_machine(
     alt = _alt_test(data, name, score, alt_options) if data.has_raters else None
     top = None
     if headline_parts is not None:
-        top = headline(data, np.where(valid, score, np.nan), reps, human_r, (n_boot, seed, level), headline_parts[:, k])
+        part = headline_parts[:, k] if headline_parts.shape[1] else None  # no columns: the item-only scheme
+        top = headline(data, np.where(valid, score, np.nan), reps, human_r, (n_boot, seed, level), part)
     reps.setflags(write=False)
     return MachineAlignment(
         name, r, lo, hi, int(valid.sum()), int((~np.isfinite(score)).sum()), _percentile(human_r, r), alt, reps, top

@@ -75,7 +75,7 @@ def resampling_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--bootstrap", metavar="N", help="bootstrap replicates, at least 10 (default 1000)"),
         click.option("--seed", metavar="N", help="random seed, a whole number >= 0 (default 0)"),
         click.option("--resample", metavar="crossed|items",
-                     help="RQ2 and RQ3 group intervals and tests: resample items and each group's raters (crossed, default: "
+                     help="RQ1's headline, RQ2 and RQ3 group intervals and tests: resample items and the raters (crossed, default: "
                           "the claims are about groups) or items only (conditional on these raters)"),
     ])  # fmt: skip
 

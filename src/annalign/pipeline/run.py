@@ -219,7 +219,8 @@ def run_analyses(
     plain = machines.select(list(baselines)) if machines is not None and baselines else None
     alt = AltTestConfig(epsilon=settings.alt_epsilon, q=settings.alt_q, scoring=settings.alt_scoring, min_items=settings.alt_min_items,
                         min_humans=settings.alt_min_humans, fallback=settings.alt_fallback)
-    rq1 = analyze_rq1(data, plain, method=settings.method, n_boot=settings.bootstrap, seed=settings.seed, level=settings.level, alt=alt)
+    rq1 = analyze_rq1(data, plain, method=settings.method, n_boot=settings.bootstrap, seed=settings.seed, level=settings.level, alt=alt,
+                      resample=settings.resample)
     tell = on_result or (lambda _name, _part: None)
     tell("rq1", rq1)
     asked = settings.groupings_for(data.raters.columns)
