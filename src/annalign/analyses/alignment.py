@@ -14,7 +14,13 @@ import numpy as np
 import pandas as pd
 
 from annalign.analyses.alt_test import AltTestConfig, AltTestResult, alt_test, choose_scoring
-from annalign.analyses.base import ConfidenceInterval, ResultDisplay, check_level, fmt
+from annalign.analyses.base import (
+    ConfidenceInterval,
+    ResultDisplay,
+    check_level,
+    check_resample,
+    fmt,
+)
 from annalign.analyses.categorical import CategoricalResult, analyze_categorical, categorical_lines
 from annalign.analyses.headline import Headline, headline, machine_rater_parts
 from annalign.core.annotations import Annotations
@@ -24,7 +30,6 @@ from annalign.core.machines import MachineRatings
 from annalign.errors import InputError, warn
 from annalign.stats.bootstrap import bootstrap_correlation, bootstrap_pearson, percentile_interval
 from annalign.stats.correlation import METHODS, correlation, grouped_pearson
-from annalign.stats.crossed import RESAMPLE_SCHEMES
 from annalign.stats.ranks import percentile_of_score
 
 
@@ -315,8 +320,7 @@ def analyze_rq1(
     ``resample`` is the headline's scheme (machine minus the median human, the percentile): "crossed"
     (items and raters) or "items" (conditional on these raters), as RQ2's and RQ3's.
     """
-    if resample not in RESAMPLE_SCHEMES:
-        raise InputError(f"resample must be one of {', '.join(RESAMPLE_SCHEMES)}, got {resample!r}")
+    check_resample(resample)
     if method == "auto":
         method = METHOD_FOR_LEVEL[data.level]
     if method not in METHODS:
@@ -366,16 +370,17 @@ def machine_levels(data: Annotations, machines: MachineRatings | None) -> dict[s
     return out
 
 
-def _headline_parts(data: Annotations, machines: MachineRatings, method: str, n_boot: int, seed: int, resample: str) -> np.ndarray | None:
-    """The rater parts (n_boot, machines) of every machine's headline at once (pearson, with raters); None where there
-    is no headline; (n_boot, 0) for ``resample="items"``, where the headline has no rater part (conditional on these raters).
-    """
+def _headline_parts(
+    data: Annotations, machines: MachineRatings, method: str, n_boot: int, seed: int, resample: str
+) -> list[np.ndarray | None] | None:
+    """Per machine the rater part (n_boot,) of its headline, all computed at once (pearson, with raters); None where
+    there is no headline; None per machine for ``resample="items"`` (no rater part: conditional on these raters)."""
     if method != "pearson" or not data.has_raters or n_boot < 10:
         return None
     if resample == "items":
-        return np.zeros((n_boot, 0))
+        return [None] * machines.n_machines
     scores = np.where(np.isfinite(data.item_mean)[:, None], machines.scores, np.nan)
-    return machine_rater_parts(data, scores, n_boot, seed)
+    return list(machine_rater_parts(data, scores, n_boot, seed).T)
 
 
 def _align_machine(
@@ -385,7 +390,7 @@ def _align_machine(
     human_r: np.ndarray,
     resampling: tuple[str, int, int, float],
     alt_options: dict[str, Any],
-    headline_parts: np.ndarray | None = None,
+    headline_parts: list[np.ndarray | None] | None = None,
 ) -> MachineAlignment:
     """RQ1 for machine rater k: r with the mean human rating, its bootstrap interval, percentile and alt-test."""
     method, n_boot, seed, level = resampling
@@ -409,8 +414,7 @@ def _align_machine(
     alt = _alt_test(data, name, score, alt_options) if data.has_raters else None
     top = None
     if headline_parts is not None:
-        part = headline_parts[:, k] if headline_parts.shape[1] else None  # no columns: the item-only scheme
-        top = headline(data, np.where(valid, score, np.nan), reps, human_r, (n_boot, seed, level), part)
+        top = headline(data, np.where(valid, score, np.nan), reps, human_r, (n_boot, seed, level), headline_parts[k])
     reps.setflags(write=False)
     return MachineAlignment(
         name, r, lo, hi, int(valid.sum()), int((~np.isfinite(score)).sum()), _percentile(human_r, r), alt, reps, top

@@ -75,6 +75,16 @@ def check_level(level: float) -> float:
     return float(level)
 
 
+def check_resample(resample: object) -> str:
+    """A resampling scheme of the group-level intervals and tests ("crossed" or "items"); InputError otherwise."""
+    from annalign.errors import InputError
+    from annalign.stats.crossed import RESAMPLE_SCHEMES
+
+    if resample not in RESAMPLE_SCHEMES:
+        raise InputError(f"resample must be one of {', '.join(RESAMPLE_SCHEMES)}, got {resample!r}")
+    return str(resample)
+
+
 def fmt(value: object, digits: int = 3) -> str:
     """A number for the terminal: fixed decimals for floats, 'n/a' for missing values."""
     return "n/a" if value is None else f"{value:.{digits}f}" if isinstance(value, float) else str(value)

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from annalign.analyses.base import ResultDisplay, check_level, fmt
+from annalign.analyses.base import ResultDisplay, check_level, check_resample, fmt
 from annalign.analyses.distribution_personas import persona_summary, persona_table
 from annalign.analyses.registry import analysis
 from annalign.core.raters import is_persona_rater
@@ -118,8 +118,7 @@ def analyze_distribution(
     names = [n for n in machines.names if n in machines.distributions]
     if not names:
         raise InputError("the distribution analysis needs a machine rater with a label distribution (p_<label> columns)")
-    if resample not in RESAMPLE_SCHEMES:
-        raise InputError(f"resample must be one of {', '.join(RESAMPLE_SCHEMES)}, not {resample!r}")
+    check_resample(resample)
     crowd, coded = crowd_of(data)
     if tuple(machines.distribution_labels) != tuple(coded.labels):
         raise InputError(f"machine distributions are over {machines.distribution_labels}, data set {data.name}'s labels are {coded.labels}")

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from annalign.analyses.base import ResultDisplay, check_level, fmt, with_changes
+from annalign.analyses.base import ResultDisplay, check_level, check_resample, fmt, with_changes
 from annalign.core.annotations import Annotations
 from annalign.core.grouping import DEFAULT_BY, DEFAULT_MIN_GROUP_SIZE, DEFAULT_MISSING, make_groups
 from annalign.core.jsonsafe import jsonable
@@ -321,8 +321,7 @@ def analyze_groups(
         raise InputError("RQ2 needs at least one machine rater (--ratings FILE)")
     if cfg.n_boot < 0 or cfg.n_perm < 0 or cfg.n_splits < 1:
         raise InputError("--bootstrap and permutations must be >= 0 and splits >= 1")
-    if cfg.resample not in RESAMPLE_SCHEMES:
-        raise InputError(f"resample must be one of {', '.join(RESAMPLE_SCHEMES)}, got {cfg.resample!r}")
+    check_resample(cfg.resample)
     grouping = make_groups(data.raters, by, min_group_size=cfg.min_group_size, missing_attr=cfg.missing_attr)
     sub = data.select_raters(grouping.kept)
     kept = grouping.of_kept()

@@ -51,7 +51,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from annalign.analyses.base import ResultDisplay, check_level, fmt, with_changes
+from annalign.analyses.base import ResultDisplay, check_level, check_resample, fmt, with_changes
 from annalign.analyses.disagreement_inference import (
     RaterDraws,
     Replicates,
@@ -509,8 +509,7 @@ class DisagreementConfig:
             raise InputError(f"threshold quantile must be between 0 and 1, got {self.threshold_quantile}")
         if self.threshold is not None and self.threshold < 0:
             raise InputError(f"threshold is a minimum |difference| and must be >= 0, got {self.threshold}")
-        if self.resample not in RESAMPLE_SCHEMES:
-            raise InputError(f"resample must be one of {', '.join(RESAMPLE_SCHEMES)}, got {self.resample!r}")
+        check_resample(self.resample)
 
 
 #: one prediction to test: (pair position, "persona" or "baseline", predictor name, predicted d, clear-item mask)
