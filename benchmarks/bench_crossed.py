@@ -19,7 +19,6 @@ Prints times and memory; never asserts them.
 from __future__ import annotations
 
 import multiprocessing as mp
-import resource
 import sys
 import time
 import warnings
@@ -27,11 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
+from timing import in_child, peak_rss_mb
+
 FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures"
-
-
-def _rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _dices() -> tuple:
@@ -66,7 +63,7 @@ def _case(which: str, n_ratings: int, n_boot: int, resample: str, permutations: 
     if not permutations:
         grouping["n_perm"] = 0
     baseline = {name: machines.scores[:, k] for k, name in enumerate(machines.names)}
-    base = _rss_mb()
+    base = peak_rss_mb()
     times = []
     t = time.perf_counter()
     analyze_rq1(data, machines, n_boot=n_boot, seed=0, resample=resample)
@@ -77,16 +74,7 @@ def _case(which: str, n_ratings: int, n_boot: int, resample: str, permutations: 
     t = time.perf_counter()
     analyze_disagreement(data, baseline=baseline, n_boot=n_boot, seed=0, resample=resample, **grouping)
     times.append(time.perf_counter() - t)
-    queue.put((times, _rss_mb(), base))
-
-
-def _run(*args: object) -> tuple:
-    queue: mp.Queue = mp.Queue()
-    proc = mp.get_context("fork").Process(target=_case, args=(*args, queue))
-    proc.start()
-    out = queue.get()
-    proc.join()
-    return out
+    queue.put((times, peak_rss_mb(), base))
 
 
 def main() -> None:
@@ -100,7 +88,7 @@ def main() -> None:
         if not permutations:
             label += ", RQ2 and RQ3 without permutations"
         for scheme in ("crossed", "items"):
-            (t1, t2, t3), peak, base = _run(which, n, n_boot, scheme, permutations)
+            (t1, t2, t3), peak, base = in_child(_case, which, n, n_boot, scheme, permutations)
             totals[scheme] = t1 + t2 + t3
             print(f"{label}, {scheme:7s}: RQ1 {t1:.2f} s, RQ2 {t2:.2f} s, RQ3 {t3:.2f} s, total {t1 + t2 + t3:.2f} s; "
                   f"peak RSS {peak:.0f} MB (data {base:.0f} MB)")  # fmt: skip

@@ -7,16 +7,13 @@ water mark of a fresh child process per case); never asserts times.
 from __future__ import annotations
 
 import multiprocessing as mp
-import resource
 import sys
 import time
 import warnings
 
 import numpy as np
 
-
-def _rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+from timing import in_child, peak_rss_mb
 
 
 def _sparse_case(n_ratings: int, n_boot: int, queue: mp.Queue, n_perm: int = 200, power: bool = True, resample: str = "crossed") -> None:
@@ -29,7 +26,7 @@ def _sparse_case(n_ratings: int, n_boot: int, queue: mp.Queue, n_perm: int = 200
     n_items = n_ratings // 10
     data, x = sparse_annotations(n_items, 2000, 10, 10, seed=1)
     machines = MachineRatings(names=["m"], scores=x[:, None], sources=["synthetic"])
-    base = _rss_mb()
+    base = peak_rss_mb()
     t0 = time.perf_counter()
     rq1_note = "RQ1 not available"
     try:
@@ -44,7 +41,7 @@ def _sparse_case(n_ratings: int, n_boot: int, queue: mp.Queue, n_perm: int = 200
     analyze_groups(data, machines, "rater_group", n_boot=n_boot, seed=0, n_perm=n_perm, power_items=power_items, power_sims=200,
                    resample=resample)  # fmt: skip
     t2 = time.perf_counter()
-    queue.put((rq1_note, t1 - t0, t2 - t1, _rss_mb(), base))
+    queue.put((rq1_note, t1 - t0, t2 - t1, peak_rss_mb(), base))
 
 
 def _dices_case(n_boot: int, queue: mp.Queue, resample: str = "crossed") -> None:
@@ -58,16 +55,7 @@ def _dices_case(n_boot: int, queue: mp.Queue, resample: str = "crossed") -> None
     machines = MachineRatings(names=["m"], scores=x[:, None], sources=["synthetic"])
     t0 = time.perf_counter()
     analyze_groups(data, machines, n_boot=n_boot, seed=0, resample=resample)
-    queue.put(("", 0.0, time.perf_counter() - t0, _rss_mb(), 0.0))
-
-
-def _run(target, *args, **kwargs):
-    queue: mp.Queue = mp.Queue()
-    proc = mp.get_context("fork").Process(target=target, args=(*args, queue), kwargs=kwargs)
-    proc.start()
-    out = queue.get()
-    proc.join()
-    return out
+    queue.put(("", 0.0, time.perf_counter() - t0, peak_rss_mb(), 0.0))
 
 
 def _loop_reference(n_boot: int) -> None:
@@ -102,18 +90,18 @@ def main() -> None:
     print(f"synthetic sparse sets: 2,000 raters in 10 groups, 10 ratings per item, {n_boot} bootstrap replicates, 200 permutations, power 2 x 200 sims")
     times = {}
     for n in sizes:
-        note, t_rq1, t_rq2, peak, base = _run(_sparse_case, n, n_boot)
+        note, t_rq1, t_rq2, peak, base = in_child(_sparse_case, n, n_boot)
         times[n] = t_rq1 + t_rq2
         print(f"  {n:>9,} ratings: {note} {t_rq1:.1f} s, RQ2 {t_rq2:.1f} s, total {t_rq1 + t_rq2:.1f} s; peak RSS {peak:.0f} MB (data {base:.0f} MB)")
     for n in sizes:
         for scheme in ("crossed", "items"):
-            note, t_rq1, t_rq2, peak, _ = _run(_sparse_case, n, n_boot, n_perm=0, power=False, resample=scheme)
+            note, t_rq1, t_rq2, peak, _ = in_child(_sparse_case, n, n_boot, n_perm=0, power=False, resample=scheme)
             print(f"  {n:>9,} ratings without permutations and power, {scheme}: {note} {t_rq1:.1f} s, RQ2 {t_rq2:.1f} s; "
                   f"peak RSS {peak:.0f} MB")
     if len(times) == 2:
         print(f"  growth 100k -> 1M ratings: x{times[1_000_000] / times[100_000]:.1f} time for x10 data")
     for scheme in ("crossed", "items"):
-        _, _, t, peak, _ = _run(_dices_case, 10_000, resample=scheme)
+        _, _, t, peak, _ = in_child(_dices_case, 10_000, resample=scheme)
         print(f"DICES-350 RQ2, 10,000 replicates {scheme} (1000 permutations, power 4 x 1000 sims): {t:.2f} s, peak RSS {peak:.0f} MB")
     _loop_reference(200)
 
