@@ -97,6 +97,50 @@ def test_pearson_permutation_p_matches_a_loop_over_the_same_permutations():
         assert p[k] == (1 + hits) / (1 + n_perm)
 
 
+def test_int32_orders_are_the_int64_orders_of_the_same_stream():
+    """The permutation tests shuffle int32 indices to halve memory: the orders must be the documented int64 ones."""
+    for n in (2, 7, 350, 5000):
+        wide = np.random.default_rng(3).permuted(np.tile(np.arange(n), (20, 1)), axis=1)
+        narrow = np.random.default_rng(3).permuted(np.tile(np.arange(n, dtype=np.int32), (20, 1)), axis=1)
+        np.testing.assert_array_equal(wide, narrow)
+
+
+def test_columns_on_different_rows_match_a_loop_over_the_restricted_orders():
+    """Columns on different rows share one shuffle of the union of their rows, restricted to each column's rows."""
+    rng = np.random.default_rng(8)
+    n, n_perm, seed = 40, 250, 5
+    x = rng.normal(size=(n, 3))
+    y = 0.3 * x + rng.normal(size=(n, 3))
+    valid = np.ones((n, 3), dtype=bool)
+    valid[:6, 0] = False  # column 0 leaves out rows 0-5, column 1 rows 30-39; column 2 uses every row
+    valid[30:, 1] = False
+    valid[39, :] = False  # row 39 is in no column: not in the union either
+    p = pearson_permutation_p(x, y, n_perm, seed, valid)
+    union = np.flatnonzero(valid.any(axis=1))
+    orders = np.random.default_rng(seed).permuted(np.tile(np.arange(len(union)), (n_perm, 1)), axis=1)
+    for k in range(3):
+        rows = np.flatnonzero(valid[:, k])
+        r = abs(stats.pearsonr(x[rows, k], y[rows, k]).statistic)
+        hits = 0
+        for order in orders:
+            shuffled = [union[i] for i in order if valid[union[i], k]]  # the column's rows in the shuffled order
+            hits += abs(stats.pearsonr(x[shuffled, k], y[rows, k]).statistic) >= r - 1e-12
+        assert p[k] == (1 + hits) / (1 + n_perm)
+
+
+def test_restricted_orders_give_uniform_p_values_under_independence():
+    """Shared, restricted shuffles keep each column's test exact: about 5% of null sets reject at 0.05 in every column."""
+    rng = np.random.default_rng(17)
+    n_sets, n = 600, 30
+    rejects = np.zeros(3)
+    for s in range(n_sets):
+        x, y = rng.normal(size=(n, 3)), rng.normal(size=(n, 3))
+        valid = rng.random((n, 3)) > np.array([0.0, 0.3, 0.6])  # columns on 100%, 70%, 40% of the rows
+        rejects += pearson_permutation_p(x, y, 199, s, valid) <= 0.05
+    band = 3 * np.sqrt(0.05 * 0.95 / n_sets)  # Monte Carlo error of the share of 600 sets
+    assert np.all(np.abs(rejects / n_sets - 0.05) < band), rejects / n_sets
+
+
 def test_linear_map_is_the_one_rescaling():
     np.testing.assert_allclose(linear_map(np.array([1, 2, 3, 4, 5, np.nan]), (1, 5), (0, 1)), [0, 0.25, 0.5, 0.75, 1, np.nan])
     np.testing.assert_allclose(linear_map(np.array([0.0, 1.0]), (0, 1), (1, 5)), [1, 5])

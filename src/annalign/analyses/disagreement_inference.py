@@ -149,7 +149,8 @@ def add_rater_parts(reps: Replicates, points: tuple[np.ndarray, np.ndarray], x: 
 @lru_cache(maxsize=8)
 def _permutations(n_perm: int, n: int, seed: int) -> np.ndarray:
     """Random orders (n_perm, n) of n items from their own seeded stream; the predictions of one pair share them."""
-    order = np.argsort(np.random.default_rng([seed, 11, n]).random((n_perm, n)), axis=1)
+    # A Fisher-Yates shuffle per row (O(n)), not an argsort of uniforms (O(n log n), 4-5x slower at 40,000 items)
+    order = np.random.default_rng([seed, 11, n]).permuted(np.tile(np.arange(n, dtype=np.int32), (n_perm, 1)), axis=1)
     order.flags.writeable = False
     return order
 
@@ -167,14 +168,15 @@ def chance_intervals(pred: np.ndarray, d: np.ndarray, center: float, n_perm: int
     nan4 = (np.nan,) * 4
     if n_perm < 1 or n == 0:
         return nan4
-    shuffled = positive[_permutations(n_perm, n, seed)]  # permutations x items
-    hit = np.where(x == 0, 0.5, 0.0)[None, :] + np.where(x != 0, (x > 0)[None, :] == shuffled, False)
-    accuracy = hit.mean(axis=1)
+    shuffled = positive[_permutations(n_perm, n, seed)].astype(float)  # permutations x items, 1 = positive
+    # hits: a tie counts half; x > 0 hits a positive, x < 0 a negative (1 - shuffled), as matrix-vector products
+    hits = shuffled @ np.sign(x) + (x < 0).sum() + 0.5 * (x == 0).sum()
+    accuracy = hits / n
     alpha = (1 - level) / 2
     acc_lo, acc_hi = np.quantile(accuracy, [alpha, 1 - alpha])
     if n_pos in (0, n):
         return float(acc_lo), float(acc_hi), np.nan, np.nan
     ranks = rankdata(x)
-    auc = (shuffled.astype(float) @ ranks - n_pos * (n_pos + 1) / 2) / (n_pos * (n - n_pos))
+    auc = (shuffled @ ranks - n_pos * (n_pos + 1) / 2) / (n_pos * (n - n_pos))
     auc_lo, auc_hi = np.quantile(auc, [alpha, 1 - alpha])
     return float(acc_lo), float(acc_hi), float(auc_lo), float(auc_hi)

