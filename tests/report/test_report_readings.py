@@ -104,6 +104,23 @@ def test_model_comparison_and_difference_readings(dices, readings):
     assert (q1, q3) == (two(np.quantile(finite, 0.25)), two(np.quantile(finite, 0.75)))
 
 
+def test_median_human_table_states_each_machines_headline_difference_and_percentile_interval(dices, dices_report, readings):
+    """RQ1's headline test (machine r minus the median human r, the percentile's interval) is in the report, not only results.json."""
+    table = next(b for s in report_sections(dices) for b in s.blocks if isinstance(b, Table) and b.id == "table-median-human")
+    assert len(table.rows) == len(dices.rq1.machines) == 2
+    for row, m in zip(table.rows, dices.rq1.machines, strict=True):
+        h = m.to_dict()
+        assert row[0] == m.name and float(row[1]) == two(h["vs_median_human_difference"])
+        assert row[2] == f"[{num(h['vs_median_human_ci_low'])}, {num(h['vs_median_human_ci_high'])}]"
+        assert row[4] == f"{m.percentile:.0f}%"
+        assert row[5] == f"[{h['percentile_ci_low']:.0f}%, {h['percentile_ci_high']:.0f}%]"
+    clear = sum(m.headline.ci_low > 0 for m in dices.rq1.machines)
+    k, n = map(int, re.match(r"(\d+) of (\d+) machine raters correlate with the crowd clearly better", readings["table-median-human"]).groups())
+    assert (k, n) == (clear, 2)
+    assert "generalise to items and raters" in readings["table-median-human"]
+    assert "Machine raters against the median human" in dices_report["html"].read_text("utf-8")
+
+
 @pytest.mark.parametrize(("by", "tag"), [("rater_race+rater_gender", ""), ("rater_age", "-rater_age")])
 def test_group_range_and_overlap_readings(dices, readings, by, tag):
     per = dices.rq2[by].per_group

@@ -83,6 +83,39 @@ def comparison_table(rq1: RQ1Result) -> Table:
                  rows, note=notes)
 
 
+def median_human_reading(rq1: RQ1Result) -> str:
+    """'judge-a is above the median human by 0.08 [0.03, 0.12] (p 0.002), generalising to items and raters.'"""
+    tested = [m for m in rq1.machines if m.headline is not None]
+    above = [m for m in tested if is_number(m.headline.ci_low) and m.headline.ci_low > 0]
+    below = [m for m in tested if is_number(m.headline.ci_high) and m.headline.ci_high < 0]
+    text = f"{count(len(above))} of {count(len(tested))} machine raters correlate with the crowd clearly better than the median human"
+    if below:
+        text += f", {count(len(below))} clearly worse"
+    if not tested:
+        return text + "."
+    return text + f"; the intervals generalise to {clean(tested[0].headline.generalises_to)}."
+
+
+def _percent_interval(low: object, high: object) -> str:
+    """A percentile's interval as '[66%, 98%]'."""
+    return f"[{pct(low)}, {pct(high)}]" if is_number(low) and is_number(high) else "n/a"
+
+
+def median_human_table(rq1: RQ1Result) -> Table:
+    """Table: each machine's r minus the median human leave-one-out r, and its percentile among the humans, with intervals."""
+    rows = []
+    for m in rq1.machines:
+        h = m.headline
+        if h is not None:
+            rows.append([clean(m.name), num(h.difference), ci(h.ci_low, h.ci_high), pvalue(h.p_value),
+                         pct(m.percentile), _percent_interval(h.percentile_ci_low, h.percentile_ci_high)])  # fmt: skip
+    notes = " ".join(f"{clean(m.name)}: {clean(m.headline.note)}" for m in rq1.machines if m.headline is not None and m.headline.note)
+    level = num(100 * rq1.level, 0)
+    return Table("table-median-human", "Machine raters against the median human", median_human_reading(rq1),
+                 ["machine rater", "r minus median human r", f"{level}% CI", "p", "above % of humans", f"{level}% CI"], rows,
+                 note=notes)  # fmt: skip
+
+
 def clear_differences(diffs: list[MachineDifference]) -> list[MachineDifference]:
     """The differences whose interval excludes 0."""
     return [d for d in diffs if is_number(d.ci_low) and is_number(d.ci_high) and (d.ci_low > 0 or d.ci_high < 0)]
@@ -189,6 +222,8 @@ def rq1_section(rq1: RQ1Result) -> Section:
         section.add(nominal_table(rq1))
     if rq1.machines:
         section.add(comparison_table(rq1))
+    if any(m.headline is not None for m in rq1.machines):
+        section.add(median_human_table(rq1))
     if any(m.alt is not None and len(m.alt.epsilon_curve) for m in rq1.machines):
         section.add(epsilon_table(rq1))
     if rq1.differences:
