@@ -59,6 +59,22 @@ def test_headline_numbers_and_percentile(dices350):
     assert "minus the median human" in "\n".join(res.summary())
 
 
+def _simulated_entries(model: CrossedModel, n_sets: int) -> list[dict]:
+    """The machine's RQ1 entry (``analyze_rq1``, 500 replicates) on each of n_sets data sets of the model, seeds [21, s]."""
+    entries = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for s in range(n_sets):
+            data, machine = crossed_data(model, np.random.default_rng([21, s]))
+            entries.append(analyze_rq1(data, machine, n_boot=500, seed=s).to_dict()["machines"]["machine"])
+    return entries
+
+
+def _percentile_coverage(entries: list[dict], truth_pct: float) -> float:
+    """The share of entries whose percentile interval holds the true percentile."""
+    return float(np.mean([e["percentile_ci_low"] <= truth_pct <= e["percentile_ci_high"] for e in entries]))
+
+
 @pytest.mark.slow
 def test_headline_and_percentile_intervals_cover_their_truth_through_analyze_rq1():
     """30 raters, DICES-like ratings (CrossedModel): coverage of r_machine - median human r and of the machine's
@@ -67,24 +83,20 @@ def test_headline_and_percentile_intervals_cover_their_truth_through_analyze_rq1
     The truths come from four draws of 2,000 raters on 20,000 items (each rater's r with the crowd
     mean; Monte Carlo error about 0.004 and 1 point, a tenth of the intervals' half-widths).
     Measured: difference 96.2% (these 500 sets) and 95.0% (200 sets, 123 raters); percentile 94.6% (these
-    500 sets; 95.4% before the replicates' humans were shrunk to their true spread, see the sparse test below). Without the machine's own rater part the percentile interval covered 91% (too narrow:
+    500 sets; 95.4% before the replicates' humans were shrunk to their true spread, see the sparse test
+    below). Without the machine's own rater part the percentile interval covered 91% (too narrow:
     which raters form the crowd moves the machine's r too).
     """
     model = CrossedModel(sizes=(30,))
     (truth, truth_pct), n_sets = population_headline_and_percentile(model), 500
-    covered, covered_pct = [], []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for s in range(n_sets):
-            data, machine = crossed_data(model, np.random.default_rng([21, s]))
-            entry = analyze_rq1(data, machine, n_boot=500, seed=s).to_dict()["machines"]["machine"]
-            covered.append(entry["vs_median_human_ci_low"] <= truth <= entry["vs_median_human_ci_high"])
-            covered_pct.append(entry["percentile_ci_low"] <= truth_pct <= entry["percentile_ci_high"])
-    coverage, coverage_pct = float(np.mean(covered)), float(np.mean(covered_pct))
+    entries = _simulated_entries(model, n_sets)
+    coverage = float(np.mean([e["vs_median_human_ci_low"] <= truth <= e["vs_median_human_ci_high"] for e in entries]))
+    coverage_pct = _percentile_coverage(entries, truth_pct)
     print(f"headline coverage {coverage:.3f}, percentile coverage {coverage_pct:.3f} over {n_sets} sets")
     se = np.sqrt(0.95 * 0.05 / n_sets)
     assert 0.95 - 3 * se <= coverage <= 0.95 + 3 * se
     assert 0.95 - 3 * se <= coverage_pct <= 0.95 + 3 * se
+
 
 @pytest.mark.slow
 def test_percentile_interval_covers_when_item_noise_is_most_of_the_humans_spread():
@@ -97,14 +109,7 @@ def test_percentile_interval_covers_when_item_noise_is_most_of_the_humans_spread
     """
     model = CrossedModel(sizes=(30,), missing=0.7, loading_sd=0.1, second_sd=0.1, leniency_sd=0.2)
     (_, truth_pct), n_sets = population_headline_and_percentile(model), 300
-    covered = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for s in range(n_sets):
-            data, machine = crossed_data(model, np.random.default_rng([21, s]))
-            entry = analyze_rq1(data, machine, n_boot=500, seed=s).to_dict()["machines"]["machine"]
-            covered.append(entry["percentile_ci_low"] <= truth_pct <= entry["percentile_ci_high"])
-    coverage = float(np.mean(covered))
+    coverage = _percentile_coverage(_simulated_entries(model, n_sets), truth_pct)
     print(f"percentile coverage {coverage:.3f} over {n_sets} sets (truth {truth_pct:.1f})")
     assert truth_pct < 15  # the scenario is the hard one: a machine far below most humans' true r
     assert coverage >= 0.95 - 3 * np.sqrt(0.95 * 0.05 / n_sets)

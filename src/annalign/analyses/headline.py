@@ -74,7 +74,8 @@ class Headline:
 
 
 def _human_side(data: Annotations, human_r: np.ndarray, n_boot: int, seed: int, crossed: bool) -> tuple[np.ndarray, np.ndarray]:
-    """(the defined humans' replicates, the median's replicates: item part, plus the rater part if crossed), kept for the next machine."""
+    """(the defined humans' replicates shrunk to their true spread (``_deconvolved``), the median's replicates: item part,
+    plus the rater part if crossed), kept for the next machine."""
     key = [data, human_r, n_boot, seed, crossed]
     if _SIDE and all(a is b for a, b in zip(_SIDE[:2], key[:2], strict=True)) and _SIDE[2:5] == key[2:]:
         return _SIDE[5], _SIDE[6]
@@ -84,8 +85,9 @@ def _human_side(data: Annotations, human_r: np.ndarray, n_boot: int, seed: int, 
         median = np.nanmedian(loo, axis=1)
     if crossed:
         median = median + _median_rater_part(loo, human_r[ok], (n_boot, seed))
-    _SIDE[:] = [*key, loo, median]
-    return loo, median
+    humans = _deconvolved(loo, human_r[ok])
+    _SIDE[:] = [*key, humans, median]
+    return humans, median
 
 
 #: (data, human_r, n_boot, seed, crossed, replicates, median) of the last call: every machine of a run asks for the same.
@@ -121,11 +123,11 @@ def headline(
     if k < 3 or n_boot < 10:
         nan = float("nan")
         return Headline(r_machine - float(np.median(human_r[ok])) if k else nan, nan, nan, nan, nan, nan, generalises_to=scheme)
-    loo, median_side = _human_side(data, human_r, n_boot, seed, crossed)
+    humans, median_side = _human_side(data, human_r, n_boot, seed, crossed)
     machine_side = machine_reps + (machine_part if crossed else 0.0)
     reps = machine_side - median_side
     lo, hi = percentile_intervals(reps[:, None], level)
-    pct = _percentile_replicates(_deconvolved(loo, human_r[ok]), machine_side)
+    pct = _percentile_replicates(humans, machine_side)
     if crossed:  # which humans were drawn: a share of k raters, binomial
         share = np.clip(np.nanmean(pct) / 100, 0, 1)
         spread = variance_spread(n_boot, k, seed, 1001)
@@ -170,9 +172,11 @@ def _deconvolved(loo: np.ndarray, human_r: np.ndarray) -> np.ndarray:
     that noise once more, so the replicates' humans are spread by the true spread plus twice the
     noise: the machine's percentile in them is pulled toward 50 (in sparse data, where the noise is
     most of the spread, a true 7th percentile came out near 27 and the interval covered 75%). Shrunk
-    so that their variance is the true spread (the observed variance less the item noise, as the
-    median's rater part uses), they are the constrained Bayes ensemble of Louis (1984, JASA 79:393)
-    and Ghosh (1992, JASA 87:533): estimates whose histogram has the true values' spread.
+    so that their variance is the replicate's spread less twice the item noise (the bootstrap
+    expectation of the humans' within-crowd error variance, ``sampling_variance``), an estimate of
+    the true spread that varies with the replicate as the data's would, they are the constrained
+    Bayes ensemble of Louis (1984, JASA 79:393) and Ghosh (1992, JASA 87:533): estimates whose
+    histogram has the true values' spread.
     """
     noise = sampling_variance(loo, human_r)
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -84,7 +84,7 @@ def comparison_table(rq1: RQ1Result) -> Table:
 
 
 def median_human_reading(rq1: RQ1Result) -> str:
-    """'judge-a is above the median human by 0.08 [0.03, 0.12] (p 0.002), generalising to items and raters.'"""
+    """'1 of 2 machine raters correlate with the crowd clearly better than the median human; the intervals generalise to ...'."""
     tested = [m for m in rq1.machines if m.headline is not None]
     above = [m for m in tested if is_number(m.headline.ci_low) and m.headline.ci_low > 0]
     below = [m for m in tested if is_number(m.headline.ci_high) and m.headline.ci_high < 0]
